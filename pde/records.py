@@ -1,0 +1,141 @@
+"""The contract between a spider and the database: typed records that name their table.
+
+A source declares each kind of row it produces as a dataclass::
+
+    @dataclass(kw_only=True)
+    class Listing(Record):
+        table = "housing.listings"
+        key = ("zpid",)
+        history = True          # keep previous versions in housing.listings_history
+        zpid: str               # required: no default, not Optional
+        price: int | None = None
+
+and yields instances from its spider. The generic pipeline validates them
+against these annotations and upserts them; no pipeline code per source.
+``None`` means "the source did not say": it never overwrites a known value.
+
+A row the spider could not turn into a record is yielded as ``Rejected`` and
+lands in ``platform.quarantine`` with its reason, never dropped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import types
+import typing
+from decimal import Decimal
+from typing import Any, ClassVar
+
+JSON_TYPES = (dict, list)
+SUPPORTED = (str, int, float, Decimal, bool, dt.date, dt.datetime, dict, list)
+
+
+@dataclasses.dataclass(frozen=True)
+class Column:
+    name: str
+    types: tuple[type, ...]  # accepted Python types
+    required: bool
+    json: bool
+
+
+@dataclasses.dataclass(kw_only=True)
+class Record:
+    table: ClassVar[str]
+    key: ClassVar[tuple[str, ...]]
+    history: ClassVar[bool] = False
+
+    @classmethod
+    def columns(cls) -> tuple[Column, ...]:
+        cached = cls.__dict__.get("_pde_columns")
+        if cached is None:
+            cached = _columns(cls)
+            setattr(cls, "_pde_columns", cached)
+        return cached
+
+    @classmethod
+    def record_name(cls) -> str:
+        return f"{cls.__module__}.{cls.__qualname__}"
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON-able dict (for quarantine and spool files)."""
+        return {c.name: _jsonable(getattr(self, c.name, None)) for c in self.columns()}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Record":
+        """Inverse of to_json: restores dates, datetimes and decimals."""
+        values = {}
+        for c in cls.columns():
+            v = data.get(c.name)
+            if isinstance(v, str) and v and str not in c.types:
+                if dt.datetime in c.types:
+                    v = dt.datetime.fromisoformat(v)
+                elif dt.date in c.types:
+                    v = dt.date.fromisoformat(v)
+                elif Decimal in c.types:
+                    v = Decimal(v)
+            values[c.name] = v
+        return cls(**values)
+
+
+@dataclasses.dataclass(kw_only=True)
+class Rejected:
+    """Something a spider found but could not turn into a valid record."""
+
+    table: str
+    reason: str
+    raw: Any
+    source_url: str | None = None
+
+
+def _columns(cls: type[Record]) -> tuple[Column, ...]:
+    hints = typing.get_type_hints(cls)
+    cols = []
+    for f in dataclasses.fields(cls):
+        tp = hints[f.name]
+        args = typing.get_args(tp) if typing.get_origin(tp) in (typing.Union, types.UnionType) else (tp,)
+        optional = type(None) in args
+        base = tuple(typing.get_origin(a) or a for a in args if a is not type(None))
+        if any(b is Any for b in base):
+            base = JSON_TYPES + (str, int, float, bool)
+        for b in base:
+            if b not in SUPPORTED:
+                raise TypeError(f"{cls.__name__}.{f.name}: unsupported type {b!r}")
+        accepted = set(base)
+        if float in accepted or Decimal in accepted:
+            accepted.add(int)  # 3 is a fine price
+        cols.append(Column(f.name, tuple(accepted), not optional, any(b in JSON_TYPES for b in base)))
+    missing = [k for k in cls.key if k not in {c.name for c in cols}]
+    if missing:
+        raise TypeError(f"{cls.__name__}.key names fields it does not have: {missing}")
+    nullable_keys = [c.name for c in cols if c.name in cls.key and not c.required]
+    if nullable_keys:
+        raise TypeError(f"{cls.__name__}: key fields must be required (not Optional): {nullable_keys}")
+    return tuple(cols)
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, (dt.date, dt.datetime, Decimal)):
+        return v.isoformat() if not isinstance(v, Decimal) else str(v)
+    return v
+
+
+def validate(item: Record) -> str | None:
+    """Return why the item is invalid, or None. Normalises '' to None in place."""
+    problems = []
+    for c in item.columns():
+        v = getattr(item, c.name)
+        if v is None or v == "":
+            if v == "":
+                setattr(item, c.name, None)
+            if c.required:
+                problems.append(f"{c.name} is required")
+            continue
+        t = type(v)
+        if t not in c.types and not (t is not bool and isinstance(v, c.types)):
+            problems.append(f"{c.name} should be {'/'.join(x.__name__ for x in c.types)}, got {t.__name__} {v!r:.60}")
+        elif t is float and v != v:
+            problems.append(f"{c.name} is NaN")
+        elif t is str and "\x00" in v:
+            setattr(item, c.name, v.replace("\x00", ""))
+    return "; ".join(problems) or None

@@ -1,0 +1,1 @@
+"""Records per area: one module per PostgreSQL schema (housing, finance, fantasy)."""
