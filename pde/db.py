@@ -121,9 +121,10 @@ class EmbeddedPostgres:
 
     def _pg(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         """Run a server binary (initdb, pg_ctl) as the user the server runs as."""
+        user = self._server_user()
+        as_user = {"user": user, "group": pwd.getpwnam(user).pw_gid, "extra_groups": []} if user else {}
         proc = subprocess.run(
-            [str(find_bindir() / args[0]), *args[1:]],
-            user=self._server_user(), cwd="/", capture_output=True, text=True,
+            [str(find_bindir() / args[0]), *args[1:]], cwd="/", capture_output=True, text=True, **as_user,
         )
         if check and proc.returncode != 0:
             raise DatabaseError(

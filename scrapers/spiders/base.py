@@ -46,6 +46,8 @@ class PdeSpider(scrapy.Spider):
     def __init__(self, *args, url: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.url = url
+        #: the -a arguments as given, recorded with the run (secret-looking ones removed)
+        self.pde_args = {k: v for k, v in {"url": url, **kwargs}.items() if v is not None}
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         if self.url:

@@ -1,0 +1,26 @@
+"""Optional download handlers, switched on per run: ``-s PDE_BROWSER=1``, ``-s PDE_IMPERSONATE=1``.
+
+An add-on sees command-line settings, so one flag sets the handlers and the
+browser's launch options together.
+"""
+
+from __future__ import annotations
+
+import os
+
+
+class DownloadHandlers:
+    def update_settings(self, settings) -> None:
+        if settings.getbool("PDE_BROWSER"):
+            handler = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
+            settings.set("DOWNLOAD_HANDLERS", {"http": handler, "https": handler}, priority="addon")
+            settings.set("PLAYWRIGHT_BROWSER_TYPE", "chromium", priority="addon")
+            settings.set("PLAYWRIGHT_LAUNCH_OPTIONS", {
+                "executable_path": os.environ.get("PDE_CHROMIUM", "/usr/bin/chromium"),
+                "headless": True,
+                "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                         "--disable-component-update", "--disable-sync", "--no-first-run"],
+            }, priority="addon")
+        elif settings.getbool("PDE_IMPERSONATE"):
+            handler = "scrapy_impersonate.ImpersonateDownloadHandler"
+            settings.set("DOWNLOAD_HANDLERS", {"http": handler, "https": handler}, priority="addon")

@@ -1,0 +1,1 @@
+"""pde's Scrapy commands (COMMANDS_MODULE): ``crawl`` with an honest exit code."""

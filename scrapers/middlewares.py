@@ -1,0 +1,163 @@
+"""Downloader and spider middlewares shared by every spider.
+
+- ``CassetteMiddleware``: replays a recorded cassette (``PDE_CASSETTE``) and never
+  lets a request reach the network; a request that is not in the cassette stops
+  the crawl with an error naming it. With ``PDE_RECORD`` it writes a live crawl
+  into a cassette, secrets scrubbed first.
+- ``BlockDetectionMiddleware``: recognises block and captcha pages from the
+  spider's ``block_markers``/``block_headers`` and 403/429, and ends the crawl as
+  ``blocked`` with advice instead of parsing them.
+- ``SourceUrlMiddleware``: remembers which page each item came from.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from scrapy import signals
+from scrapy.exceptions import IgnoreRequest, NotConfigured
+from scrapy.http import Headers
+from scrapy.responsetypes import responsetypes
+
+from pde import cassettes
+from pde.records import Record, Rejected
+
+logger = logging.getLogger(__name__)
+
+OFFLINE_SCHEMES = ("file:", "data:")
+
+
+def _close(crawler, reason: str) -> None:
+    engine = crawler.engine
+    if engine is not None and engine.spider is not None:
+        crawler._pde_close_task = engine.close_spider_async(reason=reason)  # keep a reference
+        import asyncio
+        import contextlib
+
+        with contextlib.suppress(Exception):
+            asyncio.ensure_future(crawler._pde_close_task)
+
+
+class CassetteMiddleware:
+    """Replay (PDE_CASSETTE=path) or record (PDE_RECORD=path) HTTP in betamax format."""
+
+    def __init__(self, crawler):
+        self.crawler = crawler
+        s = crawler.settings
+        self.replay_path = s.get("PDE_CASSETTE")
+        self.record_path = s.get("PDE_RECORD")
+        if self.replay_path and self.record_path:
+            raise ValueError("Set PDE_CASSETTE (replay) or PDE_RECORD (record), not both.")
+        if not (self.replay_path or self.record_path):
+            raise NotConfigured
+        self.replayer = cassettes.Replayer(self.replay_path) if self.replay_path else None
+        self.recorded: list[dict] = []
+        if self.record_path:
+            crawler.signals.connect(self.save, signal=signals.spider_closed)
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def process_request(self, request, spider=None):
+        if self.replayer is None or request.url.startswith(OFFLINE_SCHEMES):
+            return None
+        found = self.replayer.find(request.method, request.url, request.body or b"")
+        if found is None:
+            msg = (
+                f"Cassette miss: {request.method} {request.url} is not recorded in {self.replay_path}. "
+                "Nothing was fetched (replay never uses the network). Re-record the cassette "
+                "(see README, 'Recording a fixture') or fix the request the spider makes."
+            )
+            logger.error(msg)
+            self.crawler.stats.inc_value("pde/cassette_miss")
+            self.crawler.stats.set_value("pde/cassette_miss_request", f"{request.method} {request.url}")
+            _close(self.crawler, "cassette_miss")
+            raise IgnoreRequest(msg)
+        self.crawler.stats.inc_value("pde/cassette_replayed")
+        headers = Headers({k: v for k, v in found["headers"].items()})
+        body = cassettes.body_bytes(found["body"])
+        respcls = responsetypes.from_args(headers=headers, url=request.url, body=body)
+        return respcls(url=request.url, status=found["status"]["code"], headers=headers, body=body, request=request)
+
+    def process_response(self, request, response, spider=None):
+        if self.record_path and not request.url.startswith(OFFLINE_SCHEMES):
+            headers = {k.decode("latin-1"): [v.decode("latin-1") for v in vs] for k, vs in response.headers.items()}
+            req_headers = {k.decode("latin-1"): [v.decode("latin-1") for v in vs] for k, vs in request.headers.items()}
+            self.recorded.append(cassettes.interaction(
+                request.url, response.body, method=request.method, status=response.status,
+                headers=headers, request_body=request.body or b"", request_headers=req_headers,
+            ))
+        return response
+
+    def save(self, spider, reason):
+        spider_obj = self.crawler.spider
+        path = Path(self.record_path)
+        cassettes.build_cassette(
+            path, self.recorded, spider=spider_obj.name,
+            args={k: v for k, v in getattr(spider_obj, "pde_args", {}).items()
+                  if not cassettes.SECRET_FIELDS.match(k)},
+            provenance=f"Recorded live by `scrapy crawl {spider_obj.name} -s PDE_RECORD={path}`.",
+            expect="blocked" if reason == "blocked" else "succeeded",
+        )
+        logger.info("Recorded %d interactions into %s (secrets scrubbed)", len(self.recorded), path)
+
+
+class BlockDetectionMiddleware:
+    """Stops the crawl as 'blocked' when a response is a block or captcha page."""
+
+    def __init__(self, crawler):
+        self.crawler = crawler
+        self.statuses = set(crawler.settings.getlist("PDE_BLOCK_STATUSES", [403, 429]))
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def process_response(self, request, response, spider=None):
+        spider = self.crawler.spider
+        sign = None
+        if int(response.status) in {int(s) for s in self.statuses}:
+            sign = f"HTTP {response.status}"
+        else:
+            for h in getattr(spider, "block_headers", ()):
+                if h.encode() in {k.lower() for k in response.headers}:
+                    sign = f"header {h}"
+                    break
+            else:
+                body = response.body[:500_000]
+                for marker in getattr(spider, "block_markers", ()):
+                    if marker.encode() in body:
+                        sign = f"page contains {marker!r}"
+                        break
+        if sign is None:
+            return response
+        advice = getattr(spider, "block_advice", "")
+        msg = f"Blocked: {request.url} answered with a block/captcha page ({sign}). No items were taken from it. {advice}"
+        logger.error(msg)
+        stats = self.crawler.stats
+        if not stats.get_value("pde/blocked"):
+            stats.set_value("pde/blocked", msg)
+        _close(self.crawler, "blocked")
+        raise IgnoreRequest(msg)
+
+
+class SourceUrlMiddleware:
+    """Tags each item with the URL of the response it came from (for quarantine)."""
+
+    def process_spider_output(self, response, result, spider=None):
+        for item in result:
+            if isinstance(item, Record) and getattr(item, "_pde_source_url", None) is None:
+                item._pde_source_url = response.url
+            elif isinstance(item, Rejected) and item.source_url is None:
+                item.source_url = response.url
+            yield item
+
+    async def process_spider_output_async(self, response, result, spider=None):
+        async for item in result:
+            if isinstance(item, Record) and getattr(item, "_pde_source_url", None) is None:
+                item._pde_source_url = response.url
+            elif isinstance(item, Rejected) and item.source_url is None:
+                item.source_url = response.url
+            yield item

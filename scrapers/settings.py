@@ -1,0 +1,69 @@
+"""Scrapy settings for every pde spider. Per-run overrides: `-s NAME=value`.
+
+pde-specific settings:
+  DATABASE_URL        PostgreSQL to write to (default: the environment's DATABASE_URL, else the embedded cluster)
+  PDE_BATCH_SIZE      rows per upsert batch (1000)
+  PDE_DB_RETRIES      reconnect attempts before spooling a batch (3), PDE_DB_RETRY_DELAY first delay in s (1.0)
+  PDE_SEEN_INTERVAL   how stale last_seen_at may get before an unchanged row is touched ("6 hours")
+  PDE_CASSETTE        replay this cassette; never touch the network
+  PDE_RECORD          record the live crawl into this cassette (secrets scrubbed)
+  PDE_BROWSER         1 = render pages in headless Chromium (scrapy-playwright)
+  PDE_IMPERSONATE     1 = present a real browser's TLS fingerprint (scrapy-impersonate)
+"""
+
+import os
+
+# tldextract (used by the cookie middleware) must use its bundled suffix list, not the network.
+os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
+
+BOT_NAME = "pde"
+SPIDER_MODULES = ["scrapers.spiders"]
+NEWSPIDER_MODULE = "scrapers.spiders"
+COMMANDS_MODULE = "scrapers.commands"
+
+DATABASE_URL = os.environ.get("DATABASE_URL")
+
+# Polite by default: these are personal crawls of a few pages, not bulk harvesting.
+# robots.txt is not consulted: the pages are ones the user could open in a browser
+# (their own accounts and searches); set ROBOTSTXT_OBEY=True to respect it.
+ROBOTSTXT_OBEY = False
+USER_AGENT = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Safari/537.36"
+)
+CONCURRENT_REQUESTS = 4
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+DOWNLOAD_DELAY = 2
+RANDOMIZE_DOWNLOAD_DELAY = True
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 2
+AUTOTHROTTLE_MAX_DELAY = 60
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+RETRY_TIMES = 2
+DOWNLOAD_TIMEOUT = 60
+COOKIES_ENABLED = True
+
+TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False
+LOG_LEVEL = os.environ.get("PDE_LOG_LEVEL", "INFO")
+FEED_EXPORT_ENCODING = "utf-8"
+
+ITEM_PIPELINES = {
+    "pipelines.validate.ValidatePipeline": 100,
+    "pipelines.postgres.PostgresPipeline": 900,
+}
+DOWNLOADER_MIDDLEWARES = {
+    # after decompression (590), so it reads the page a browser would show
+    "scrapers.middlewares.BlockDetectionMiddleware": 580,
+    # closest to the network: sees final requests and raw (still compressed) bodies
+    "scrapers.middlewares.CassetteMiddleware": 950,
+}
+SPIDER_MIDDLEWARES = {
+    "scrapers.middlewares.SourceUrlMiddleware": 600,
+}
+EXTENSIONS = {
+    "scrapers.extensions.RunRecorder": 100,
+}
+ADDONS = {
+    "scrapers.addons.DownloadHandlers": 100,
+}
