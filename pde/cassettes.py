@@ -27,6 +27,7 @@ import betamax
 from betamax.cassette import Cassette
 
 PLACEHOLDER = "<REDACTED>"
+URL_PLACEHOLDER = "REDACTED"  # in URLs and form bodies, where <> would be escaped
 #: request headers whose values are credentials
 SECRET_HEADERS = {"authorization", "cookie", "proxy-authorization", "x-api-key", "x-auth-token"}
 #: query, form and JSON fields whose values are credentials
@@ -59,7 +60,7 @@ def scrub_url(url: str) -> str:
     parts = urlsplit(url)
     if not parts.query:
         return url
-    query = [(k, PLACEHOLDER if SECRET_FIELDS.match(k) else v) for k, v in parse_qsl(parts.query, keep_blank_values=True)]
+    query = [(k, URL_PLACEHOLDER if SECRET_FIELDS.match(k) else v) for k, v in parse_qsl(parts.query, keep_blank_values=True)]
     return urlunsplit(parts._replace(query=urlencode(query, safe=",:/")))
 
 
@@ -80,7 +81,7 @@ def scrub_body(body: bytes, content_type: str = "") -> bytes:
     elif "=" in text and "\n" not in text.strip() and "<" not in text:
         pairs = parse_qsl(text, keep_blank_values=True)
         if pairs:
-            text = urlencode([(k, PLACEHOLDER if SECRET_FIELDS.match(k) else v) for k, v in pairs])
+            text = urlencode([(k, URL_PLACEHOLDER if SECRET_FIELDS.match(k) else v) for k, v in pairs])
     text = re.sub(r"(<(USERPASS|USERKEY|PIN)>)[^<\r\n]*", rf"\1{PLACEHOLDER}", text)  # OFX sign-on
     return scrub_text(text).encode("utf-8")
 

@@ -90,6 +90,11 @@ def migrate(conn, sql_dir: Path = SQL_DIR, log=print) -> list[str]:
         for m in migrations:
             if m.version in applied:
                 name, checksum = applied[m.version]
+                if name != m.path.name:
+                    raise MigrationError(
+                        f"sql/{m.path.name} has version {m.version}, which this database already "
+                        f"applied as {name}. Give the new file the next free number."
+                    )
                 if checksum != m.checksum:
                     raise MigrationError(
                         f"sql/{m.path.name} was edited after it was applied (as {name}). "

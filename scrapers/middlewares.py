@@ -52,6 +52,8 @@ class CassetteMiddleware:
         if not (self.replay_path or self.record_path):
             raise NotConfigured
         self.replayer = cassettes.Replayer(self.replay_path) if self.replay_path else None
+        #: seconds to wait before each replayed response (simulated latency; tests of slow crawls)
+        self.delay = s.getfloat("PDE_CASSETTE_DELAY", 0.0)
         self.recorded: list[dict] = []
         if self.record_path:
             crawler.signals.connect(self.save, signal=signals.spider_closed)
@@ -60,9 +62,13 @@ class CassetteMiddleware:
     def from_crawler(cls, crawler):
         return cls(crawler)
 
-    def process_request(self, request, spider=None):
+    async def process_request(self, request, spider=None):
         if self.replayer is None or request.url.startswith(OFFLINE_SCHEMES):
             return None
+        if self.delay:
+            import asyncio
+
+            await asyncio.sleep(self.delay)
         found = self.replayer.find(request.method, request.url, request.body or b"")
         if found is None:
             msg = (

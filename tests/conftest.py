@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -26,24 +27,34 @@ CAPTURES = ROOT.parent / "shared" / "real-captures"
 def pg_server(tmp_path_factory):
     from pde.db import EmbeddedPostgres, free_port
 
-    home = Path(os.environ.get("PDE_TEST_PGHOME") or tmp_path_factory.mktemp("pg"))
-    os.chmod(home, 0o755)
-    for parent in home.parents:  # the server runs as `postgres` when we are root
-        if str(parent).startswith("/tmp"):
-            os.chmod(parent, os.stat(parent).st_mode | 0o001) if parent != Path("/tmp") else None
+    home = reachable(tmp_path_factory.mktemp("pg"))
     pg = EmbeddedPostgres(home=home, port=free_port(), fast=True)
     pg.start()
+    prepare_database(pg.url)
+    yield pg
+    pg.destroy()
+
+
+def reachable(path: Path) -> Path:
+    """Let the `postgres` user (the server runs as it when tests run as root) enter path."""
+    for p in [path, *path.parents]:
+        if p == Path(tempfile.gettempdir()) or p == Path("/"):
+            break
+        os.chmod(p, os.stat(p).st_mode | 0o001)
+    return path
+
+
+def prepare_database(url: str) -> None:
+    """Apply every migration, plus the machinery tests' tiny source (tests/selftest)."""
     import psycopg2
     from pde.migrate import migrate
 
-    conn = psycopg2.connect(pg.url)
+    conn = psycopg2.connect(url)
     migrate(conn, log=lambda m: None)
-    with conn.cursor() as cur:  # the machinery tests' tiny source
+    with conn.cursor() as cur:
         cur.execute((ROOT / "tests" / "selftest" / "schema.sql").read_text())
     conn.commit()
     conn.close()
-    yield pg
-    pg.destroy()
 
 
 def _admin(pg):
@@ -63,6 +74,23 @@ def pg_url(pg_server):
         cur.execute(f'CREATE DATABASE "{name}" TEMPLATE "pde"')
     url = pg_server.url.rsplit("/", 1)[0] + "/" + name
     yield url
+    with admin.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.close()
+
+
+@pytest.fixture
+def empty_pg_conn(pg_server):
+    """A connection to a brand-new database with no migrations applied."""
+    import psycopg2
+
+    name = "e_" + uuid.uuid4().hex[:12]
+    admin = _admin(pg_server)
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}" TEMPLATE template0')
+    conn = psycopg2.connect(pg_server.url.rsplit("/", 1)[0] + "/" + name)
+    yield conn
+    conn.close()
     with admin.cursor() as cur:
         cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     admin.close()

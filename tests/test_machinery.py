@@ -13,7 +13,7 @@ import psycopg2
 import pytest
 
 from pde import cassettes
-from tests.conftest import run_crawl
+from tests.conftest import prepare_database, reachable, run_crawl
 
 
 def things_cassette(path, pages: dict[int, dict], extra: list | None = None):
@@ -129,3 +129,96 @@ def test_block_page_gives_blocked_status_and_exit_code(pg_url, tmp_path, pde_hom
     _, status, reason, message, scraped, _ = last_run(pg_url)
     assert (status, reason, scraped) == ("blocked", "blocked", 0)
     assert rows(pg_url, "SELECT count(*) FROM selftest.things") == [(0,)]
+
+
+def _wait_for(predicate, timeout=60.0, interval=0.1):
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return False
+
+
+def _crawl_cmd(cassette, *extra):
+    import sys
+
+    return [sys.executable, "-m", "scrapy", "crawl", "selftest_things",
+            "-s", "SPIDER_MODULES=scrapers.spiders,tests.selftest.spiders",
+            "-s", f"PDE_CASSETTE={cassette}", "-s", "AUTOTHROTTLE_ENABLED=False",
+            "-s", "RANDOMIZE_DOWNLOAD_DELAY=False", *extra]
+
+
+def test_concurrent_second_run_is_refused_and_crashed_run_is_marked(pg_url, tmp_path, pde_home):
+    import os
+    import signal
+    import subprocess
+
+    from tests.conftest import ROOT
+
+    cas = things_cassette(tmp_path / "slow.json", PAGES)
+    env = {**os.environ, "DATABASE_URL": pg_url}
+    first = subprocess.Popen(_crawl_cmd(cas, "-s", "PDE_CASSETTE_DELAY=3"), cwd=ROOT, env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert _wait_for(lambda: rows(pg_url, "SELECT count(*) FROM platform.runs WHERE status = 'running'") == [(1,)])
+        second = run_crawl("selftest_things", db=pg_url, cassette=cas)
+        assert second.returncode == 1
+        assert "is already running (run 1" in second.stderr
+        # the refused run did not record a run of its own
+        assert rows(pg_url, "SELECT count(*) FROM platform.runs") == [(1,)]
+        first.send_signal(signal.SIGKILL)  # a crash: the run stays 'running'
+        first.wait(30)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    assert rows(pg_url, "SELECT status FROM platform.runs WHERE run_id = 1") == [("running",)]
+    third = run_crawl("selftest_things", db=pg_url, cassette=cas)
+    assert third.returncode == 0, third.stderr[-2000:]
+    assert rows(pg_url, "SELECT run_id, status, finish_reason FROM platform.runs ORDER BY run_id") == [
+        (1, "failed", "abandoned"), (2, "succeeded", "finished")]
+
+
+def test_database_stopping_mid_crawl_loses_nothing(tmp_path, pde_home):
+    """The server stops after the first rows: the rest is spooled, the run fails, `pde spool load` recovers all."""
+    import os
+    import subprocess
+    import sys
+
+    from pde.db import EmbeddedPostgres, free_port
+    from tests.conftest import ROOT
+
+    pg = EmbeddedPostgres(home=reachable(tmp_path) / "pg", port=free_port(), fast=True)
+    pg.start()
+    prepare_database(pg.url)
+    try:
+        pages = {n: {"things": [{"id": 10 * n + i, "name": f"thing {n}.{i}", "price": i} for i in range(3)],
+                     "next": n + 1 if n < 4 else None} for n in range(1, 5)}
+        cas = things_cassette(tmp_path / "four.json", pages)
+        env = {**os.environ, "DATABASE_URL": pg.url, "PDE_HOME": str(pde_home)}
+        crawl = subprocess.Popen(
+            _crawl_cmd(cas, "-s", "PDE_CASSETTE_DELAY=1.5", "-s", "PDE_BATCH_SIZE=1", "-s", "PDE_DB_RETRIES=2",
+                       "-s", "PDE_DB_RETRY_DELAY=0.1"),
+            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert _wait_for(lambda: rows(pg.url, "SELECT count(*) FROM selftest.things")[0][0] >= 1)
+        pg.stop()
+        out, err = crawl.communicate(timeout=120)
+        assert crawl.returncode == 1, err[-3000:]
+        assert "spooled" in err and "pde spool load" in err
+        spooled = list((pde_home / "spool").glob("*.jsonl"))
+        assert len(spooled) == 1
+
+        pg.start()
+        assert rows(pg.url, "SELECT status FROM platform.runs") == [("running",)]  # the end could not be recorded
+        load = subprocess.run([sys.executable, "-m", "pde.cli", "spool", "load"], cwd=ROOT, env=env,
+                              capture_output=True, text=True)
+        assert load.returncode == 0, load.stderr
+        got = {r[0] for r in rows(pg.url, "SELECT thing_id FROM selftest.things")}
+        assert got == {str(10 * n + i) for n in range(1, 5) for i in range(3)}
+        status, message = rows(pg.url, "SELECT status, message FROM platform.runs")[0]
+        assert status == "failed" and "spool" in message
+        assert not list((pde_home / "spool").glob("*.jsonl"))
+    finally:
+        pg.destroy()

@@ -1,0 +1,34 @@
+# pde: the two commands are `make demo` (set up, crawl every recorded fixture into
+# the embedded PostgreSQL, show what landed) and `make test`.
+SHELL := /bin/bash
+export PATH := $(HOME)/.local/bin:$(PATH)
+export TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS :=
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: setup demo test bench db-info clean-db help
+
+help:
+	@echo "make demo     set up and crawl every recorded fixture into the embedded PostgreSQL"
+	@echo "make test     set up and run all tests (offline)"
+	@echo "make bench    run the benchmarks, write benchmarks/results.json"
+	@echo "make db-info  connection details for psql/DBeaver"
+
+setup: $(VENV)/.synced
+
+$(VENV)/.synced: pyproject.toml uv.lock scripts/system-deps.sh
+	@scripts/system-deps.sh
+	uv sync --frozen --group dev
+	@touch $@
+
+demo: setup
+	$(VENV)/bin/pde demo
+
+test: setup
+	$(PY) -m pytest
+
+bench: setup
+	$(PY) benchmarks/run.py
+
+db-info: setup
+	$(VENV)/bin/pde db info

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs what pde needs from the operating system when it is missing:
+# uv (Python packaging), PostgreSQL server binaries, and Chromium for browser tests.
+# Idempotent and quick when everything is there. Debian/Ubuntu (apt) as root, or prints what to install.
+set -euo pipefail
+
+need_apt=()
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || [ -n "${PG_BINDIR:-}" ] || need_apt+=(postgresql)
+command -v psql >/dev/null 2>&1 || need_apt+=(postgresql-client)
+if [ "${PDE_WITH_BROWSER:-1}" = 1 ]; then
+  command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+  command -v pdftoppm >/dev/null 2>&1 || need_apt+=(poppler-utils)
+fi
+
+if [ ${#need_apt[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing: ${need_apt[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+    # Debian's postgresql package starts a cluster on 5432; pde runs its own and needs no system one.
+    if command -v service >/dev/null 2>&1; then service postgresql stop >/dev/null 2>&1 || true; fi
+  else
+    echo "pde needs: ${need_apt[*]} (e.g. sudo apt-get install ${need_apt[*]})" >&2
+    exit 1
+  fi
+fi
+
+if ! command -v uv >/dev/null 2>&1; then
+  echo "installing uv (Python package manager) with pip"
+  python3 -m pip install --quiet uv 2>/dev/null || python3 -m pip install --quiet --user uv
+fi
