@@ -7,6 +7,7 @@ A source declares each kind of row it produces as a dataclass::
         table = "housing.listings"
         key = ("zpid",)
         history = True          # keep previous versions in housing.listings_history
+        volatile = ("days_on_market",)  # refreshed, but not a "change"
         zpid: str               # required: no default, not Optional
         price: int | None = None
 
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import operator
 import types
 import typing
 from decimal import Decimal
@@ -44,6 +46,9 @@ class Record:
     table: ClassVar[str]
     key: ClassVar[tuple[str, ...]]
     history: ClassVar[bool] = False
+    #: fields written along with the row but not counted as a change (no history
+    #: row, no updated_at bump), e.g. a listing's days_on_market ticking up daily
+    volatile: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
     def columns(cls) -> tuple[Column, ...]:
@@ -120,22 +125,47 @@ def _jsonable(v: Any) -> Any:
     return v
 
 
+def _spec(cls: type[Record]):
+    spec = cls.__dict__.get("_pde_spec")
+    if spec is None:
+        cols = cls.columns()
+        names = [c.name for c in cols]
+        getter = operator.attrgetter(*names) if len(names) > 1 else (lambda o, n=names[0]: (getattr(o, n),))
+        spec = (getter, [(c.name, frozenset(c.types), c.types, c.required) for c in cols])
+        setattr(cls, "_pde_spec", spec)
+    return spec
+
+
 def validate(item: Record) -> str | None:
-    """Return why the item is invalid, or None. Normalises '' to None in place."""
-    problems = []
-    for c in item.columns():
-        v = getattr(item, c.name)
-        if v is None or v == "":
-            if v == "":
-                setattr(item, c.name, None)
-            if c.required:
-                problems.append(f"{c.name} is required")
+    """Return why the item is invalid, or None. Normalises '' to None in place.
+
+    On the hot path of every crawl (and of the load benchmark): keep it lean.
+    """
+    getter, cols = _spec(type(item))
+    problems = None
+    for v, (name, fast, types, required) in zip(getter(item), cols):
+        if v is None:
+            if required:
+                problems = (problems or []) + [f"{name} is required"]
             continue
         t = type(v)
-        if t not in c.types and not (t is not bool and isinstance(v, c.types)):
-            problems.append(f"{c.name} should be {'/'.join(x.__name__ for x in c.types)}, got {t.__name__} {v!r:.60}")
-        elif t is float and v != v:
-            problems.append(f"{c.name} is NaN")
-        elif t is str and "\x00" in v:
-            setattr(item, c.name, v.replace("\x00", ""))
-    return "; ".join(problems) or None
+        if t in fast:
+            if t is str:
+                if not v:
+                    setattr(item, name, None)
+                    if required:
+                        problems = (problems or []) + [f"{name} is required"]
+                elif "\x00" in v:
+                    setattr(item, name, v.replace("\x00", ""))
+            elif t is float and v != v:
+                problems = (problems or []) + [f"{name} is NaN"]
+            continue
+        if t is not bool and isinstance(v, types):
+            continue
+        if t is str and not v and required:
+            problems = (problems or []) + [f"{name} is required"]
+            continue
+        problems = (problems or []) + [
+            f"{name} should be {'/'.join(sorted(x.__name__ for x in types))}, got {t.__name__} {v!r:.60}"
+        ]
+    return "; ".join(problems) if problems else None

@@ -7,7 +7,9 @@ flushes at ``PDE_BATCH_SIZE`` and at close.
 One flush is one transaction: COPY the batch into a temp table, copy the
 current version of every row whose content changes into ``<table>_history``,
 then ``INSERT ... ON CONFLICT DO UPDATE ... WHERE <content> IS DISTINCT FROM``
-so unchanged rows are not rewritten. ``None`` never overwrites a known value.
+so unchanged rows are not rewritten; ``updated_at`` moves only when content
+changes, and a trigger (``platform.track(..., history => true)``) then keeps the
+previous version in ``<table>_history``. ``None`` never overwrites a known value.
 
 If the batch is refused (a value the table rejects), the rows are retried one
 by one and the bad ones quarantined with the database's message. If the
@@ -62,6 +64,7 @@ class TableWriter:
         self.names = [c.name for c in cols]
         self.key = list(cls.key)
         self.content = [n for n in self.names if n not in self.key]
+        self.compared = [n for n in self.content if n not in cls.volatile]
         self.json_idx = [i for i, c in enumerate(cols) if c.json]
         self._get = operator.attrgetter(*self.names)
         self.seen_interval = seen_interval
@@ -70,18 +73,17 @@ class TableWriter:
 
     def _build_sql(self) -> None:
         t = _ident(self.table)
-        hist = _ident(self.table + "_history")
         stg = sql.Identifier("pde_stg_" + self.table.replace(".", "_"))
         cols = sql.SQL(", ").join(map(sql.Identifier, self.names))
         key = sql.SQL(", ").join(map(sql.Identifier, self.key))
         I = sql.Identifier  # noqa: E741
 
         def changed(new: str) -> sql.Composable:
-            if not self.content:
+            if not self.compared:
                 return sql.SQL("false")
-            old_row = sql.SQL(", ").join(sql.SQL("t.{}").format(I(c)) for c in self.content)
+            old_row = sql.SQL(", ").join(sql.SQL("t.{}").format(I(c)) for c in self.compared)
             new_row = sql.SQL(", ").join(
-                sql.SQL("COALESCE({}.{}, t.{})").format(sql.SQL(new), I(c), I(c)) for c in self.content
+                sql.SQL("COALESCE({}.{}, t.{})").format(sql.SQL(new), I(c), I(c)) for c in self.compared
             )
             return sql.SQL("ROW({}) IS DISTINCT FROM ROW({})").format(old_row, new_row)
 
@@ -91,14 +93,6 @@ class TableWriter:
         ).format(stg=stg, cols=cols, t=t)
         self.sql_copy = sql.SQL("COPY {stg} ({cols}) FROM STDIN WITH (FORMAT csv)").format(stg=stg, cols=cols)
         join = sql.SQL(" AND ").join(sql.SQL("t.{k} = s.{k}").format(k=I(k)) for k in self.key)
-        self.sql_history = None
-        if self.cls.history:
-            tcols = sql.SQL(", ").join(sql.SQL("t.{}").format(I(n)) for n in self.names)
-            self.sql_history = sql.SQL(
-                "INSERT INTO {hist} ({cols}, first_seen_at, last_seen_at, updated_at, run_id, valid_to, replaced_by_run_id) "
-                "SELECT {tcols}, t.first_seen_at, t.last_seen_at, t.updated_at, t.run_id, now(), %(run_id)s "
-                "FROM {t} t JOIN {stg} s ON {join} WHERE {changed}"
-            ).format(hist=hist, cols=cols, tcols=tcols, t=t, stg=stg, join=join, changed=changed("s"))
         sets = [sql.SQL("{c} = COALESCE(EXCLUDED.{c}, t.{c})").format(c=I(c)) for c in self.content]
         ch = changed("EXCLUDED")
         sets += [
@@ -178,8 +172,6 @@ class TableWriter:
         cur.execute(self.sql_stage)
         cur.copy_expert(self.sql_copy, self.to_csv(items))
         params = {"run_id": run_id, "seen": self.seen_interval}
-        if self.sql_history is not None:
-            cur.execute(self.sql_history, params)
         cur.execute(self.sql_upsert, params)
         ins, upd = cur.fetchone()
         cur.execute(sql.SQL("TRUNCATE {}").format(sql.Identifier("pde_stg_" + self.table.replace(".", "_"))))

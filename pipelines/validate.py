@@ -22,7 +22,6 @@ class ValidatePipeline:
             if not isinstance(item, Rejected):
                 raise TypeError(f"pde spiders yield Record or Rejected items, not {type(item).__name__}")
             return item
-        self.stats.inc_value(f"pde/table/{item.table}/scraped")
         reason = validate(item)
         if reason is None:
             return item

@@ -80,9 +80,23 @@ COMMENT ON COLUMN platform.quarantine.reason IS 'Why it was rejected, e.g. "pric
 COMMENT ON COLUMN platform.quarantine.item IS 'The item as the spider produced it.';
 COMMENT ON COLUMN platform.quarantine.created_at IS 'When it was quarantined.';
 
+-- History: a trigger copies the previous version of a row into <table>_history
+-- whenever its content changes (the upsert bumps updated_at only then), so
+-- touching last_seen_at writes no history and manual edits that set
+-- updated_at are kept too.
+CREATE FUNCTION platform.keep_history() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE format('INSERT INTO %I.%I SELECT ($1).*, now(), $2', TG_TABLE_SCHEMA, TG_TABLE_NAME || '_history')
+      USING OLD, NEW.run_id;
+    RETURN NULL;
+END $$;
+COMMENT ON FUNCTION platform.keep_history() IS 'Trigger: keeps the replaced version of a row in <table>_history.';
+
 -- platform.track('schema.table', history => true) adds the bookkeeping columns
 -- every source table has, and with history a <table>_history table that keeps
 -- each replaced version (SCD type 2: valid from updated_at to valid_to).
+-- Add later columns to both tables (the history table mirrors the source's column order).
 CREATE FUNCTION platform.track(tbl regclass, history boolean DEFAULT false) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -127,6 +141,9 @@ BEGIN
           FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
          WHERE i.indrelid = tbl AND i.indisprimary;
         EXECUTE format('CREATE INDEX ON %s (%s, valid_to)', hist, keycols);
+        EXECUTE format(
+            'CREATE TRIGGER keep_history AFTER UPDATE ON %s FOR EACH ROW '
+            'WHEN (OLD.updated_at IS DISTINCT FROM NEW.updated_at) EXECUTE FUNCTION platform.keep_history()', tbl);
     END IF;
 END $$;
 COMMENT ON FUNCTION platform.track(regclass, boolean) IS 'Adds first_seen_at/last_seen_at/updated_at/run_id to a source table and, with history, a <table>_history table.';

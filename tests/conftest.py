@@ -27,7 +27,9 @@ CAPTURES = ROOT.parent / "shared" / "real-captures"
 def pg_server(tmp_path_factory):
     from pde.db import EmbeddedPostgres, free_port
 
-    home = reachable(tmp_path_factory.mktemp("pg"))
+    # not under pytest's basetemp: pytest prunes old basetemps, which would pull
+    # the data directory from under a server another pytest run is still using
+    home = reachable(Path(tempfile.mkdtemp(prefix="pde-test-pg-")))
     pg = EmbeddedPostgres(home=home, port=free_port(), fast=True)
     pg.start()
     prepare_database(pg.url)

@@ -186,11 +186,13 @@ def test_database_stopping_mid_crawl_loses_nothing(tmp_path, pde_home):
     import os
     import subprocess
     import sys
+    import tempfile
+    from pathlib import Path
 
     from pde.db import EmbeddedPostgres, free_port
     from tests.conftest import ROOT
 
-    pg = EmbeddedPostgres(home=reachable(tmp_path) / "pg", port=free_port(), fast=True)
+    pg = EmbeddedPostgres(home=reachable(Path(tempfile.mkdtemp(prefix="pde-test-pg-"))), port=free_port(), fast=True)
     pg.start()
     prepare_database(pg.url)
     try:

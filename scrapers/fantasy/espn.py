@@ -11,7 +11,6 @@ such league objects. Ids, views and stat codes follow cwendt94/espn-api.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -149,7 +148,7 @@ def league_record(data: dict, league_id: str, season: int) -> League:
 
 def _slot_order(slot: str) -> tuple[int, int]:
     s = int(slot)
-    return (1 if s in BENCH_SLOTS else 0, 17 if s == 23 else s)  # FLEX after TE, bench last
+    return (1 if s in BENCH_SLOTS else 0, 6.5 if s == 23 else s)  # FLEX after TE, bench last
 
 
 def _scoring_format(scoring: dict | None) -> str | None:
@@ -235,13 +234,12 @@ def parse_pick(pick: dict, ctx: Context) -> Iterator[Record | Rejected]:
 
 # -- players --------------------------------------------------------------------------
 def _season_of(entries: list) -> int | None:
-    """The season a player pool is about: the one most of its stat lines belong to."""
-    seasons = Counter(
-        s.get("seasonId") for e in entries if isinstance(e, dict)
-        for s in ((e.get("player") or (e.get("playerPoolEntry") or {}).get("player") or {}).get("stats") or [])
-    )
-    seasons.pop(None, None)
-    return seasons.most_common(1)[0][0] if seasons else None
+    """The season a saved player pool was asked for: the latest its stat lines reach (a player card
+    for 2020 holds 2019's games and 2020's projection)."""
+    seasons = [s.get("seasonId") for e in entries if isinstance(e, dict)
+               for s in ((e.get("player") or (e.get("playerPoolEntry") or {}).get("player") or {}).get("stats") or [])
+               if isinstance(s.get("seasonId"), int)]
+    return max(seasons) if seasons else None
 
 
 def parse_player_pool(entries: list, season: int | None, ctx: Context) -> Iterator[Record | Rejected]:
@@ -275,7 +273,7 @@ def _stat_line(line: dict, pid: str, name: str, position: str | None, ctx: Conte
     if split not in (0, 1):  # other splits are undocumented: kept apart rather than guessed at
         kind = f"{kind}_split{split}"
     week = 0 if split == 0 else to_int(line.get("scoringPeriodId")) or 0
-    raw = line.get("stats") or line.get("appliedStats") or {}
+    raw = line.get("stats") or {}  # (appliedStats are points per stat, not the stats)
     typed = {col: to_float(raw.get(sid)) for col, sid in STAT_COLUMNS.items()}
     if typed["rec"] is None:
         typed["rec"] = to_float(raw.get("41"))

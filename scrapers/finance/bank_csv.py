@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import logging
 import re
 import tomllib
 from dataclasses import dataclass, field, fields
@@ -26,6 +27,8 @@ from pde.records import Record, Rejected
 from scrapers.finance.common import content_ids, mask, parse_amount, slug
 from scrapers.items.finance import Account, Balance, Institution, Transaction
 from scrapers.spiders.base import ParseError
+
+logger = logging.getLogger(__name__)
 
 PROFILES_PATH = Path(__file__).with_name("bank_profiles.toml")
 SOURCE = "csv"
@@ -124,6 +127,10 @@ def _header_cells(cells: list[str]) -> list[str]:
     return cells
 
 
+def _lines(text: str) -> list[str]:
+    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+
+
 def decode(body: bytes, encoding: str = "utf-8-sig") -> str:
     try:
         return body.decode(encoding)
@@ -138,7 +145,7 @@ def recognise(text: str, profiles: dict[str, Profile], source: str,
         if only not in profiles:
             raise ParseError(f"{source}: no bank profile named {only!r}; known: {sorted(profiles)}")
         profiles = {only: profiles[only]}
-    lines = text.splitlines()
+    lines = _lines(text)
     candidates = [(i, line) for i, line in enumerate(lines[:HEADER_SEARCH_LINES]) if line.strip()]
     if not candidates:
         raise ParseError(f"{source}: empty file: expected a bank CSV export with a header line")
@@ -245,7 +252,7 @@ class _Parser:
         return -value if p.sign == "inverted" else value
 
     def rows(self, text: str, header_index: int):
-        body = "\n".join(text.splitlines()[header_index + 1:])
+        body = "\n".join(_lines(text)[header_index + 1:])
         reader = csv.reader(io.StringIO(body), delimiter=self.p.delimiter, strict=True)
         width = len(self.header)
         try:
@@ -311,6 +318,9 @@ class _Parser:
                 balance_after=balance, category_source=self.cells(row, p.category, " / "),
                 details=details,
             )))
+        if not p.account and not self.account_arg and good:
+            logger.warning("%s: no account column and no -a account=: the account is the file "
+                           "name %r", self.source, self.fallback_account)
         transactions = [t for _, t in good]
         ids = content_ids([(t.account_id, t.posted_date, t.amount,
                             " ".join(filter(None, (t.payee, t.memo)))) for t in transactions])

@@ -90,7 +90,9 @@ def slug(text: str) -> str:
 
 
 def mask(number: str | None) -> str | None:
-    return number[-4:] if number else None
+    """The last four digits of an account number (None when it has fewer)."""
+    digits = re.sub(r"\D", "", number or "")
+    return digits[-4:] if len(digits) >= 4 else None
 
 
 def source_name(url: str) -> str:
@@ -102,10 +104,9 @@ def source_name(url: str) -> str:
 
 
 def file_stem(url: str) -> str | None:
-    parts = urlsplit(url)
-    if parts.scheme != "file":
-        return None
-    return Path(unquote(parts.path)).stem
+    """'statement-2024' for file:///x/statement-2024.csv or https://host/x/statement-2024.csv."""
+    stem = Path(unquote(urlsplit(url).path)).stem
+    return stem or None
 
 
 def expand_files(spec: str, suffixes: Iterable[str]) -> list[str]:

@@ -21,6 +21,8 @@ class Listing(Record):
     table = "housing.listings"
     key = ("zpid",)
     history = True
+    # refreshed whenever the row is written, but not a change worth a history row
+    volatile = ("days_on_market", "search")
 
     zpid: str
     url: str | None = None

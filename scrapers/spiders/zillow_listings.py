@@ -45,10 +45,9 @@ class ZillowListingsSpider(PdeSpider):
         "and keep pages low (-a pages=2). Or open the search in your browser, scroll through the "
         "results, save the page (Ctrl+S) and run: scrapy crawl zillow_listings -a url=/path/to/page.html"
     )
+    #: one request at a time to zillow.com, ~8 s apart; saved files (file://) are read at once
     custom_settings = {
-        "DOWNLOAD_DELAY": 8,
-        "RANDOMIZE_DOWNLOAD_DELAY": True,
-        "CONCURRENT_REQUESTS_PER_DOMAIN": 1,
+        "DOWNLOAD_SLOTS": {"www.zillow.com": {"concurrency": 1, "delay": 8, "randomize_delay": True}},
     }
 
     def __init__(self, *args, search: str | None = None, search_url: str | None = None,
@@ -75,10 +74,10 @@ class ZillowListingsSpider(PdeSpider):
         yield from page.items
         if not response.url.startswith(("http://", "https://")):
             return
-        if self.details:
+        if self.details and page.layout != "home_details":
             for listing in page.listings:
-                if page.layout != "home_details" and listing.zpid.isdigit() and listing.url:
-                    yield scrapy.Request(listing.url, callback=self.parse)
+                if listing.zpid.isdigit():  # buildings (lat--long ids) have no details page
+                    yield scrapy.Request(details_url(listing), callback=self.parse)
         number = (response.request.meta.get("zillow_page") if response.request else None) or page.page
         if page.next_url and number < self.pages:
             yield scrapy.Request(page.next_url, callback=self.parse, meta={"zillow_page": number + 1})
@@ -88,3 +87,10 @@ def search_url(search: str, status: str = "for_sale") -> str:
     """Zillow's own form for a typed search: /homes/<term>_rb/ (redirects to the region's page)."""
     term = quote("-".join(search.split()), safe=",-")
     return f"{zillow_parse.ZILLOW}/{STATUS_PATHS[status]}/{term}_rb/"
+
+
+def details_url(listing) -> str:
+    """The home's details page; /apartments/ and /b/ links lead to building pages, so use /homedetails/."""
+    if listing.url and "/homedetails/" in listing.url:
+        return listing.url
+    return f"{zillow_parse.ZILLOW}/homedetails/{listing.zpid}_zpid/"

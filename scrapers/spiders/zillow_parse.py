@@ -81,8 +81,12 @@ def parse_page(response, search: str | None = None) -> Page:
         return _json_document(_loads(text, where), where, search)
     sel = response.selector if hasattr(response, "selector") else Selector(text=text)
     next_data = sel.css("script#__NEXT_DATA__::text").get()
+    unknown_next_data = None
     if next_data:
-        return _json_document(_loads(next_data, f"{where} (__NEXT_DATA__)"), where, search)
+        try:
+            return _json_document(_loads(next_data, f"{where} (__NEXT_DATA__)"), where, search)
+        except ParseError as exc:  # some other Next.js page: rendered cards may still be there
+            unknown_next_data = exc
     store = sel.css('script[data-zrr-shared-data-key="mobileSearchPageStore"]::text').get()
     if store:
         raw = store.strip().removeprefix("<!--").removesuffix("-->")
@@ -92,6 +96,8 @@ def parse_page(response, search: str | None = None) -> Page:
     cards = sel.css("article[data-testid=property-card]")
     if cards:
         return _card_page(sel, cards, search)
+    if unknown_next_data:
+        raise unknown_next_data
     title = (sel.css("title::text").get() or "").strip()
     raise ParseError(
         f"{where} (title {title!r}) matches no Zillow layout: expected search API JSON with 'cat1', "
@@ -105,10 +111,10 @@ def _json_document(data: Any, where: str, search: str | None) -> Page:
     if isinstance(data, dict):
         if isinstance(data.get("cat1"), dict):
             return _search_page(data, "search_api", search)
-        page_props = (data.get("props") or {}).get("pageProps") or {}
-        if isinstance(page_props.get("searchPageState"), dict):
-            return _search_page(page_props["searchPageState"], "next_search_page", search)
-        cache = (page_props.get("componentProps") or {}).get("gdpClientCache")
+        state = _dig(data, "props", "pageProps", "searchPageState")
+        if isinstance(state, dict):
+            return _search_page(state, "next_search_page", search)
+        cache = _dig(data, "props", "pageProps", "componentProps", "gdpClientCache")
         if cache:
             return _details_page(cache, where)
         if isinstance(data.get("searchResults"), dict):
@@ -171,6 +177,7 @@ def _row_listing(zpid: str, row: dict, search: str | None) -> Listing:
     units = [_unit(u) for u in row.get("units") or [] if isinstance(u, dict)] or None
     status = info.get("homeStatus") or row.get("statusType")
     variable_text = (row.get("variableData") or {}).get("text") or ""
+    street = _first(info.get("streetAddress"), row.get("addressStreet"))
 
     price = money(_first(info.get("price"), row.get("unformattedPrice"), row.get("price")))
     price_text = row.get("price") if isinstance(row.get("price"), str) else None
@@ -195,7 +202,7 @@ def _row_listing(zpid: str, row: dict, search: str | None) -> Listing:
         zpid=zpid,
         url=urljoin(ZILLOW, row["detailUrl"]) if row.get("detailUrl") else None,
         address=_text(_first(row.get("addressWithZip"), row.get("address"))),
-        street=_text(_first(info.get("streetAddress"), row.get("addressStreet"))),
+        street=None if row.get("isUndisclosedAddress") else _text(street),
         city=_text(_first(info.get("city"), row.get("addressCity"))),
         state=_text(_first(info.get("state"), row.get("addressState"))),
         zip=zip_code(_first(info.get("zipcode"), row.get("addressZipcode"))),
@@ -237,7 +244,8 @@ def _unit(unit: dict) -> dict:
 def _details_page(cache: Any, where: str) -> Page:
     if isinstance(cache, str):
         cache = _loads(cache, f"{where} (gdpClientCache)")
-    found = [v["property"] for v in (cache or {}).values() if isinstance(v, dict) and isinstance(v.get("property"), dict)]
+    entries = cache.values() if isinstance(cache, dict) else []
+    found = [v["property"] for v in entries if isinstance(v, dict) and isinstance(v.get("property"), dict)]
     if not found:
         raise ParseError(f"{where}: home-details page whose gdpClientCache holds no 'property' object.")
     prop = found[0]
@@ -249,7 +257,8 @@ def _details_page(cache: Any, where: str) -> Page:
     try:
         page.items.append(_detail_listing(zpid, prop, where))
     except ROW_ERRORS as exc:
-        page.items.append(Rejected(table=LISTINGS, reason=f"home details {zpid}: {type(exc).__name__}: {exc}", raw=prop))
+        reason = f"home details {zpid}: {type(exc).__name__}: {exc}"
+        page.items.append(Rejected(table=LISTINGS, reason=reason, raw=prop))
     page.items.extend(price_event(zpid, e) for e in prop.get("priceHistory") or [])
     page.items.extend(tax_record(zpid, t) for t in prop.get("taxHistory") or [])
     return page
@@ -369,7 +378,8 @@ def _card_listing(zpid: str, card: Selector, search: str | None) -> Listing:
     building_id = _LATLONG_ID.fullmatch(zpid)
     is_building = "list-card_building" in classes or bool(building_id)
     status = "FOR_RENT" if "list-card_for-rent" in classes else "FOR_SALE" if "list-card_for-sale" in classes else None
-    headline = next((t.strip() for t in card.css("[data-testid=property-card-price] ::text").getall() if t.strip()), None)
+    price_texts = card.css("[data-testid=property-card-price] ::text").getall()
+    headline = next((t.strip() for t in price_texts if t.strip()), None)
 
     facts: dict[str, Any] = {}
     for li in card.css("ul[data-testid=property-card-details] li"):
@@ -404,7 +414,8 @@ def _card_listing(zpid: str, card: Selector, search: str | None) -> Listing:
     shown = " ".join(" ".join(card.css("[data-testid=property-card-address-link] address ::text").getall()).split())
     address = shown.split(" | ")[-1] or None
     street, city, state, zipcode = split_address(address)
-    href = card.css("[data-testid=property-card-title-link]::attr(href), [data-testid=property-card-address-link]::attr(href)").get()
+    href = card.css("[data-testid=property-card-title-link]::attr(href)").get() or card.css(
+        "[data-testid=property-card-address-link]::attr(href)").get()
     return Listing(
         zpid=zpid,
         url=urljoin(ZILLOW, href) if href else None,
@@ -516,6 +527,14 @@ def _loads(text: str, where: str) -> Any:
         return json.loads(text)
     except ValueError as exc:
         raise ParseError(f"{where}: expected JSON, could not decode it ({exc}).") from exc
+
+
+def _dig(data: Any, *keys: str) -> Any:
+    for key in keys:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(key)
+    return data
 
 
 def _first(*values: Any) -> Any:

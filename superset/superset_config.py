@@ -1,0 +1,47 @@
+"""Superset settings for pde, read by Superset through SUPERSET_CONFIG_PATH.
+
+pde.services.superset sets the environment this reads:
+PDE_SUPERSET_HOME (state folder, e.g. .pde/superset), PDE_SUPERSET_METADATA_URL
+(Superset's own metadata database, not pde's data) and PDE_SUPERSET_SECRET_KEY.
+Everything stays on this machine: no telemetry, no fonts or tiles fetched by the server.
+"""
+
+import os
+from pathlib import Path
+
+HOME = Path(os.environ.get("PDE_SUPERSET_HOME", Path(__file__).resolve().parent.parent / ".pde" / "superset"))
+
+SECRET_KEY = os.environ["PDE_SUPERSET_SECRET_KEY"]
+SQLALCHEMY_DATABASE_URI = os.environ.get("PDE_SUPERSET_METADATA_URL") or f"sqlite:///{HOME / 'superset.db'}"
+
+# Offline and private: no usage pings, no example data.
+SCARF_ANALYTICS = False
+SUPERSET_LOG_VIEW = False
+
+# Query results are cached on disk (shared by the gunicorn workers) for 10 minutes;
+# a crawl every few hours makes fresher data pointless and re-renders fast.
+DATA_CACHE_CONFIG = {
+    "CACHE_TYPE": "FileSystemCache",
+    "CACHE_DIR": str(HOME / "cache" / "data"),
+    "CACHE_DEFAULT_TIMEOUT": 600,
+    "CACHE_THRESHOLD": 5000,
+}
+CACHE_CONFIG = {
+    "CACHE_TYPE": "FileSystemCache",
+    "CACHE_DIR": str(HOME / "cache" / "meta"),
+    "CACHE_DEFAULT_TIMEOUT": 600,
+}
+
+# Served on 127.0.0.1 only, over plain HTTP.
+TALISMAN_ENABLED = False
+SESSION_COOKIE_SECURE = False
+ENABLE_PROXY_FIX = False
+
+FEATURE_FLAGS = {
+    "DASHBOARD_NATIVE_FILTERS": True,
+    "ALERT_REPORTS": False,
+    "ENABLE_TEMPLATE_PROCESSING": False,
+}
+
+# The partner's read-only role (see superset/admin_tasks.py) is not one Superset resets.
+ROW_LIMIT = 10000
