@@ -149,6 +149,25 @@ class BlockDetectionMiddleware:
         raise IgnoreRequest(msg)
 
 
+class RenderInBrowser:
+    """With PDE_BROWSER=1, send every http(s) request through scrapy-playwright (Chromium)."""
+
+    def __init__(self, crawler):
+        if not crawler.settings.getbool("PDE_BROWSER"):
+            raise NotConfigured
+        self.wait_until = crawler.settings.get("PDE_BROWSER_WAIT_UNTIL", "load")
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def process_request(self, request, spider=None):
+        if request.url.startswith(("http:", "https:")) and "playwright" not in request.meta:
+            request.meta["playwright"] = True
+            request.meta.setdefault("playwright_page_goto_kwargs", {"wait_until": self.wait_until})
+        return None
+
+
 class SourceUrlMiddleware:
     """Tags each item with the URL of the response it came from (for quarantine)."""
 

@@ -34,7 +34,7 @@ USER_AGENT = (
 CONCURRENT_REQUESTS = 4
 CONCURRENT_REQUESTS_PER_DOMAIN = 2
 DOWNLOAD_DELAY = 2
-RANDOMIZE_DOWNLOAD_DELAY = True
+DOWNLOAD_DELAY_JITTER = 0.5  # ±50%
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 2
 AUTOTHROTTLE_MAX_DELAY = 60
@@ -53,6 +53,8 @@ ITEM_PIPELINES = {
     "pipelines.postgres.PostgresPipeline": 900,
 }
 DOWNLOADER_MIDDLEWARES = {
+    # PDE_BROWSER=1 only: render pages in Chromium
+    "scrapers.middlewares.RenderInBrowser": 100,
     # after decompression (590), so it reads the page a browser would show
     "scrapers.middlewares.BlockDetectionMiddleware": 580,
     # closest to the network: sees final requests and raw (still compressed) bodies

@@ -702,17 +702,18 @@ BEGIN
                 SELECT c.*, bool_or(same_team) OVER (PARTITION BY source_player_id) AS any_same
                   FROM cand c),
             kept AS (
-                SELECT r.*, count(*) OVER (PARTITION BY source_player_id) AS per_source,
-                       count(*) OVER (PARTITION BY player_id) AS per_player
-                  FROM ranked r WHERE NOT any_same OR same_team)
+                SELECT r.*, count(*) OVER (PARTITION BY source_player_id) AS per_source
+                  FROM ranked r WHERE NOT any_same OR same_team),
+            sure AS (  -- one candidate for the source player, and no other source player wants it
+                SELECT k.*, count(*) OVER (PARTITION BY player_id) AS per_player
+                  FROM kept k WHERE k.per_source = 1 AND (k.namesakes = 1 OR k.method <> 'name_position'))
             UPDATE fantasy.players p
                SET espn_id = CASE WHEN src = 'espn' THEN k.source_player_id ELSE p.espn_id END,
                    pfr_id = CASE WHEN src = 'pfr' THEN k.source_player_id ELSE p.pfr_id END,
                    fantasypros_id = CASE WHEN src = 'fantasypros' THEN k.source_player_id ELSE p.fantasypros_id END,
                    matched_by = p.matched_by || jsonb_build_object(src, k.method), updated_at = now()
-              FROM kept k
-             WHERE k.player_id = p.player_id AND k.per_source = 1 AND k.per_player = 1
-               AND (k.namesakes = 1 OR k.method <> 'name_position');
+              FROM sure k
+             WHERE k.player_id = p.player_id AND k.per_player = 1;
             GET DIAGNOSTICS n = ROW_COUNT;
             INSERT INTO _match_log VALUES ('linked', src, n);
 

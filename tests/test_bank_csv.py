@@ -308,3 +308,25 @@ def test_amounts(text, decimal, thousands, value):
 def test_not_an_amount():
     with pytest.raises(ValueError):
         parse_amount("N/A")
+
+
+def test_cassette_replay_loads_every_export(pg_url, pde_home):
+    """The recorded fixture (every export above, served over HTTP) through scrapy and PostgreSQL."""
+    import psycopg2
+
+    from pde import cassettes
+    from tests.conftest import run_crawl
+
+    cassette = FIX / "bank_csv.json"
+    for _ in range(2):  # the same files twice: no duplicate
+        p = run_crawl("bank_csv", db=pg_url, cassette=cassette, args=cassettes.metadata(cassette)["args"])
+        assert p.returncode == 0, p.stderr[-3000:]
+    with psycopg2.connect(pg_url) as conn, conn.cursor() as cur:
+        cur.execute("SELECT account_id, count(*) FROM finance.transactions GROUP BY 1 ORDER BY 1")
+        assert cur.fetchall() == [
+            ("csv:capital-one:capitalone", 2), ("csv:charles-schwab:schwab-checking", 4),
+            ("csv:mint:Everyday Checking", 2), ("csv:mint:Sapphire Card", 4),
+            ("csv:n26:Coffre fort", 2), ("csv:outbank:DE81254326973657190105", 4),
+            ("csv:pc-financial:pcmastercard", 2)]
+        cur.execute("SELECT sum(amount) FROM finance.transactions WHERE account_id = 'csv:mint:Sapphire Card'")
+        assert cur.fetchone()[0] == Decimal("-4.75") * 2 - Decimal("87.32") + Decimal("23.99")

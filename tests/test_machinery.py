@@ -148,7 +148,7 @@ def _crawl_cmd(cassette, *extra):
     return [sys.executable, "-m", "scrapy", "crawl", "selftest_things",
             "-s", "SPIDER_MODULES=scrapers.spiders,tests.selftest.spiders",
             "-s", f"PDE_CASSETTE={cassette}", "-s", "AUTOTHROTTLE_ENABLED=False",
-            "-s", "RANDOMIZE_DOWNLOAD_DELAY=False", *extra]
+            "-s", "DOWNLOAD_DELAY_JITTER=0", *extra]
 
 
 def test_concurrent_second_run_is_refused_and_crashed_run_is_marked(pg_url, tmp_path, pde_home):

@@ -489,3 +489,26 @@ def test_live_request_is_a_post_without_url_argument(monkeypatch):
     assert (req.method, req.url) == ("POST", "https://ofx.bank.test/ofx")
     assert req.headers[b"Content-Type"] == b"application/x-ofx"
     assert b"<USERID>alice" in req.body
+
+
+def test_cassette_replay_loads_every_statement(pg_url, pde_home):
+    """The recorded fixture (every file above, served over HTTP) through scrapy and PostgreSQL."""
+    import psycopg2
+
+    from pde import cassettes
+    from tests.conftest import run_crawl
+
+    cassette = FIX / "ofx_statements.json"
+    p = run_crawl("ofx_statements", db=pg_url, cassette=cassette, args=cassettes.metadata(cassette)["args"])
+    assert p.returncode == 0, p.stderr[-3000:]
+    with psycopg2.connect(pg_url) as conn, conn.cursor() as cur:
+        cur.execute("SELECT count(*) FROM finance.transactions")
+        assert cur.fetchone()[0] == 3 + 3 + 1 + 1 + 0 + 3 + 42 + 6 + 1 + 5  # one per STMTTRN in the 10 files
+        cur.execute("SELECT amount, currency FROM finance.transactions WHERE transaction_id = '0000487'")
+        assert cur.fetchall() == [(Decimal("-34.51"), "USD")]
+        cur.execute("SELECT count(*) FROM finance.holdings")
+        assert cur.fetchone()[0] == 7
+        cur.execute("SELECT count(*) FROM finance.investment_transactions")
+        assert cur.fetchone()[0] == 14 + 3
+        cur.execute("SELECT count(*) FROM platform.quarantine")
+        assert cur.fetchone()[0] == 0

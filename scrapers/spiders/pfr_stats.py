@@ -55,7 +55,7 @@ class PfrStatsSpider(PdeSpider):
     schedule = "0 9 * * 2"  # Tuesday morning, after Monday Night Football
     custom_settings = {
         "DOWNLOAD_DELAY": 7,
-        "RANDOMIZE_DOWNLOAD_DELAY": False,
+        "DOWNLOAD_DELAY_JITTER": 0,
         "CONCURRENT_REQUESTS": 1,
         "CONCURRENT_REQUESTS_PER_DOMAIN": 1,
         "RETRY_HTTP_CODES": [500, 502, 503, 504, 522, 524, 408],  # never retry a 429: it extends the ban

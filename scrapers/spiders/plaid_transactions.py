@@ -37,7 +37,7 @@ from scrapers.finance.common import source_name
 from scrapers.items.finance import PlaidCursor
 from scrapers.spiders.base import PdeSpider
 
-#: used only when replaying a cassette without credentials in the environment
+#: used instead of the environment's when replaying a cassette (PDE_CASSETTE)
 REPLAY_CREDENTIALS = {"PLAID_CLIENT_ID": "replay-client-id", "PLAID_SECRET": "replay-secret",
                       "PLAID_ACCESS_TOKENS": "access-sandbox-replay-token"}
 MAX_RESTARTS = 3
@@ -57,10 +57,11 @@ class PlaidTransactionsSpider(PdeSpider):
 
     def credentials(self) -> tuple[str, str, list[str], str]:
         env = dict(os.environ)
-        replaying = bool(getattr(self, "settings", None) and self.settings.get("PDE_CASSETTE"))
-        for name, placeholder in REPLAY_CREDENTIALS.items():
-            if not env.get(name) and replaying:
-                env[name] = placeholder
+        if getattr(self, "settings", None) is not None and self.settings.get("PDE_CASSETTE"):
+            # replaying a recorded crawl: the requests must be the recorded ones, whatever
+            # credentials this machine has
+            env.update(REPLAY_CREDENTIALS)
+            env.pop("PLAID_ENV", None)
         missing = [n for n in REPLAY_CREDENTIALS if not env.get(n)]
         if missing:
             raise ValueError(
@@ -103,7 +104,7 @@ class PlaidTransactionsSpider(PdeSpider):
     def parse(self, response):
         source = source_name(response.url)
         received = _response_time(response)
-        state = response.meta.get("plaid")
+        state = response.request.meta.get("plaid") if response.request is not None else None
         data = plaid.loads(response.body, source)
         try:
             page = plaid.parse_plaid(data, source, received)
@@ -116,7 +117,7 @@ class PlaidTransactionsSpider(PdeSpider):
                 yield self._sync_request(response.url, body, restart)
                 return
             self.logger.error(str(exc))
-            if self.crawler is not None:
+            if getattr(self, "crawler", None) is not None:
                 self.crawler.stats.inc_value("pde/plaid_errors")
             return
         yield from page.records

@@ -12,11 +12,12 @@ its users, rosters, draft picks, and matchups and transactions for weeks
 
 Arguments: ``league_id`` (without it only trending and the players database
 are read), ``previous`` (also crawl that many earlier seasons of the league),
+``weeks`` (limit matchups/transactions to these weeks: ``3``, ``1-4``, ``1,5``),
 ``players`` (``auto``: the ~5 MB players database when pde's copy is older than
-20 hours; ``1`` always; ``0`` never), ``trending_hours`` (24), ``trending_limit``
-(25). For saved files: ``league_id``, ``season``, ``week`` and
-``trending=add|drop`` say what a response does not (matchups name neither
-league nor week).
+20 hours; ``1`` always; ``0`` never), ``trending`` (``add,drop``; empty for
+none), ``trending_hours`` (24), ``trending_limit`` (25). For saved files:
+``league_id``, ``season``, ``week`` and ``trending=add|drop`` say what a
+response does not (matchups name neither league nor week).
 
 Sleeper allows 1,000 calls a minute; this spider stays far below (2 at a time,
 a quarter second apart: at most ~240 a minute).
@@ -40,27 +41,41 @@ logger = logging.getLogger(__name__)
 API = sleeper.API
 
 
+def parse_weeks(spec: str) -> set[int]:
+    """'3' / '1-4' / '1,5,7-8' -> the set of weeks."""
+    weeks: set[int] = set()
+    for part in (p.strip() for p in spec.split(",") if p.strip()):
+        lo, _, hi = part.partition("-")
+        weeks.update(range(int(lo), int(hi or lo) + 1))
+    return weeks
+
+
 class SleeperLeagueSpider(PdeSpider):
     name = "sleeper_league"
     area = "fantasy"
     custom_settings = {"CONCURRENT_REQUESTS_PER_DOMAIN": 2, "DOWNLOAD_DELAY": 0.25}
 
     def __init__(self, *args, league_id: str | None = None, previous: str = "0", players: str = "auto",
-                 season: str | None = None, week: str | None = None, trending: str | None = None,
-                 trending_hours: str = "24", trending_limit: str = "25", **kwargs):
+                 weeks: str | None = None, season: str | None = None, week: str | None = None,
+                 trending: str = "add,drop", trending_hours: str = "24", trending_limit: str = "25", **kwargs):
         super().__init__(*args, **kwargs)
         self.league_id = league_id
         self.previous = int(previous)
         self.players = players.lower()
+        self.weeks = parse_weeks(weeks) if weeks else None
+        self.trending = [t.strip() for t in trending.split(",") if t.strip()]
+        if set(self.trending) - {"add", "drop"}:
+            raise ValueError(f"sleeper_league: -a trending takes add and/or drop, not {trending!r}")
         self.trending_hours, self.trending_limit = int(trending_hours), int(trending_limit)
+        file_trending = self.trending[0] if len(self.trending) == 1 else None
         self.file_ctx = sleeper.Context(league_id=league_id, season=to_int(season), week=to_int(week),
-                                        week_final=bool(season and week), trending=trending,
-                                        lookback_hours=self.trending_hours if trending else None)
+                                        week_final=bool(season and week), trending=file_trending,
+                                        lookback_hours=self.trending_hours if file_trending else None)
 
     # -- requests ---------------------------------------------------------------------
     def live_requests(self):
         yield self._get(f"{API}/state/nfl", sleeper.Context(league_id=self.league_id))
-        for direction in ("add", "drop"):
+        for direction in self.trending:
             yield self._get(
                 f"{API}/players/nfl/trending/{direction}?lookback_hours={self.trending_hours}&limit={self.trending_limit}",
                 sleeper.Context(trending=direction, lookback_hours=self.trending_hours))
@@ -145,6 +160,8 @@ class SleeperLeagueSpider(PdeSpider):
             yield self._get(f"{API}/draft/{league['draft_id']}/picks", ctx)
         complete = league.get("status") == "complete" or season != state_season
         for week in range(1, last_week + 1):
+            if self.weeks is not None and week not in self.weeks:
+                continue
             wctx = replace(ctx, week=week, week_final=complete or week < state_week)
             yield self._get(f"{API}/league/{league_id}/matchups/{week}", wctx)
             yield self._get(f"{API}/league/{league_id}/transactions/{week}", wctx)

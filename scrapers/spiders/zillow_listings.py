@@ -47,7 +47,7 @@ class ZillowListingsSpider(PdeSpider):
     )
     #: one request at a time to zillow.com, ~8 s apart; saved files (file://) are read at once
     custom_settings = {
-        "DOWNLOAD_SLOTS": {"www.zillow.com": {"concurrency": 1, "delay": 8, "randomize_delay": True}},
+        "DOWNLOAD_SLOTS": {"www.zillow.com": {"concurrency": 1, "delay": 8, "jitter": 0.5}},
     }
 
     def __init__(self, *args, search: str | None = None, search_url: str | None = None,

@@ -1,0 +1,1 @@
+"""Long-running services pde starts and stops (Superset, Airflow)."""
