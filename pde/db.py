@@ -204,6 +204,13 @@ class EmbeddedPostgres:
         if not self.initialised:
             self.init()
         if not self.is_running():
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", self.port)) == 0:
+                    raise DatabaseError(
+                        f"Port {self.port} on 127.0.0.1 is taken by another program (another pde "
+                        f"checkout's PostgreSQL?), so the embedded PostgreSQL in {self.datadir} "
+                        "cannot start. Set PDE_PG_PORT to a free port, or DATABASE_URL to use that server."
+                    )
             self.logfile.touch()
             self._give_to_server_user(self.logfile)
             self._pg("pg_ctl", "start", "-w", "-t", "60", "-D", str(self.datadir),

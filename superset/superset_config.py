@@ -32,10 +32,29 @@ CACHE_CONFIG = {
     "CACHE_DEFAULT_TIMEOUT": 600,
 }
 
-# Served on 127.0.0.1 only, over plain HTTP.
-TALISMAN_ENABLED = False
+# Served on 127.0.0.1 only, over plain HTTP. The Content Security Policy keeps the
+# browser to this server and OpenStreetMap's tiles (the map); it also stops the
+# usage pixel Superset's front-end loads from a third party.
 SESSION_COOKIE_SECURE = False
 ENABLE_PROXY_FIX = False
+TALISMAN_ENABLED = True
+TALISMAN_CONFIG = {
+    "content_security_policy": {
+        "base-uri": ["'self'"],
+        "default-src": ["'self'"],
+        "img-src": ["'self'", "blob:", "data:", "https://tile.openstreetmap.org"],
+        "worker-src": ["'self'", "blob:"],
+        "connect-src": ["'self'", "https://tile.openstreetmap.org"],
+        "object-src": "'none'",
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "font-src": ["'self'", "data:"],
+        "script-src": ["'self'", "'strict-dynamic'"],
+    },
+    "content_security_policy_nonce_in": ["script-src"],
+    "force_https": False,
+    "session_cookie_secure": False,
+}
+DECKGL_BASE_MAP = [["https://tile.openstreetmap.org/{z}/{x}/{y}.png", "Streets (OpenStreetMap)"]]
 
 FEATURE_FLAGS = {
     "DASHBOARD_NATIVE_FILTERS": True,

@@ -330,3 +330,18 @@ def test_cassette_replay_loads_every_export(pg_url, pde_home):
             ("csv:pc-financial:pcmastercard", 2)]
         cur.execute("SELECT sum(amount) FROM finance.transactions WHERE account_id = 'csv:mint:Sapphire Card'")
         assert cur.fetchone()[0] == Decimal("-4.75") * 2 - Decimal("87.32") + Decimal("23.99")
+
+
+def test_without_url_the_export_folder_is_read(monkeypatch, tmp_path):
+    import asyncio
+
+    async def start(spider):
+        return [r async for r in spider.start()]
+
+    monkeypatch.delenv("PDE_BANK_CSV_DIR", raising=False)
+    with pytest.raises(ValueError, match="PDE_BANK_CSV_DIR"):
+        asyncio.run(start(BankCsvSpider()))
+    (tmp_path / "card.csv").write_bytes((FIX / "capitalone.csv").read_bytes())
+    monkeypatch.setenv("PDE_BANK_CSV_DIR", str(tmp_path))
+    [req] = asyncio.run(start(BankCsvSpider()))
+    assert req.url == (tmp_path / "card.csv").as_uri()

@@ -512,3 +512,14 @@ def test_cassette_replay_loads_every_statement(pg_url, pde_home):
         assert cur.fetchone()[0] == 14 + 3
         cur.execute("SELECT count(*) FROM platform.quarantine")
         assert cur.fetchone()[0] == 0
+
+
+def test_scheduled_run_reads_the_statement_folder(monkeypatch, tmp_path):
+    monkeypatch.delenv("PDE_OFX_URL", raising=False)
+    monkeypatch.delenv("PDE_OFX_DIR", raising=False)
+    with pytest.raises(ValueError, match="needs -a url=<files or folder>, PDE_OFX_DIR"):
+        list(OfxStatementsSpider().live_requests())
+    (tmp_path / "june.qfx").write_bytes((FIX / "bank_medium.ofx").read_bytes())
+    monkeypatch.setenv("PDE_OFX_DIR", str(tmp_path))
+    [req] = list(OfxStatementsSpider().live_requests())
+    assert req.url == (tmp_path / "june.qfx").as_uri()

@@ -276,7 +276,7 @@ class Superset:
         log = self.logfile.open("ab")
         cmd = [self._bin("gunicorn"), "-w", str(self.workers), "-k", "gthread", "--threads", "4",
                "-b", f"{self.host}:{self.port}", "--timeout", "120", "--graceful-timeout", "10",
-               "--limit-request-line", "0", "--pid", str(self.pidfile), "superset.app:create_app()"]
+               "--no-control-socket", "--pid", str(self.pidfile), "superset.app:create_app()"]
         proc = subprocess.Popen(cmd, env=self.env(), stdout=log, stderr=subprocess.STDOUT, cwd=self.home,
                                 start_new_session=True)
         log.close()

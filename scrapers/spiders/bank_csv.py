@@ -8,7 +8,9 @@ description|n>``: the same file twice never duplicates, two identical coffees
 on one day stay two.
 
 Arguments:
-- ``-a url=~/Downloads/bank`` a folder (its *.csv files), a file, a glob or a comma list.
+- ``-a url=~/Downloads/bank`` a folder (its *.csv files), a file, a glob or a comma list;
+  without it (scheduled runs) the folder ``PDE_BANK_CSV_DIR``. Loading a file again
+  changes nothing.
 - ``-a account=everyday-checking`` the account, for files that have no account
   column (default: the file name without extension, which changes with every
   download, so pass it).
@@ -19,6 +21,7 @@ Credentials: none (files only).
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 
 import scrapy
@@ -40,9 +43,11 @@ class BankCsvSpider(PdeSpider):
         self.profiles = load_profiles()
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
-        if not self.url:
-            raise ValueError("bank_csv reads downloaded files: pass -a url=<file, folder or glob>")
-        for target in expand_files(self.url, self.file_suffixes):
+        spec = self.url or os.environ.get("PDE_BANK_CSV_DIR")
+        if not spec:
+            raise ValueError("bank_csv reads downloaded files: pass -a url=<file, folder or glob> "
+                             "or set PDE_BANK_CSV_DIR to the folder where you save exports")
+        for target in expand_files(spec, self.file_suffixes):
             yield scrapy.Request(target, callback=self.parse, dont_filter=True)
 
     def parse(self, response):

@@ -8,7 +8,9 @@ before anything is yielded; a broken one raises ParseError and loads nothing.
 
 Arguments:
 - ``-a url=~/Downloads/statements`` a folder (its *.ofx / *.qfx files), a file,
-  a glob or a comma list. Without it the spider uses Direct Connect.
+  a glob or a comma list. Without it (scheduled runs) the spider reads the folder
+  ``PDE_OFX_DIR`` and/or uses Direct Connect when ``PDE_OFX_URL`` is set. Loading
+  the same statement again changes nothing (transactions are keyed by FITID).
 - ``-a days=90`` Direct Connect: how many days of transactions to ask for.
 
 Credentials (Direct Connect only; environment variables, never arguments):
@@ -51,9 +53,20 @@ class OfxStatementsSpider(PdeSpider):
             yield request
 
     def live_requests(self) -> Iterable[scrapy.Request]:
-        url, body, headers = direct_connect_request(os.environ, days=self.days)
-        yield scrapy.Request(url, method="POST", body=body, headers=headers,
-                             callback=self.parse, dont_filter=True)
+        folder, server = os.environ.get("PDE_OFX_DIR"), os.environ.get("PDE_OFX_URL")
+        if not (folder or server):
+            raise ValueError(
+                "ofx_statements needs -a url=<files or folder>, PDE_OFX_DIR (a folder where you "
+                "save downloaded statements) or PDE_OFX_URL and the other PDE_OFX_* variables "
+                "(Direct Connect)"
+            )
+        if folder:
+            for target in expand_files(folder, self.file_suffixes):
+                yield scrapy.Request(target, callback=self.parse, dont_filter=True)
+        if server:
+            url, body, headers = direct_connect_request(os.environ, days=self.days)
+            yield scrapy.Request(url, method="POST", body=body, headers=headers,
+                                 callback=self.parse, dont_filter=True)
 
     def parse(self, response):
         yield from parse_ofx(response.body, source_name(response.url))

@@ -11,8 +11,8 @@ hides in HTML comments, in both the ~2020 and the 2024-25 cell naming
 
 Arguments: ``seasons`` (comma list; default the current NFL season),
 ``pages`` (any of fantasy, passing, rushing, receiving, index; default the first
-four), ``players`` (PFR player ids), ``rosters`` (team codes, e.g. KC,NO, or
-``all``), for each season.
+four; ``none`` for only players/rosters), ``players`` (PFR player ids),
+``rosters`` (team codes, e.g. KC,NO, or ``all``), for each season.
 
 Sports-Reference blocks a client for up to a day when it makes more than ~20
 requests a minute (HTTP 429 and a "Rate Limited Request" page). This spider
@@ -71,7 +71,7 @@ class PfrStatsSpider(PdeSpider):
                  rosters: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.seasons = [int(s) for s in (seasons or "").split(",") if s.strip()]
-        self.pages = [p.strip() for p in (pages or ",".join(SEASON_PAGES)).split(",") if p.strip()]
+        self.pages = [p.strip() for p in (pages or ",".join(SEASON_PAGES)).split(",") if p.strip() not in ("", "none")]
         unknown = set(self.pages) - {*SEASON_PAGES, "index"}
         if unknown:
             raise ValueError(f"pfr_stats: unknown pages {sorted(unknown)}; use {', '.join(SEASON_PAGES)}, index")
