@@ -367,6 +367,94 @@ class Superset:
         return r.json()["result"]
 
 
+# -- checking dashboards in a real browser ---------------------------------------------
+CHROMIUM = os.environ.get("PDE_CHROMIUM", "/usr/bin/chromium")
+# Only this machine: every other host name fails at once (map tiles, the usage pixel),
+# without request interception (which would also turn the browser's cache off).
+CHROMIUM_ARGS = ["--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--no-first-run", "--disable-dev-shm-usage",
+                 "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1"]
+
+# The state of every chart on a dashboard page: still loading, drawn (a canvas,
+# svg, table or "no results"), or failed (Superset's error alert instead of a chart).
+_CHARTS_JS = """
+() => [...document.querySelectorAll('[data-test="dashboard-component-chart-holder"]')].map(h => {
+  const idEl = h.querySelector('[data-test-chart-id]');
+  const title = h.querySelector('[data-test="editable-title"], [data-test="slice-header"]');
+  const loading = !!h.querySelector('[data-test="loading-indicator"], .loading');
+  const container = h.querySelector('[data-test="chart-container"]');
+  const slice = h.querySelector('[data-test="slice-container"]');
+  const alert = h.querySelector('.ant-alert-error, .ant-alert-warning, [role="alert"], [data-test="error-tooltip"]');
+  const drawn = !!(slice && slice.querySelector('canvas, svg, table, .ant-empty'));
+  const body = (h.innerText || '').trim();
+  let error = null;
+  if (alert) error = (alert.innerText || 'error').trim();
+  else if (!loading && !container && body && title && body !== title.innerText.trim()) error = body;
+  return {id: idEl ? idEl.getAttribute('data-test-chart-id') : null,
+          name: title ? title.innerText.trim() : null, loading, drawn: drawn && !loading, error,
+          empty: !!(slice && slice.querySelector('.ant-empty'))};
+})
+"""
+
+
+class DashboardRenderError(AssertionError):
+    pass
+
+
+def chromium_missing_message() -> str | None:
+    if Path(CHROMIUM).exists():
+        return None
+    return (f"Chromium is not installed ({CHROMIUM} is missing): the dashboard checks drive a real browser. "
+            f"Install it with scripts/system-deps.sh (what .ci/run does; Debian: apt-get install -y chromium), "
+            f"or point PDE_CHROMIUM at a Chromium binary.")
+
+
+def launch_browser(playwright):
+    """Headless Debian Chromium through Playwright (never a downloaded browser)."""
+    missing = chromium_missing_message()
+    if missing:
+        raise SupersetError(missing)
+    return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+
+
+def new_page(browser, width: int = 1600, height: int = 1200):
+    return browser.new_context(viewport={"width": width, "height": height}).new_page()
+
+
+def browser_login(page, base_url: str, user: str, password: str) -> None:
+    """Through the login form, as a person would."""
+    page.goto(base_url + "/login/")
+    page.fill("#username", user)
+    page.fill("#password", password)
+    page.click("[data-test=login-button]")
+    page.wait_for_url(lambda url: "/login" not in url, timeout=30_000)
+
+
+@dataclass
+class Rendered:
+    seconds: float
+    charts: list[dict]
+
+    @property
+    def errors(self) -> list[dict]:
+        return [c for c in self.charts if c["error"]]
+
+
+def render_dashboard(page, base_url: str, slug: str, timeout: float = 60) -> Rendered:
+    """Open a dashboard; return once every chart is drawn or has failed (seconds from navigation)."""
+    t0 = time.monotonic()
+    page.goto(f"{base_url}/superset/dashboard/{slug}/")
+    page.wait_for_selector('[data-test="dashboard-component-chart-holder"]', timeout=timeout * 1000)
+    while True:
+        charts = page.evaluate(_CHARTS_JS)
+        if charts and all(c["drawn"] or c["error"] for c in charts):
+            return Rendered(time.monotonic() - t0, charts)
+        if time.monotonic() - t0 > timeout:
+            waiting = [c["name"] for c in charts if not (c["drawn"] or c["error"])]
+            raise DashboardRenderError(f"dashboard {slug}: charts not rendered after {timeout:.0f} s: {waiting}")
+        page.wait_for_timeout(50)
+
+
 # -- commands -------------------------------------------------------------------------
 def up() -> int:
     install()

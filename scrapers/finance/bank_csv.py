@@ -69,7 +69,7 @@ class Profile:
     skip_rows_matching: str | None = None
 
     @classmethod
-    def from_table(cls, name: str, table: dict) -> "Profile":
+    def from_table(cls, name: str, table: dict) -> Profile:
         known = {f.name for f in fields(cls)} - {"name"}
         unknown = sorted(set(table) - known)
         where = f"{PROFILES_PATH.name} [{name}]"

@@ -17,6 +17,7 @@ posted on 2009-04-01 (the local date), with the time in its own offset.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import html
 import io
 import logging
@@ -56,7 +57,7 @@ def read_tree(body: bytes, source: str) -> ET.Element:
         _, message = parse_header(io.BytesIO(body))
     except UnicodeDecodeError:
         # Declared UTF-8/ASCII but written in Windows-1252 (common in QFX).
-        _, message = parse_header(io.BytesIO(body.decode("cp1252").encode("utf-8")))
+        _, message = parse_header(io.BytesIO(body.decode("cp1252", errors="replace").encode("utf-8")))
     except (OFXHeaderError, ValueError):
         # No (or a non-standard) header: take the body from <OFX> on.
         start = body.upper().find(b"<OFX>")
@@ -70,7 +71,7 @@ def read_tree(body: bytes, source: str) -> ET.Element:
     if text is None:
         text = _decode(body)
 
-    builder = _StrictTreeBuilder()
+    builder = _new_builder()
     try:
         builder.feed(message)
         root = builder.close()
@@ -104,6 +105,7 @@ def _where(exc: Exception, text: str, message: str) -> str:
     return f"at line {line}: {msg}"
 
 
+@functools.cache
 def _strict_builder_class():
     from ofxtools.Parser import ParseError as OfxToolsError
     from ofxtools.Parser import TreeBuilder
@@ -145,14 +147,9 @@ def _strict_builder_class():
     return StrictTreeBuilder
 
 
-def _StrictTreeBuilder():
-    global _builder_cls
-    if _builder_cls is None:
-        _builder_cls = _strict_builder_class()
-    return _builder_cls()
+def _new_builder():
+    return _strict_builder_class()()
 
-
-_builder_cls = None
 
 # -- values --------------------------------------------------------------------
 

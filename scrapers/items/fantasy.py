@@ -31,6 +31,7 @@ class SourcePlayer(Record):
     table = "fantasy.source_players"
     key = ("source", "source_player_id")
     history = True
+    volatile = ("age",)  # a birthday is not a change worth a history row
 
     source: str
     source_player_id: str
@@ -161,6 +162,7 @@ class Roster(Record):
     table = "fantasy.rosters"
     key = ("source", "league_id", "season", "team_id")
     history = True
+    volatile = ("week",)  # the week it was read in moves on; a new version only when players move
 
     source: str
     league_id: str

@@ -37,7 +37,7 @@ class BankCsvSpider(PdeSpider):
     file_suffixes = (".csv",)
 
     def __init__(self, *args, account: str | None = None, profile: str | None = None, **kwargs):
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, account=account, profile=profile, **kwargs)
         self.account = account
         self.profile = profile
         self.profiles = load_profiles()

@@ -12,7 +12,8 @@ Arguments: ``season`` (default the current NFL season), ``week`` (0 = draft
 rankings, the default; N = that week's rankings and projections), ``scoring``
 (comma list of STD, HALF, PPR; default PPR), ``positions`` (ALL for draft
 rankings; QB,RB,WR,TE,K,DST for weekly ones), ``sources`` (cheatsheet and/or
-api; default both, api only with a key), ``endpoints`` (API endpoints, default
+api; default both, the API only when a key is set; ``sources=api`` alone calls
+it regardless), ``endpoints`` (API endpoints, default
 consensus-rankings,players,projections,player-points; rankings also exists).
 
 Credentials: the API key from the environment variable FANTASYPROS_API_KEY,
@@ -71,13 +72,15 @@ class FantasyprosRankingsSpider(PdeSpider):
         if "cheatsheet" in self.sources and not self.week:
             for scoring in self.scorings:
                 yield scrapy.Request(cheatsheet_url(scoring), callback=self.parse)
-        key = os.environ.get("FANTASYPROS_API_KEY")
         if "api" not in self.sources:
             return
-        if not key:
+        key = os.environ.get("FANTASYPROS_API_KEY")
+        if not key and "cheatsheet" in self.sources:
             self.logger.warning("FANTASYPROS_API_KEY is not set: skipping the FantasyPros API")
             return
-        headers = {"x-api-key": key, "Accept": "application/json"}
+        if not key:  # -a sources=api asked for it: FantasyPros will say whether it needs the key
+            self.logger.warning("FANTASYPROS_API_KEY is not set: calling the FantasyPros API without a key")
+        headers = {"Accept": "application/json", **({"x-api-key": key} if key else {})}
         kind = "weekly" if self.week else "draft"
         for url in self.api_urls(kind):
             yield scrapy.Request(url, headers=headers, callback=self.parse)

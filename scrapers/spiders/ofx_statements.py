@@ -40,9 +40,9 @@ class OfxStatementsSpider(PdeSpider):
     area = "finance"
     file_suffixes = (".ofx", ".qfx")
 
-    def __init__(self, *args, days: str | int = 90, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.days = int(days)
+    def __init__(self, *args, days: str | int | None = None, **kwargs):
+        super().__init__(*args, days=days, **kwargs)
+        self.days = int(days or 90)
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         if self.url:

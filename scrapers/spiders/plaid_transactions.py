@@ -52,7 +52,7 @@ class PlaidTransactionsSpider(PdeSpider):
     load_cursor = staticmethod(plaid.load_cursor)
 
     def __init__(self, *args, cursor: str | None = None, **kwargs):
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, cursor=cursor, **kwargs)
         self.cursor = cursor
 
     def credentials(self) -> tuple[str, str, list[str], str]:
