@@ -26,7 +26,14 @@ CREATE TABLE fantasy.source_players (
     status            text,
     injury_status     text,
     active            boolean,
-    ids               jsonb,
+    espn_id           text,
+    yahoo_id          text,
+    sportradar_id     text,
+    gsis_id           text,
+    sportsdata_id     text,
+    cbs_id            text,
+    mfl_id            text,
+    other_ids         jsonb,
     url               text,
     PRIMARY KEY (source, source_player_id)
 );
@@ -51,7 +58,14 @@ COMMENT ON COLUMN fantasy.source_players.jersey IS 'Jersey number.';
 COMMENT ON COLUMN fantasy.source_players.status IS 'Roster status as the source says it (Sleeper: Active, Inactive, Injured Reserve, ...).';
 COMMENT ON COLUMN fantasy.source_players.injury_status IS 'Injury designation (Questionable, Out, IR, PUP; ESPN ACTIVE/OUT/...).';
 COMMENT ON COLUMN fantasy.source_players.active IS 'Whether the source lists the player as active.';
-COMMENT ON COLUMN fantasy.source_players.ids IS 'Other sites'' ids this source gives for the player, JSON object: Sleeper {espn, yahoo, sportradar, gsis, rotowire, fantasy_data, ...}; FantasyPros {yahoo, cbs, sportsdata, mfl}.';
+COMMENT ON COLUMN fantasy.source_players.espn_id IS 'ESPN''s id for the player, as another source gives it (Sleeper).';
+COMMENT ON COLUMN fantasy.source_players.yahoo_id IS 'Yahoo''s id for the player (Sleeper, FantasyPros).';
+COMMENT ON COLUMN fantasy.source_players.sportradar_id IS 'Sportradar''s id (Sleeper).';
+COMMENT ON COLUMN fantasy.source_players.gsis_id IS 'The NFL''s GSIS id (Sleeper).';
+COMMENT ON COLUMN fantasy.source_players.sportsdata_id IS 'FantasyPros'' sportsdata_id (a Sportradar-style UUID).';
+COMMENT ON COLUMN fantasy.source_players.cbs_id IS 'CBS Sports'' id (FantasyPros).';
+COMMENT ON COLUMN fantasy.source_players.mfl_id IS 'MyFantasyLeague''s id (FantasyPros projections).';
+COMMENT ON COLUMN fantasy.source_players.other_ids IS 'Any further ids the source gives, JSON object (Sleeper: rotowire, rotoworld, fantasy_data, stats, swish, ...).';
 COMMENT ON COLUMN fantasy.source_players.url IS 'The player''s page on the source site, when known.';
 SELECT platform.track('fantasy.source_players', true);
 
@@ -603,14 +617,14 @@ BEGIN
     UPDATE fantasy.players p
        SET full_name = sp.full_name, name_key = sp.name_key, position = coalesce(sp.position, p.position),
            team = sp.team, birth_date = coalesce(sp.birth_date, p.birth_date),
-           yahoo_id = coalesce(sp.ids->>'yahoo', p.yahoo_id), sportradar_id = coalesce(sp.ids->>'sportradar', p.sportradar_id),
-           gsis_id = coalesce(sp.ids->>'gsis', p.gsis_id), updated_at = now()
+           yahoo_id = coalesce(sp.yahoo_id, p.yahoo_id), sportradar_id = coalesce(sp.sportradar_id, p.sportradar_id),
+           gsis_id = coalesce(sp.gsis_id, p.gsis_id), updated_at = now()
       FROM fantasy.source_players sp
      WHERE sp.source = 'sleeper' AND p.sleeper_id = sp.source_player_id
        AND (p.full_name, p.name_key, p.position, p.team, p.birth_date, p.yahoo_id, p.sportradar_id, p.gsis_id)
            IS DISTINCT FROM (sp.full_name, sp.name_key, coalesce(sp.position, p.position), sp.team,
-                             coalesce(sp.birth_date, p.birth_date), coalesce(sp.ids->>'yahoo', p.yahoo_id),
-                             coalesce(sp.ids->>'sportradar', p.sportradar_id), coalesce(sp.ids->>'gsis', p.gsis_id));
+                             coalesce(sp.birth_date, p.birth_date), coalesce(sp.yahoo_id, p.yahoo_id),
+                             coalesce(sp.sportradar_id, p.sportradar_id), coalesce(sp.gsis_id, p.gsis_id));
 
     WITH cand AS (
         SELECT sp.source_player_id, p.player_id,
@@ -618,7 +632,7 @@ BEGIN
                count(*) OVER (PARTITION BY p.player_id) AS per_player
           FROM fantasy.source_players sp
           JOIN fantasy.players p ON p.sleeper_id IS NULL AND (
-                   p.espn_id = sp.ids->>'espn' OR p.yahoo_id = sp.ids->>'yahoo'
+                   p.espn_id = sp.espn_id OR p.yahoo_id = sp.yahoo_id
                 OR (p.name_key = sp.name_key AND p.position = sp.position AND p.birth_date = sp.birth_date))
          WHERE sp.source = 'sleeper'
            AND NOT EXISTS (SELECT 1 FROM fantasy.players q WHERE q.sleeper_id = sp.source_player_id))
@@ -629,20 +643,20 @@ BEGIN
     INSERT INTO _match_log VALUES ('linked', 'sleeper', n);
 
     WITH fresh AS (
-        SELECT sp.*, row_number() OVER (PARTITION BY sp.ids->>'espn' ORDER BY sp.source_player_id) AS espn_rank
+        SELECT sp.*, row_number() OVER (PARTITION BY sp.espn_id ORDER BY sp.source_player_id) AS espn_rank
           FROM fantasy.source_players sp
          WHERE sp.source = 'sleeper'
            AND NOT EXISTS (SELECT 1 FROM fantasy.players q WHERE q.sleeper_id = sp.source_player_id)),
     espn AS (  -- an ESPN id goes to one Sleeper player only, and never to a second row
         SELECT f.*, CASE WHEN f.espn_rank = 1 AND NOT EXISTS (
-                        SELECT 1 FROM fantasy.players q WHERE q.espn_id = f.ids->>'espn')
-                    THEN f.ids->>'espn' END AS espn_id
+                        SELECT 1 FROM fantasy.players q WHERE q.espn_id = f.espn_id)
+                    THEN f.espn_id END AS free_espn_id
           FROM fresh f)
     INSERT INTO fantasy.players (full_name, name_key, position, team, birth_date, sleeper_id, espn_id,
                                  yahoo_id, sportradar_id, gsis_id, matched_by)
-    SELECT e.full_name, e.name_key, e.position, e.team, e.birth_date, e.source_player_id, e.espn_id,
-           e.ids->>'yahoo', e.ids->>'sportradar', e.ids->>'gsis',
-           CASE WHEN e.espn_id IS NOT NULL THEN '{"sleeper": "source", "espn": "sleeper_espn_id"}'
+    SELECT e.full_name, e.name_key, e.position, e.team, e.birth_date, e.source_player_id, e.free_espn_id,
+           e.yahoo_id, e.sportradar_id, e.gsis_id,
+           CASE WHEN e.free_espn_id IS NOT NULL THEN '{"sleeper": "source", "espn": "sleeper_espn_id"}'
                 ELSE '{"sleeper": "source"}' END::jsonb
       FROM espn e;
     GET DIAGNOSTICS n = ROW_COUNT;
@@ -650,25 +664,25 @@ BEGIN
 
     -- ESPN ids Sleeper learned after the row was made
     UPDATE fantasy.players p
-       SET espn_id = sp.ids->>'espn', matched_by = p.matched_by || '{"espn": "sleeper_espn_id"}', updated_at = now()
+       SET espn_id = sp.espn_id, matched_by = p.matched_by || '{"espn": "sleeper_espn_id"}', updated_at = now()
       FROM fantasy.source_players sp
      WHERE sp.source = 'sleeper' AND p.sleeper_id = sp.source_player_id AND p.espn_id IS NULL
-       AND sp.ids ? 'espn' AND NOT EXISTS (SELECT 1 FROM fantasy.players q WHERE q.espn_id = sp.ids->>'espn');
+       AND sp.espn_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM fantasy.players q WHERE q.espn_id = sp.espn_id);
 
     -- 2. Shared ids: FantasyPros gives Yahoo (and Sportradar-style) ids that Sleeper also has.
     WITH cand AS (
         SELECT sp.source_player_id, p.player_id,
-               CASE WHEN p.yahoo_id = sp.ids->>'yahoo' THEN 'yahoo_id' ELSE 'sportradar_id' END AS method,
+               CASE WHEN p.yahoo_id = sp.yahoo_id THEN 'yahoo_id' ELSE 'sportradar_id' END AS method,
                count(*) OVER (PARTITION BY sp.source_player_id) AS per_source,
                count(*) OVER (PARTITION BY p.player_id) AS per_player
           FROM fantasy.source_players sp
           JOIN fantasy.players p ON p.fantasypros_id IS NULL
-               AND (p.yahoo_id = sp.ids->>'yahoo' OR p.sportradar_id = sp.ids->>'sportsdata')
+               AND (p.yahoo_id = sp.yahoo_id OR p.sportradar_id = sp.sportsdata_id)
          WHERE sp.source = 'fantasypros'
            AND NOT EXISTS (SELECT 1 FROM fantasy.players q WHERE q.fantasypros_id = sp.source_player_id))
     UPDATE fantasy.players p
        SET fantasypros_id = c.source_player_id, matched_by = p.matched_by || jsonb_build_object('fantasypros', c.method),
-           yahoo_id = coalesce(p.yahoo_id, (SELECT s.ids->>'yahoo' FROM fantasy.source_players s
+           yahoo_id = coalesce(p.yahoo_id, (SELECT s.yahoo_id FROM fantasy.source_players s
                                              WHERE s.source = 'fantasypros' AND s.source_player_id = c.source_player_id)),
            updated_at = now()
       FROM cand c WHERE c.player_id = p.player_id AND c.per_source = 1 AND c.per_player = 1;

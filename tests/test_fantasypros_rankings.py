@@ -85,7 +85,8 @@ def test_consensus_rankings():
         r = ranks[str(p["player_id"])]
         assert (r.rank, r.pos_rank, r.team) == (p["rank_ecr"], int(p["pos_rank"][2:]), p["player_team_id"])
     players = {p.source_player_id: p for p in of(items, SourcePlayer)}
-    assert players["16393"].ids == {"yahoo": "30121", "cbs": "2136743", "sportsdata": "f96db0af-5e25-42d1-a07a-49b4e065b364"}
+    cmc_ids = players["16393"]
+    assert (cmc_ids.yahoo_id, cmc_ids.cbs_id, cmc_ids.sportsdata_id) == ("30121", "2136743", "f96db0af-5e25-42d1-a07a-49b4e065b364")
     assert players["23136"].name_key == "devon achane"  # De'Von Achane
 
 
@@ -113,7 +114,8 @@ def test_players_endpoint_is_the_adp_source():
     [player] = of(items, SourcePlayer)
     assert (player.source_player_id, player.full_name, player.first_name, player.last_name, player.position, player.team) == (
         "17240", "Saquon Barkley", "Saquon", "Barkley", "RB", "PHI")
-    assert (player.birth_date, player.age, player.ids) == (dt.date(1997, 2, 9), 29, {"sportsdata": "9811b753-347c-467a-b3cb-85937e71e2b9"})
+    assert (player.birth_date, player.age, player.sportsdata_id, player.yahoo_id) == (
+        dt.date(1997, 2, 9), 29, "9811b753-347c-467a-b3cb-85937e71e2b9", None)
     ranks = {r.scoring: r for r in of(items, Ranking)}
     assert set(ranks) == {"std", "ppr", "half"}
     assert (ranks["std"].season, ranks["std"].week, ranks["std"].ranking_type, ranks["std"].rank, ranks["std"].adp) == (
@@ -131,7 +133,7 @@ def test_projections():
     assert (cmc.points_std, cmc.points_ppr, cmc.points_half) == (Decimal("17.78"), Decimal("23.30"), Decimal("20.54"))
     assert (cmc.rush_att, cmc.rush_yds, cmc.rush_td, cmc.rec, cmc.rec_yds, cmc.rec_td) == (17.65, 77.66, 0.55, 5.52, 50.05, 0.32)
     assert cmc.stats == raw("projections.json")["players"][0]["stats"]
-    assert {p.source_player_id: p.ids for p in of(items, SourcePlayer)} == {"16393": {"mfl": "13130"}, "22968": {"mfl": "16162"}}
+    assert {p.source_player_id: p.mfl_id for p in of(items, SourcePlayer)} == {"16393": "13130", "22968": "16162"}
 
 
 def test_player_points():

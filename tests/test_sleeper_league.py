@@ -176,11 +176,13 @@ def test_players_database():
     assert (mt.full_name, mt.name_key, mt.position, mt.team, mt.birth_date) == (
         "Michael Thomas", "michael thomas", "WR", "NO", dt.date(1993, 3, 3))
     assert (mt.height_in, mt.weight_lb, mt.jersey, mt.status, mt.injury_status, mt.college) == (75, 212, "13", "Inactive", "PUP", "Ohio State")
-    assert mt.ids == {"espn": "2976316", "yahoo": "29281", "sportradar": "90c1756d-1f47-41b7-89fe-b113c9850bc1",
-                      "gsis": "00-0032765", "rotowire": "10759", "rotoworld": "11222", "fantasy_data": "17960",
-                      "stats": "653699", "swish": "653699"}
+    assert (mt.espn_id, mt.yahoo_id, mt.sportradar_id, mt.gsis_id) == (
+        "2976316", "29281", "90c1756d-1f47-41b7-89fe-b113c9850bc1", "00-0032765")
+    assert mt.other_ids == {"rotowire": "10759", "rotoworld": "11222", "fantasy_data": "17960", "stats": "653699",
+                            "swish": "653699"}
     dst = players["WAS"]
-    assert (dst.full_name, dst.position, dst.team, dst.ids) == ("Washington Football Team", "DEF", "WAS", None)
+    assert (dst.full_name, dst.position, dst.team, dst.espn_id, dst.other_ids) == (
+        "Washington Football Team", "DEF", "WAS", None, None)
     assert players["2103"].team is None and players["2103"].fantasy_positions == ["OL"]
 
 
@@ -357,8 +359,8 @@ def players(cur):
 def test_match_players(pg_conn):
     d = dt.date
     load(pg_conn, [
-        sp("sleeper", "4034", "Patrick Mahomes", "QB", "KC", birth_date=d(1995, 9, 17), ids={"espn": "3139477", "yahoo": "30123"}),
-        sp("sleeper", "1001", "Mike Williams", "WR", "LAC", ids={"espn": "3045138"}),
+        sp("sleeper", "4034", "Patrick Mahomes", "QB", "KC", birth_date=d(1995, 9, 17), espn_id="3139477", yahoo_id="30123"),
+        sp("sleeper", "1001", "Mike Williams", "WR", "LAC", espn_id="3045138"),
         sp("sleeper", "1002", "Mike Williams", "WR", "NYJ"),
         sp("sleeper", "KC", "Kansas City Chiefs", "DEF", "KC"),
         sp("sleeper", "9999", "Josh Allen", "QB", "BUF"),
@@ -367,7 +369,7 @@ def test_match_players(pg_conn):
         sp("espn", "-16012", "Chiefs D/ST", "DEF", "KC"),
         sp("espn", "3045138", "Mike Williams", "WR", "LAC"),
         sp("espn", "3918298", "Josh Allen", "QB", "BUF"),
-        sp("fantasypros", "16413", "Patrick Mahomes II", "QB", "KC", ids={"yahoo": "30123"}),
+        sp("fantasypros", "16413", "Patrick Mahomes II", "QB", "KC", yahoo_id="30123"),
         sp("fantasypros", "19196", "Joe Burrow", "QB", "CIN"),
         sp("pfr", "MahoPa00", "Patrick Mahomes", "QB"),
         sp("pfr", "WillMi03", "Mike Williams", "WR"),
@@ -411,3 +413,28 @@ def test_match_players(pg_conn):
         mahomes = cur.fetchone()[0]
         cur.execute("SELECT count(*) FROM fantasy.player_ids WHERE player_id = %s", (mahomes,))
         assert cur.fetchone() == (4,)
+
+
+def test_stays_far_below_sleepers_rate_limit():
+    s = SleeperLeagueSpider.custom_settings
+    assert 60 / s["DOWNLOAD_DELAY"] <= 250 and s["CONCURRENT_REQUESTS_PER_DOMAIN"] <= 2  # limit: 1,000 a minute
+
+
+@pytest.mark.parametrize("a, b", [
+    ("Patrick Mahomes II", "Patrick Mahomes"), ("De'Von Achane", "DeVon Achane"), ("D.J. Moore", "DJ Moore"),
+    ("Odell Beckham Jr.", "Odell Beckham"), ("Amon-Ra St. Brown", "Amon-Ra St Brown"), ("Drew Brees*+", "Drew Brees"),
+    ("José Ramírez", "Jose Ramirez"), ("Kenneth Walker III", "Kenneth Walker"),
+])
+def test_name_keys_match_across_sources(a, b):
+    from scrapers.fantasy.normalize import name_key
+
+    assert name_key(a) == name_key(b)
+
+
+def test_team_and_position_codes():
+    from scrapers.fantasy.normalize import position_code, team_code
+
+    assert [team_code(t) for t in ("NOR", "nwe", "KAN", "JAC", "WSH", "OAK", "LVR", "SDG", "STL", "2TM", "FA", "")] == [
+        "NO", "NE", "KC", "JAX", "WAS", "LV", "LV", "LAC", "LAR", "2TM", None, None]
+    assert [team_code(i) for i in (17, 33, 34, 28, 0)] == ["NE", "BAL", "HOU", "WAS", None]  # ESPN proTeamId
+    assert [position_code(p) for p in ("D/ST", "DST", "DEF", "PK", "qb", 16, 5)] == ["DEF", "DEF", "DEF", "K", "QB", "DEF", "K"]

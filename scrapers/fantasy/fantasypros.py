@@ -98,10 +98,6 @@ def _pos_rank(value: Any) -> int | None:
 
 
 def _player(p: dict, pid: str, name: str) -> SourcePlayer:
-    ids = {k: str(v) for k, v in (
-        ("yahoo", p.get("player_yahoo_id")), ("cbs", p.get("cbs_player_id")),
-        ("sportsdata", p.get("sportsdata_id") or p.get("sportsdata_player_id")), ("mfl", p.get("mflid")),
-    ) if v not in (None, "")}
     page = p.get("player_page_url") or p.get("filename") or p.get("player_filename")
     if page and not page.startswith("http"):
         page = f"{SITE}/nfl/players/{page}"
@@ -111,7 +107,9 @@ def _player(p: dict, pid: str, name: str) -> SourcePlayer:
         position=position_code(p.get("player_position_id") or p.get("position_id")),
         fantasy_positions=p.get("positions") or (p["player_positions"].split(",") if p.get("player_positions") else None),
         team=team_code(p.get("player_team_id") or p.get("team_id")),
-        birth_date=to_date(p.get("birthdate")), age=to_int(p.get("age")), ids=ids or None,
+        birth_date=to_date(p.get("birthdate")), age=to_int(p.get("age")),
+        yahoo_id=text_id(p.get("player_yahoo_id")), cbs_id=text_id(p.get("cbs_player_id")),
+        sportsdata_id=text_id(p.get("sportsdata_id") or p.get("sportsdata_player_id")), mfl_id=text_id(p.get("mflid")),
         url=page.replace("http://", "https://") if page else None,
     )
 

@@ -37,9 +37,11 @@ PLAYERS_MAX_AGE = dt.timedelta(hours=20)
 PLAYERS_LAST_FETCHED_SQL = (
     "SELECT max(last_seen_at) FROM fantasy.source_players WHERE source = 'sleeper'"
 )
-#: other sites' ids a Sleeper player record carries (kept in source_players.ids)
-XREF_IDS = ("espn_id", "yahoo_id", "sportradar_id", "gsis_id", "rotowire_id", "rotoworld_id",
-            "fantasy_data_id", "stats_id", "swish_id", "pandascore_id", "oddsjam_id", "opta_id")
+#: other sites' ids a Sleeper player record carries: these have columns of their own ...
+XREF_COLUMNS = ("espn_id", "yahoo_id", "sportradar_id", "gsis_id")
+#: ... these go to source_players.other_ids
+OTHER_IDS = ("rotowire_id", "rotoworld_id", "fantasy_data_id", "stats_id", "swish_id", "pandascore_id",
+             "oddsjam_id", "opta_id")
 
 
 @dataclass(frozen=True)
@@ -281,7 +283,7 @@ def parse_players(data: dict, ctx: Context) -> Iterator[Record | Rejected]:
         if not name:
             yield Rejected(table=SourcePlayer.table, reason="player without a name", raw=p)
             continue
-        ids = {k.removesuffix("_id"): str(p[k]) for k in XREF_IDS if p.get(k) not in (None, "")}
+        other = {k.removesuffix("_id"): str(p[k]) for k in OTHER_IDS if p.get(k) not in (None, "")}
         yield SourcePlayer(
             source=SOURCE, source_player_id=str(p.get("player_id") or pid), full_name=name, name_key=name_key(name),
             first_name=p.get("first_name"), last_name=p.get("last_name"),
@@ -289,7 +291,8 @@ def parse_players(data: dict, ctx: Context) -> Iterator[Record | Rejected]:
             team=team_code(p.get("team")), birth_date=to_date(p.get("birth_date")), age=to_int(p.get("age")),
             years_exp=to_int(p.get("years_exp")), college=p.get("college"), height_in=height_inches(p.get("height")),
             weight_lb=to_int(p.get("weight")), jersey=text_id(p.get("number")), status=p.get("status"),
-            injury_status=p.get("injury_status") or None, active=p.get("active"), ids=ids or None,
+            injury_status=p.get("injury_status") or None, active=p.get("active"),
+            **{k: text_id(p.get(k)) for k in XREF_COLUMNS}, other_ids=other or None,
         )
 
 

@@ -52,7 +52,14 @@ class SourcePlayer(Record):
     status: str | None = None
     injury_status: str | None = None
     active: bool | None = None
-    ids: dict | None = None
+    espn_id: str | None = None
+    yahoo_id: str | None = None
+    sportradar_id: str | None = None
+    gsis_id: str | None = None
+    sportsdata_id: str | None = None
+    cbs_id: str | None = None
+    mfl_id: str | None = None
+    other_ids: dict | None = None
     url: str | None = None
 
 
