@@ -1,6 +1,7 @@
-"""The ``pde`` command: database, migrations, spool, demo and run history.
+"""pde: the embedded database, migrations, spooled rows, run history, demo,
+finance categories and the draft cheat sheet.
 
-Crawling itself is plain Scrapy: ``scrapy crawl <spider> -a name=value``.
+Crawling itself is plain Scrapy: `scrapy crawl <spider> -a name=value` (`scrapy list`).
 """
 
 from __future__ import annotations
@@ -164,6 +165,12 @@ def cmd_demo(args) -> int:
     return 0
 
 
+def cmd_categorize(args) -> int:
+    from scrapers.finance.categorize import main
+
+    return main()
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="pde", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
@@ -184,6 +191,13 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--spider")
     r.add_argument("-n", "--limit", type=int, default=20)
     r.set_defaults(func=cmd_runs)
+
+    c = sub.add_parser("categorize", help="finance: apply category rules, retrain the model, predict the rest")
+    c.set_defaults(func=cmd_categorize)
+
+    from pde import cheatsheet
+
+    cheatsheet.register(sub)
 
     d = sub.add_parser("demo", help="crawl every recorded fixture into the database and show what landed")
     d.add_argument("spider", nargs="*", help="only these spiders")

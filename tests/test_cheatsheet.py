@@ -1,0 +1,242 @@
+"""pde cheatsheet: the draft cheat sheet built from replayed fantasy cassettes, as HTML and as a PDF
+printed by Chromium (its text read back with pdftotext, page 1 rendered to test-artifacts/).
+
+Two databases: one holds only the FantasyPros cheat-sheet page (2025 PPR ECR, tiers, byes); the
+other adds the FantasyPros API (2026 ECR/ADP, 2025 PPR points), PFR's 2025 fantasy page and an
+ESPN league's 2018 player pool (draft ranks, ADP, projections in league scoring).
+Expected values are read from the fixture files by the test, never from the sheet's own output.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import uuid
+from pathlib import Path
+
+import psycopg2
+import pytest
+
+from pde import cassettes, cheatsheet
+from tests.conftest import ROOT, _admin, run_crawl
+
+FIX = ROOT / "fixtures"
+FP = FIX / "fantasypros_rankings"
+ARTIFACTS = ROOT / "test-artifacts"
+ESPN_POSITIONS = {1: "QB", 2: "RB", 3: "WR", 4: "TE", 5: "K", 16: "DEF"}
+
+
+def crawl(cassette: Path, db: str, home: Path) -> None:
+    meta = cassettes.metadata(cassette)
+    p = run_crawl(meta["spider"], db=db, cassette=cassette, args=meta["args"], env={"PDE_HOME": str(home)})
+    assert p.returncode == 0, p.stderr[-3000:]
+
+
+@pytest.fixture(scope="module")
+def databases(pg_server, tmp_path_factory):
+    """{"fantasypros": url with the cheat-sheet page only, "all": url with every source below}."""
+    home = tmp_path_factory.mktemp("pde-home")
+    base = pg_server.url.rsplit("/", 1)[0]
+    one, every = "cs_" + uuid.uuid4().hex[:10], "cs_" + uuid.uuid4().hex[:10]
+    admin = _admin(pg_server)
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{one}" TEMPLATE "pde"')
+    crawl(FP / "cassette_cheatsheet.json", f"{base}/{one}", home)
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{every}" TEMPLATE "{one}"')
+    for cassette in (FP / "cassette_api_week4.json", FIX / "pfr_stats" / "cassette_2025.json",
+                     FIX / "espn_league" / "cassette_2018.json"):
+        crawl(cassette, f"{base}/{every}", home)
+    yield {"fantasypros": f"{base}/{one}", "all": f"{base}/{every}"}
+    with admin.cursor() as cur:
+        for name in (one, every):
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.close()
+
+
+def sheet_of(url: str, **kw) -> cheatsheet.Sheet:
+    with psycopg2.connect(url) as conn:
+        return cheatsheet.build(conn, **kw)
+
+
+def ecr_players() -> list[dict]:
+    """The cheat-sheet page's `var ecrData = {...};`, players in rank order."""
+    page = (FP / "ppr-cheatsheets_synthetic.html").read_text(encoding="utf-8")
+    data = json.loads(re.search(r"var ecrData = (\{.*?\});\s*$", page, re.M).group(1))
+    return sorted(data["players"], key=lambda p: p["rank_ecr"])
+
+
+def espn_pool() -> list[dict]:
+    """ESPN's 2018 player pool: draft rank (STANDARD), ADP and season projection (league scoring)."""
+    out = []
+    for entry in json.loads((FIX / "espn_league" / "league_free_agents_2018.json").read_text())["players"]:
+        p = entry["player"]
+        proj = [s["appliedTotal"] for s in p.get("stats", [])
+                if (s["statSourceId"], s["statSplitTypeId"], s["seasonId"]) == (1, 0, 2018)]
+        out.append({"name": p["fullName"], "position": ESPN_POSITIONS[p["defaultPositionId"]],
+                    "rank": p["draftRanksByRankType"]["STANDARD"]["rank"],
+                    "adp": p["ownership"]["averageDraftPosition"], "projection": round(proj[0], 2) if proj else None})
+    return sorted(out, key=lambda p: p["rank"])
+
+
+def needs_tools() -> None:
+    missing = [t for t in ("pdftotext", "pdftoppm") if not shutil.which(t)]
+    msg = cheatsheet.chromium_missing()
+    if msg or missing:
+        pytest.fail((msg or "") + (f" Missing {', '.join(missing)} (poppler-utils): " if missing else "")
+                    + " scripts/system-deps.sh installs them.")
+
+
+def pdf_text(pdf: Path) -> str:
+    return subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+
+
+def page_one_png(pdf: Path, name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    prefix = ARTIFACTS / name
+    subprocess.run(["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "1", "-singlefile", str(pdf), str(prefix)],
+                   check=True)
+    png = prefix.with_suffix(".png")
+    assert png.stat().st_size > 10_000  # a page with a table on it, not a blank one
+    return png
+
+
+def in_order(text: str, names: list[str]) -> None:
+    at = 0
+    for name in names:
+        found = text.find(name, at)
+        assert found >= 0, f"{name!r} missing or out of order after offset {at}"
+        at = found + len(name)
+
+
+# -- only the FantasyPros cheat-sheet page ----------------------------------------------------------
+def test_fantasypros_ecr_orders_the_sheet(databases):
+    sheet = sheet_of(databases["fantasypros"], scoring="ppr")
+    assert (sheet.season, sheet.scoring, sheet.total) == (2025, "ppr", 6)  # the only season ranked
+    expected = ecr_players()
+    assert [p.name for p in sheet.players] == [e["player_name"] for e in expected]
+    for got, e in zip(sheet.players, expected):
+        assert (got.rank, got.tier, got.bye, got.position, got.team) == (
+            e["rank_ecr"], e["tier"], int(e["player_bye_week"]), e["player_position_id"], e["player_team_id"])
+        assert f"{got.position}{got.pos_rank}" == e["pos_rank"] and got.primary
+    assert [p.name for p in sheet.players][:3] == ["Christian McCaffrey", "Bijan Robinson", "Saquon Barkley"]
+    assert sheet.sources == ["Order: FantasyPros ECR (PPR), 2025 draft, 6 players, updated 2025-09-01"]
+    missing = "\n".join(sheet.missing)
+    for notice in ("No 2025 ADP", "No 2024 fantasy points: crawl `scrapy crawl pfr_stats -a seasons=2024 -a pages=fantasy`",
+                   "No 2025 season projections", "No value over replacement"):
+        assert notice in missing
+    assert all(p.adp is None and p.last_points is None and p.projection is None and p.vor is None
+               for p in sheet.players)
+
+    html = cheatsheet.render_html(sheet)
+    in_order(html, ["Tier 1", "Christian McCaffrey", "Bijan Robinson", "Saquon Barkley", "Tier 2", "Jahmyr Gibbs",
+                    "Tier 4", "Jalen Hurts", "Tier 5", "Patrick Mahomes II"])
+    assert '<div class="missing">' in html and "No 2024 fantasy points" in html
+
+
+def test_another_scoring_falls_back_to_the_nearest_list_and_says_so(databases):
+    sheet = sheet_of(databases["fantasypros"], scoring="half", season=2025)
+    assert [p.name for p in sheet.players] == [e["player_name"] for e in ecr_players()]
+    assert sheet.missing[0].startswith("No FantasyPros Half PPR ECR for 2025: ordered by FantasyPros ECR (PPR) "
+                                       "instead. Crawl `scrapy crawl fantasypros_rankings -a season=2025 -a scoring=HALF`")
+    assert sheet.title == "2025 draft cheat sheet: Half PPR"
+
+
+def test_pdf_through_the_command_line(databases, tmp_path, monkeypatch, capsys):
+    needs_tools()
+    monkeypatch.setenv("DATABASE_URL", databases["fantasypros"])
+    out, pdf = tmp_path / "sheet.html", tmp_path / "sheet.pdf"
+    assert cheatsheet.main(["--scoring", "ppr", "--out", str(out), "--pdf", str(pdf)]) == 0
+    assert "2025 draft cheat sheet: PPR: 6 of 6 players" in capsys.readouterr().out
+    assert "Christian McCaffrey" in out.read_text() and pdf.read_bytes().startswith(b"%PDF")
+    text = pdf_text(pdf)
+    in_order(text, ["2025 draft cheat sheet: PPR", "Missing", "No 2025 ADP",
+                    *[e["player_name"] for e in ecr_players()]])
+    assert re.search(r"1\s+Christian McCaffrey\s+RB\s+SF\s+14\s+1\s+RB1\s+1\b", text), text
+    assert re.search(r"6\s+Patrick Mahomes II\s+QB\s+KC\s+10\s+31\s+QB2\s+5\b", text), text
+    page_one_png(pdf, "cheatsheet-2025-ppr")
+
+
+# -- every source ---------------------------------------------------------------------------------
+def test_all_sources_season_2026(databases):
+    sheet = sheet_of(databases["all"])  # ppr, and the latest season ranked: FantasyPros players endpoint, 2026
+    assert (sheet.season, sheet.scoring) == (2026, "ppr")
+    saquon = (json.loads((FP / "players.json").read_text()))["players"][0]
+    first = sheet.players[0]
+    assert (first.name, first.rank, first.adp, first.primary) == ("Saquon Barkley", saquon["rank_ecr_ppr"],
+                                                                   saquon["rank_adp_ppr"], True)
+    assert (first.last_points, first.last_source) == (340.3, "pfr")  # fantasy_2025_synthetic.htm: 340.3 PPR
+    # Then the players no draft list ranks, by VOR on 2025 PPR points: FantasyPros' four weeks for the
+    # QBs, except Josh Allen, whose full PFR season (356.12 in 17 games) beats them; QB12 is replacement.
+    qbs = {p["player_name"]: round(p["points"], 2)
+           for p in json.loads((FP / "player-points.json").read_text())["players"] if p.get("games")}
+    qbs["Josh Allen"] = 356.12
+    replacement = sorted(qbs.values(), reverse=True)[11]
+    assert sheet.replacement["QB"].points == replacement and not sheet.replacement["QB"].estimated
+    unranked = [p for p in sheet.players if p.rank is None]
+    assert [p.name for p in unranked[:11]] == sorted(qbs, key=lambda n: -qbs[n])[:11]
+    allen = unranked[0]
+    assert (allen.last_source, allen.value_basis, allen.vor) == ("pfr", "last", round(356.12 - replacement, 2))
+    assert {p.name: p.vor for p in unranked}["Davante Adams"] == 0.0  # the only WR: his own replacement
+    assert "Replacement level estimated from too few players: RB (1 with points, replacement is RB30), WR (1" in (
+        "\n".join(sheet.missing))
+    used = "\n".join(sheet.sources)
+    assert "FantasyPros 2025 (59 players" in used and "Pro-Football-Reference 2025 (3 players" in used
+    assert "1 player matched across sources by name and position only" in "\n".join(sheet.missing)  # Saquon: FP + PFR
+    assert "No tiers" in sheet.missing[0] and any(m.startswith("No 2026 season projections") for m in sheet.missing)
+
+    half = sheet_of(databases["all"], scoring="standard", top=3)
+    assert half.scoring == "std" and len(half.players) == 3 and half.total == sheet.total
+    assert half.players[0].last_points == 307.3  # PFR standard points
+
+
+def test_espn_ranks_adp_and_projections_when_fantasypros_has_no_list(databases, tmp_path):
+    needs_tools()
+    pool = espn_pool()
+    rbs = sorted((p["projection"] for p in pool if p["position"] == "RB" and p["projection"] is not None), reverse=True)
+    sheet = sheet_of(databases["all"], season=2018, scoring="ppr", replacement={"RB": 4})
+    assert [p.name for p in sheet.players] == [p["name"] for p in pool]
+    hunt = sheet.players[0]
+    assert (hunt.name, hunt.rank, hunt.adp, hunt.projection, hunt.proj_source) == (
+        "Kareem Hunt", pool[0]["rank"], pool[0]["adp"], pool[0]["projection"], "espn")
+    assert hunt.vor == round(pool[0]["projection"] - rbs[3], 2) and not sheet.replacement["RB"].estimated
+    assert {p.adp for p in sheet.players} == {p["adp"] for p in pool}
+    assert sheet.missing[0] == ("No FantasyPros PPR ECR for 2018: ordered by ESPN draft rank (Standard) instead. "
+                                "Crawl `scrapy crawl fantasypros_rankings -a season=2018 -a scoring=PPR`.")
+    assert any(m.startswith("No 2017 fantasy points") for m in sheet.missing)
+    assert any("ESPN 2018 (49 players" in s and "league 368876 (ppr)" in s for s in sheet.sources)
+
+    pdf = cheatsheet.write_pdf(cheatsheet.render_html(sheet), tmp_path / "2018.pdf")
+    text = pdf_text(pdf)
+    in_order(text, [p["name"] for p in pool])  # every player, over both pages, in ESPN's order
+    assert "page 2 / 2" in text
+    page_one_png(pdf, "cheatsheet-2018-ppr")
+
+
+# -- no data, no browser, the command line ----------------------------------------------------------
+def test_an_empty_database_says_what_to_crawl(pg_conn):
+    with pytest.raises(cheatsheet.CheatSheetError, match="No fantasy rankings or stats.*scrapy crawl fantasypros_rankings"):
+        cheatsheet.build(pg_conn)
+
+
+def test_missing_chromium_names_the_installer(monkeypatch, tmp_path):
+    monkeypatch.setattr(cheatsheet, "CHROMIUM", str(tmp_path / "no-chromium"))
+    with pytest.raises(cheatsheet.CheatSheetError, match="scripts/system-deps.sh"):
+        cheatsheet.write_pdf("<p>x</p>", tmp_path / "x.pdf")
+
+
+def test_arguments():
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="pde")
+    cheatsheet.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["cheatsheet", "--scoring", "standard", "--season", "2025", "--top", "50",
+                              "--replacement", "rb=24,DST=10"])
+    assert (args.scoring, args.season, args.top, args.replacement, args.func) == (
+        "std", 2025, 50, {"RB": 24, "DEF": 10}, cheatsheet.cmd_cheatsheet)
+    assert parser.parse_args(["cheatsheet"]).scoring == "ppr"
+    for bad in (["--scoring", "two"], ["--replacement", "OL=5"]):
+        with pytest.raises(SystemExit):
+            parser.parse_args(["cheatsheet", *bad])
