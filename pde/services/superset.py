@@ -20,9 +20,11 @@ without the latter a password is generated on first run, printed and kept in
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -59,8 +61,12 @@ def install(quiet: bool = False) -> Path:
         return venv
     if not quiet:
         print(f"installing Superset into {venv} (uv sync --frozen --project superset)", flush=True)
+    uv = shutil.which("uv")
+    if uv is None:
+        raise SupersetError("uv is not installed: run scripts/system-deps.sh (or `pip install uv`), "
+                            "then try again")
     env = {**os.environ, "UV_PROJECT_ENVIRONMENT": str(venv)}
-    proc = subprocess.run(["uv", "sync", "--frozen", "--project", str(SUPERSET_DIR)], env=env,
+    proc = subprocess.run([uv, "sync", "--frozen", "--project", str(SUPERSET_DIR)], env=env,
                           capture_output=quiet, text=True)
     if proc.returncode != 0:
         raise SupersetError(f"installing Superset failed (uv sync --frozen --project superset):\n"
@@ -118,6 +124,15 @@ def _with_credentials(url: str, user: str, password: str, dbname: str | None = N
     netloc = f"{quote(user, safe='')}:{quote(password, safe='')}@{u.hostname}:{u.port or 5432}"
     scheme = driver or u.scheme
     return urlunsplit((scheme, netloc, "/" + (dbname or u.path.lstrip("/")), u.query, ""))
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie that exited but was not reaped yet counts as gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, IndexError):
+        return False
 
 
 # -- the service ------------------------------------------------------------------------
@@ -231,7 +246,9 @@ class Superset:
         finally:
             conn.close()
         self._metadata_url = self.metadata_url()
-        lock_stamp = str((SUPERSET_DIR / "uv.lock").stat().st_mtime_ns) + " " + self._metadata_url.split("@")[-1]
+        # set up again when Superset's pinned versions or its metadata database change
+        lock_hash = hashlib.sha256((SUPERSET_DIR / "uv.lock").read_bytes()).hexdigest()[:16]
+        lock_stamp = f"{lock_hash} {self._metadata_url.split('@')[-1]}"
         if self.setup_marker.exists() and self.setup_marker.read_text() == lock_stamp:
             return
         password, new = self.admin_password()
@@ -255,10 +272,9 @@ class Superset:
     def pid(self) -> int | None:
         try:
             pid = int(self.pidfile.read_text().strip())
-            os.kill(pid, 0)
-            return pid
-        except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
+        except (FileNotFoundError, ValueError):
             return None
+        return pid if _alive(pid) else None
 
     def healthy(self) -> bool:
         import requests
@@ -275,10 +291,10 @@ class Superset:
             self.prepare()
         log = self.logfile.open("ab")
         cmd = [self._bin("gunicorn"), "-w", str(self.workers), "-k", "gthread", "--threads", "4",
-               "-b", f"{self.host}:{self.port}", "--timeout", "120", "--graceful-timeout", "10",
+               "-b", f"{self.host}:{self.port}", "--timeout", "120", "--graceful-timeout", "5",
                "--no-control-socket", "--pid", str(self.pidfile), "superset.app:create_app()"]
-        proc = subprocess.Popen(cmd, env=self.env(), stdout=log, stderr=subprocess.STDOUT, cwd=self.home,
-                                start_new_session=True)
+        proc = self._proc = subprocess.Popen(cmd, env=self.env(), stdout=log, stderr=subprocess.STDOUT,
+                                             cwd=self.home, start_new_session=True)
         log.close()
         deadline = time.monotonic() + timeout
         while not self.healthy():
@@ -297,19 +313,18 @@ class Superset:
         except FileNotFoundError:
             return "(no log)"
 
-    def stop(self, timeout: float = 30) -> bool:
+    def stop(self, timeout: float = 20) -> bool:
         pid = self.pid()
         if pid is None:
             return False
         os.kill(pid, signal.SIGTERM)  # gunicorn's master stops its workers gracefully
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                break
-            time.sleep(0.2)
-        else:
+        while time.monotonic() < deadline and _alive(pid):
+            proc = getattr(self, "_proc", None)
+            if proc is not None and proc.pid == pid:
+                proc.poll()  # reap our own child, or it lingers as a zombie
+            time.sleep(0.1)
+        if _alive(pid):
             os.killpg(pid, signal.SIGKILL)
         self.pidfile.unlink(missing_ok=True)
         return True
@@ -440,11 +455,19 @@ class Rendered:
         return [c for c in self.charts if c["error"]]
 
 
-def render_dashboard(page, base_url: str, slug: str, timeout: float = 60) -> Rendered:
-    """Open a dashboard; return once every chart is drawn or has failed (seconds from navigation)."""
+def render_dashboard(page, base_url: str, slug: str, timeout: float = 60, query: str = "") -> Rendered:
+    """Open a dashboard; return once every chart is drawn or has failed (seconds from navigation).
+
+    query: URL parameters, e.g. ``native_filters=(...)`` as a shared link carries them.
+    """
     t0 = time.monotonic()
-    page.goto(f"{base_url}/superset/dashboard/{slug}/")
-    page.wait_for_selector('[data-test="dashboard-component-chart-holder"]', timeout=timeout * 1000)
+    page.goto(f"{base_url}/superset/dashboard/{slug}/" + (f"?{query}" if query else ""))
+    try:
+        page.wait_for_selector('[data-test="dashboard-component-chart-holder"]', timeout=timeout * 1000)
+    except Exception as exc:  # playwright's TimeoutError
+        text = page.evaluate("() => document.body ? document.body.innerText : ''")[:1000]
+        raise DashboardRenderError(f"dashboard {slug} shows no charts after {timeout:.0f} s "
+                                   f"(at {page.url}): {text!r}") from exc
     while True:
         charts = page.evaluate(_CHARTS_JS)
         if charts and all(c["drawn"] or c["error"] for c in charts):
@@ -457,8 +480,15 @@ def render_dashboard(page, base_url: str, slug: str, timeout: float = 60) -> Ren
 
 # -- commands -------------------------------------------------------------------------
 def up() -> int:
+    from pde.migrate import migrate
+
     install()
     svc = Superset.default()
+    conn = connect(svc.data_url)
+    try:
+        migrate(conn, log=lambda m: None)  # the dashboards read views from sql/
+    finally:
+        conn.close()
     svc.prepare()
     already = svc.pid() is not None and svc.healthy()
     if not already:
