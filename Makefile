@@ -6,13 +6,15 @@ export TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS :=
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup demo test bench db-info clean-db help
+.PHONY: setup demo test bench db-info up down superset-setup help
 
 help:
 	@echo "make demo     set up and crawl every recorded fixture into the embedded PostgreSQL"
 	@echo "make test     set up and run all tests (offline)"
 	@echo "make bench    run the benchmarks, write benchmarks/results.json"
 	@echo "make db-info  connection details for psql/DBeaver"
+	@echo "make up       start Airflow (127.0.0.1:8080) and Superset (127.0.0.1:8088); prints URLs and logins"
+	@echo "make down     stop everything make up started"
 
 setup: $(VENV)/.synced
 
@@ -32,3 +34,12 @@ bench: setup
 
 db-info: setup
 	$(VENV)/bin/pde db info
+
+superset-setup: setup
+	uv sync --frozen --project superset
+
+up: setup superset-setup
+	$(VENV)/bin/pde up
+
+down:
+	$(VENV)/bin/pde down

@@ -63,6 +63,7 @@ DEFAULTS: dict[str, Any] = {
 }
 SPIDER_KEYS = set(DEFAULTS) | {"schedule", "paused", "crawls"}
 CRAWL_KEYS = {"label", "args", "settings", "env", "secrets", "quality"}
+DOWNSTREAM_KEYS = {"when", "condition", "command", "tags", "env", "secrets", "timeout_minutes", "paused"}
 #: keys only read when the DAG file is parsed (the Variable cannot change them)
 PARSE_TIME_KEYS = {"schedule", "paused", "retries", "retry_delay_minutes", "max_retry_delay_minutes",
                    "timeout_minutes", "parallel_crawls"}
@@ -114,6 +115,10 @@ def _check_config(doc: Any, where: str) -> dict[str, Any]:
     for name, block in doc["downstream"].items():
         if not isinstance(block, dict) or not block.get("when") or not block.get("command"):
             raise ConfigError(f"{where} downstream.{name}: needs when: [tables] and command:")
+        unknown = set(block) - DOWNSTREAM_KEYS
+        if unknown:
+            raise ConfigError(f"{where} downstream.{name}: unknown key(s) {sorted(unknown)}; "
+                              f"known: {sorted(DOWNSTREAM_KEYS)}")
     return doc
 
 
@@ -172,7 +177,10 @@ def crawl_specs(name: str, cfg: dict[str, Any], spider_modules: list[str] | tupl
             raise ConfigError(
                 f"{name}: {', '.join(secret_args)} look like credentials; arguments are shown in the task log "
                 "and stored in platform.runs. Put them under secrets: (the crawl's environment) instead.")
-        Thresholds.from_dict(spec["quality"])  # unknown threshold names fail here, not after the crawl
+        try:
+            Thresholds.from_dict(spec["quality"])  # a misspelt threshold fails here, not after the crawl
+        except ValueError as exc:
+            raise ConfigError(f"{name}: quality: {exc}") from None
         label = str(crawl.get("label") or _label(spec["args"]))
         if label in labels:
             raise ConfigError(f"{name}: two crawls are labelled {label!r}; give each a distinct label:")
@@ -473,8 +481,12 @@ def build_downstream_dag(name: str, block: dict[str, Any], config: dict[str, Any
 
             command = block["command"]
             argv = shlex.split(command) if isinstance(command, str) else list(command)
-            env = crawl_environment({"env": block.get("env") or {}}, {})
-            code, tail, _ = run_streaming(argv, env)
+            if argv[0] in ("python", "python3"):
+                argv[0] = sys.executable  # the project's Python, whatever the worker's PATH says
+            spec = {"spider": name, "env": block.get("env") or {}, "secrets": normalise_secrets(block.get("secrets"))}
+            spec_secrets = resolve_secrets(spec)
+            env = crawl_environment(spec, spec_secrets)
+            code, tail, _ = run_streaming(argv, env, redact=sensitive_values(env, spec_secrets))
             if code != 0:
                 raise RuntimeError(f"{name}: `{command}` exited with {code}:\n" + "\n".join(tail))
 
@@ -571,10 +583,11 @@ SECRET_ENV = re.compile(r"(PASSWORD|SECRET|TOKEN|API_KEY|ESPN_S2|SWID|COOKIE|CRE
 
 
 def _mask(value: str) -> None:
-    try:
-        from airflow.sdk.log import mask_secret
-    except ImportError:  # outside Airflow
+    """Hide a value in Airflow's logs (only inside Airflow; pde's CLI and tests do not load it)."""
+    if "airflow.sdk" not in sys.modules:
         return
+    from airflow.sdk.log import mask_secret
+
     mask_secret(value)
 
 
@@ -589,30 +602,50 @@ def data_database_url(spec: dict | None = None) -> str:
 
 
 def crawl_environment(spec: dict, secrets: dict[str, str]) -> dict[str, str]:
-    """The worker's environment minus Airflow's own settings, plus DATABASE_URL, env and secrets."""
-    from urllib.parse import urlsplit
+    """The worker's environment, plus DATABASE_URL, the crawl's env and its secrets.
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "_AIRFLOW"))}
+    Airflow's own settings and credential-looking variables of the worker are left
+    out: a crawl gets the credentials it lists under secrets:, no others. Every
+    credential value is registered with Airflow's log masker.
+    """
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("AIRFLOW", "_AIRFLOW")) and not SECRET_ENV.search(k)}
     env.update({"TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS": "", "PYTHONUNBUFFERED": "1"})
     env.update({k: str(v) for k, v in (spec.get("env") or {}).items()})
     env["DATABASE_URL"] = data_database_url(spec)
-    password = urlsplit(env["DATABASE_URL"]).password
-    if password:
-        _mask(password)
-    for k, v in env.items():
-        if SECRET_ENV.search(k) and len(v) >= 4:
-            _mask(v)
-    for v in secrets.values():
-        _mask(v)
     env.update(secrets)
+    for value in sensitive_values(env, secrets):
+        _mask(value)
     return env
+
+
+def sensitive_values(env: dict[str, str], secrets: dict[str, str]) -> list[str]:
+    """The credentials in a crawl's environment: its secrets, the database password, secret-looking variables."""
+    from urllib.parse import urlsplit
+
+    values = set(secrets.values())
+    values.add(urlsplit(env.get("DATABASE_URL", "")).password or "")
+    values.update(v for k, v in env.items() if SECRET_ENV.search(k))
+    return sorted((v for v in values if len(v) >= 4), key=len, reverse=True)
+
+
+def _redact(line: str, values: list[str]) -> str:
+    for v in values:
+        if v in line:
+            line = line.replace(v, "***")
+    return line
 
 
 RUN_STARTED = re.compile(r"Run (\d+) of (\S+) started")
 
 
-def run_streaming(argv: list[str], env: dict[str, str], tail_lines: int = 30) -> tuple[int, list[str], list[str]]:
-    """Run in the project, every output line into the task log; (exit code, last lines, all lines)."""
+def run_streaming(argv: list[str], env: dict[str, str], tail_lines: int = 30,
+                  redact: list[str] = ()) -> tuple[int, list[str], list[str]]:
+    """Run in the project, every output line into the task log; (exit code, last lines, all lines).
+
+    Values in ``redact`` are replaced by *** before a line is logged (Airflow's masker
+    does the same in real runs; this also covers ``dag.test()`` and the tail in errors).
+    """
     logger = logging.getLogger("pde.crawl")
     proc = subprocess.Popen(argv, cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, errors="replace", start_new_session=True)
@@ -621,7 +654,7 @@ def run_streaming(argv: list[str], env: dict[str, str], tail_lines: int = 30) ->
     try:
         assert proc.stdout is not None
         for line in proc.stdout:
-            line = line.rstrip("\n")
+            line = _redact(line.rstrip("\n"), redact)
             logger.info("%s", line)
             tail.append(line)
             if len(lines) < 20_000:
@@ -652,7 +685,7 @@ def run_crawl(spec: dict) -> dict:
     env = crawl_environment(spec, secrets)
     log.info("running %s", describe_command(spec))
     started = time.monotonic()
-    code, tail, lines = run_streaming(crawl_command(spec), env)
+    code, tail, lines = run_streaming(crawl_command(spec), env, redact=sensitive_values(env, secrets))
     run_id = next((int(m.group(1)) for line in lines if (m := RUN_STARTED.search(line))), None)
     result = {"label": spec["label"], "spider": spec["spider"], "run_id": run_id, "spec": spec}
     log.info("%s exited with %s after %.1fs (run %s)", spec["spider"], code, time.monotonic() - started, run_id)
@@ -664,7 +697,7 @@ def run_crawl(spec: dict) -> dict:
         finally:
             conn.close()
         result["status"] = run.status
-    last = "\n".join(tail[-12:])
+    last = _last_words(lines)
     if code == 0:
         return result
     if code == 3:
@@ -677,6 +710,15 @@ def run_crawl(spec: dict) -> dict:
         raise CrawlFailed(f"{run.title} {run.status}: {run.message}")
     raise CrawlFailed(f"{spec['spider']} [{spec['label']}] exited with {code} before recording a run. "
                       f"Last lines of its log:\n{last}")
+
+
+def _last_words(lines: list[str]) -> str:
+    """What the crawl said about how it ended (the crawl command's last line), else its errors."""
+    for line in reversed(lines):
+        if re.match(r"^\S+: (failed|blocked|refused)\. ", line):
+            return line
+    errors = [line for line in lines if " ERROR: " in line or line.startswith(("Traceback", "ValueError", "Error"))]
+    return "\n".join(errors[-5:] or lines[-8:])
 
 
 def crawl_task(spec: dict) -> dict:

@@ -202,6 +202,10 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("demo", help="crawl every recorded fixture into the database and show what landed")
     d.add_argument("spider", nargs="*", help="only these spiders")
     d.set_defaults(func=cmd_demo)
+
+    from pde import services
+
+    services.register(sub)  # pde up/down/status [airflow|superset], pde airflow ..., pde superset ...
     return p
 
 

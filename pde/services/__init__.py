@@ -1,1 +1,117 @@
-"""Long-running services pde starts and stops (Superset, Airflow)."""
+"""Long-running services pde starts on this machine: ``pde up [airflow|superset]``, ``pde down``.
+
+Each service is a module here with ``up()``, ``down()`` and ``status()``
+(exit codes); :func:`register` adds the ``pde up``, ``pde down`` and
+``pde status`` commands that drive them (``make up`` / ``make down``), and
+adds each module's own commands (its ``register(subparsers)``: ``pde airflow
+...``, ``pde superset ...``).
+
+``up`` starts the embedded PostgreSQL when it is the database and was not
+running; ``down`` stops it again in that case, after the services.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+SERVICES = ("airflow", "superset")
+
+
+def _module(name: str):
+    try:
+        return importlib.import_module(f"pde.services.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name == f"pde.services.{name}":
+            return None
+        raise
+
+
+def available() -> list[str]:
+    return [s for s in SERVICES if (m := _module(s)) is not None and hasattr(m, "up")]
+
+
+def _marker():
+    from pde.db import pde_home
+
+    return pde_home() / "run" / "postgres-started-by-up"
+
+
+def start_database() -> str:
+    """The data database URL; the embedded server is started (and remembered) if needed."""
+    from pde.db import EmbeddedPostgres, database_url
+
+    if os.environ.get("DATABASE_URL"):
+        return os.environ["DATABASE_URL"]
+    pg = EmbeddedPostgres.default()
+    was_running = pg.is_running()
+    url = database_url(start=True)
+    if not was_running:
+        _marker().parent.mkdir(parents=True, exist_ok=True)
+        _marker().write_text(f"{pg.port}\n")
+    return url
+
+
+def stop_database_if_started() -> bool:
+    from pde.db import EmbeddedPostgres
+
+    if not _marker().exists():
+        return False
+    stopped = EmbeddedPostgres.default().stop()
+    _marker().unlink(missing_ok=True)
+    return stopped
+
+
+def _names(args) -> list[str]:
+    unknown = [n for n in args.services if n not in SERVICES]
+    if unknown:
+        raise SystemExit(f"pde: unknown service(s) {', '.join(unknown)}; services: {', '.join(SERVICES)}")
+    return args.services or available()
+
+
+def cmd_up(args) -> int:
+    names = _names(args)
+    code = 0
+    for name in names:
+        try:
+            code = max(code, _module(name).up() or 0)
+        except RuntimeError as exc:  # the service's own errors say what to do
+            print(f"pde: {name}: {exc}", file=sys.stderr)
+            code = 2
+    return code
+
+
+def cmd_down(args) -> int:
+    names = _names(args)
+    for name in reversed(names):
+        _module(name).down()
+    if not args.services or set(args.services) >= set(available()):
+        if stop_database_if_started():
+            print("embedded PostgreSQL stopped (pde up had started it)")
+    return 0
+
+
+def cmd_status(args) -> int:
+    code = 0
+    for name in _names(args):
+        code = max(code, _module(name).status() or 0)
+    return code
+
+
+def register(subparsers) -> None:
+    """Add ``up``, ``down`` and ``status`` to the ``pde`` command."""
+    choices = list(SERVICES)
+    up = subparsers.add_parser("up", help="start services on 127.0.0.1 (default: all): " + ", ".join(choices))
+    up.add_argument("services", nargs="*", metavar="SERVICE", help="any of: " + ", ".join(choices) + " (default: all)")
+    up.set_defaults(func=cmd_up)
+    down = subparsers.add_parser("down", help="stop what `pde up` started (default: all)")
+    down.add_argument("services", nargs="*", metavar="SERVICE")
+    down.set_defaults(func=cmd_down)
+    st = subparsers.add_parser("status", help="which services are running, and where")
+    st.add_argument("services", nargs="*", metavar="SERVICE")
+    st.set_defaults(func=cmd_status)
+    for name in SERVICES:
+        module = _module(name)
+        if module is not None and hasattr(module, "register"):
+            module.register(subparsers)

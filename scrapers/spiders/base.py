@@ -46,8 +46,15 @@ class PdeSpider(scrapy.Spider):
     def __init__(self, *args, url: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.url = url
-        #: the -a arguments as given, recorded with the run (secret-looking ones removed)
         self.pde_args = {k: v for k, v in {"url": url, **kwargs}.items() if v is not None}
+
+    @classmethod
+    def from_crawler(cls, crawler, *args, **kwargs):
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        #: every -a argument as given (whatever the subclass consumed), recorded with
+        #: the run and keying its concurrency lock; secret-looking ones are dropped there
+        spider.pde_args = {k: v for k, v in kwargs.items() if v is not None}
+        return spider
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         if self.url:
