@@ -5,6 +5,9 @@ export PATH := $(HOME)/.local/bin:$(PATH)
 export TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS :=
 VENV := .venv
 PY := $(VENV)/bin/python
+# Airflow (and the test run, which drives Airflow in-process) use a second
+# environment from the same uv.lock; crawls use the lean .venv (pde/envs.py).
+AIRFLOW_VENV := .venv-airflow
 
 .PHONY: setup demo test bench db-info up down superset-setup help
 
@@ -21,13 +24,14 @@ setup: $(VENV)/.synced
 $(VENV)/.synced: pyproject.toml uv.lock scripts/system-deps.sh
 	@scripts/system-deps.sh
 	uv sync --frozen --group dev
+	UV_PROJECT_ENVIRONMENT=$(AIRFLOW_VENV) uv sync --frozen --group dev --group airflow
 	@touch $@
 
 demo: setup
 	$(VENV)/bin/pde demo
 
 test: setup
-	$(PY) -m pytest
+	$(AIRFLOW_VENV)/bin/python -m pytest
 
 bench: setup
 	$(PY) benchmarks/run.py

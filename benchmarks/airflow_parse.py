@@ -49,7 +49,9 @@ def measure_once(home: Path) -> dict:
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/unused.db",  # DagBag needs no database
         "TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS": "",
     })
-    proc = subprocess.run([sys.executable, "-c", CHILD, str(ROOT / "dags")], cwd=ROOT, env=env,
+    from pde.envs import airflow_python
+
+    proc = subprocess.run([airflow_python(), "-c", CHILD, str(ROOT / "dags")], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=300)
     if proc.returncode != 0:
         raise SystemExit(f"parsing dags/ failed:\n{proc.stderr[-3000:]}")

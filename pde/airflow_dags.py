@@ -482,7 +482,9 @@ def build_downstream_dag(name: str, block: dict[str, Any], config: dict[str, Any
             command = block["command"]
             argv = shlex.split(command) if isinstance(command, str) else list(command)
             if argv[0] in ("python", "python3"):
-                argv[0] = sys.executable  # the project's Python, whatever the worker's PATH says
+                from pde.envs import crawl_python
+
+                argv[0] = crawl_python()  # the project's Python, whatever the worker's PATH says
             spec = {"spider": name, "env": block.get("env") or {}, "secrets": normalise_secrets(block.get("secrets"))}
             spec_secrets = resolve_secrets(spec)
             env = crawl_environment(spec, spec_secrets)
@@ -520,7 +522,9 @@ def runtime_overlay() -> dict[str, Any]:
 
 
 def crawl_command(spec: dict) -> list[str]:
-    cmd = [sys.executable, "-m", "scrapy", "crawl", spec["spider"]]
+    from pde.envs import crawl_python
+
+    cmd = [crawl_python(), "-m", "scrapy", "crawl", spec["spider"]]
     for k, v in spec["args"].items():
         cmd += ["-a", f"{k}={v}"]
     for k, v in spec["settings"].items():

@@ -27,6 +27,8 @@ Settings: ``PDE_AIRFLOW_PORT`` (8080), ``PDE_AIRFLOW_PARALLELISM`` (task slots, 
 
 from __future__ import annotations
 
+from pde.envs import airflow_python
+
 import json
 import os
 import secrets
@@ -269,7 +271,7 @@ def metadata_is_current(meta_url: str) -> bool:
 
 
 def migrate_metadata(env: dict[str, str]) -> None:
-    proc = subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], env=env, cwd=PROJECT_ROOT,
+    proc = subprocess.run([airflow_python(), "-m", "airflow", "db", "migrate"], env=env, cwd=PROJECT_ROOT,
                           capture_output=True, text=True)
     (home() / "logs").mkdir(parents=True, exist_ok=True)
     (home() / "logs" / "db-migrate.log").write_text(proc.stdout + proc.stderr)
@@ -298,7 +300,7 @@ def start(timeout: float = 180) -> dict:
         _pidfile(component).parent.mkdir(parents=True, exist_ok=True)
         with open(log, "ab") as out:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "airflow", component], env=env, cwd=PROJECT_ROOT,
+                [airflow_python(), "-m", "airflow", component], env=env, cwd=PROJECT_ROOT,
                 stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
                 preexec_fn=_default_signals,
             )
@@ -398,7 +400,7 @@ def cli(args: list[str]) -> int:
 
     data_url = os.environ.get("DATABASE_URL") or database_url()
     env = airflow_env(data_url, ensure_metadata_database(data_url))
-    return subprocess.call([sys.executable, "-m", "airflow", *args], env=env, cwd=PROJECT_ROOT)
+    return subprocess.call([airflow_python(), "-m", "airflow", *args], env=env, cwd=PROJECT_ROOT)
 
 
 def _dispatch(args) -> int:
