@@ -21,6 +21,6 @@ class DownloadHandlers:
                 "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                          "--disable-component-update", "--disable-sync", "--no-first-run"],
             }, priority="addon")
-        elif settings.getbool("PDE_IMPERSONATE"):
+        elif str(settings.get("PDE_IMPERSONATE") or "").lower() not in ("", "0", "false", "no"):
             handler = "scrapy_impersonate.ImpersonateDownloadHandler"
             settings.set("DOWNLOAD_HANDLERS", {"http": handler, "https": handler}, priority="addon")

@@ -149,22 +149,36 @@ class BlockDetectionMiddleware:
         raise IgnoreRequest(msg)
 
 
-class RenderInBrowser:
-    """With PDE_BROWSER=1, send every http(s) request through scrapy-playwright (Chromium)."""
+class DownloadModeMiddleware:
+    """Marks requests for the optional handlers the add-on installed.
+
+    PDE_BROWSER=1: every http(s) request is rendered by scrapy-playwright (Chromium).
+    PDE_IMPERSONATE=1 (or a target such as chrome131): every http(s) request goes
+    through scrapy-impersonate with a real browser's TLS fingerprint.
+    """
 
     def __init__(self, crawler):
-        if not crawler.settings.getbool("PDE_BROWSER"):
+        s = crawler.settings
+        self.browser = s.getbool("PDE_BROWSER")
+        target = str(s.get("PDE_IMPERSONATE") or "").strip()
+        self.impersonate = None if target.lower() in ("", "0", "false", "no") else (
+            "chrome" if target.lower() in ("1", "true", "yes") else target)
+        if not (self.browser or self.impersonate):
             raise NotConfigured
-        self.wait_until = crawler.settings.get("PDE_BROWSER_WAIT_UNTIL", "load")
+        self.wait_until = s.get("PDE_BROWSER_WAIT_UNTIL", "load")
 
     @classmethod
     def from_crawler(cls, crawler):
         return cls(crawler)
 
     def process_request(self, request, spider=None):
-        if request.url.startswith(("http:", "https:")) and "playwright" not in request.meta:
+        if not request.url.startswith(("http:", "https:")):
+            return None
+        if self.browser and "playwright" not in request.meta:
             request.meta["playwright"] = True
             request.meta.setdefault("playwright_page_goto_kwargs", {"wait_until": self.wait_until})
+        elif self.impersonate and "impersonate" not in request.meta:
+            request.meta["impersonate"] = self.impersonate
         return None
 
 

@@ -8,7 +8,7 @@ pde-specific settings:
   PDE_CASSETTE        replay this cassette; never touch the network
   PDE_RECORD          record the live crawl into this cassette (secrets scrubbed)
   PDE_BROWSER         1 = render pages in headless Chromium (scrapy-playwright)
-  PDE_IMPERSONATE     1 = present a real browser's TLS fingerprint (scrapy-impersonate)
+  PDE_IMPERSONATE     1 (or a target, e.g. chrome131) = present a real browser's TLS fingerprint (scrapy-impersonate)
 """
 
 import os
@@ -53,8 +53,8 @@ ITEM_PIPELINES = {
     "pipelines.postgres.PostgresPipeline": 900,
 }
 DOWNLOADER_MIDDLEWARES = {
-    # PDE_BROWSER=1 only: render pages in Chromium
-    "scrapers.middlewares.RenderInBrowser": 100,
+    # only with PDE_BROWSER / PDE_IMPERSONATE: route requests to those handlers
+    "scrapers.middlewares.DownloadModeMiddleware": 100,
     # after decompression (590), so it reads the page a browser would show
     "scrapers.middlewares.BlockDetectionMiddleware": 580,
     # closest to the network: sees final requests and raw (still compressed) bodies

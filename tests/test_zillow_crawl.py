@@ -141,3 +141,18 @@ def test_javascript_page_needs_and_gets_the_browser(pg_url, pde_home, js_site):
     rendered = run_crawl("zillow_listings", db=pg_url, args={"url": js_site}, settings={"PDE_BROWSER": "1"})
     assert rendered.returncode == 0, rendered.stderr[-3000:]
     assert sorted(q(pg_url, "SELECT zpid, price FROM housing.listings")) == [("98765432", 3150), ("98765433", 2400)]
+
+
+def test_browser_tls_fingerprint_handler_fetches_the_page(pg_url, pde_home, tmp_path):
+    """-s PDE_IMPERSONATE=1 sends requests through curl_cffi (scrapy-impersonate), here to a local server."""
+    shutil.copy(ZL / "zillow-search-boston-20260402-1.html", tmp_path / "boston.html")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(SimpleHTTPRequestHandler, directory=str(tmp_path)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/boston.html"
+        p = run_crawl("zillow_listings", db=pg_url, args={"url": url, "pages": 1}, settings={"PDE_IMPERSONATE": "1"})
+    finally:
+        server.shutdown()
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert "'impersonate/response_bytes'" in p.stderr  # the request really went through curl_cffi
+    assert q(pg_url, "SELECT count(*) FROM housing.listings") == [(9,)]
