@@ -121,6 +121,24 @@ def table_counts(conn) -> list[tuple[str, int]]:
     return out
 
 
+def _last_run_summary(conn, spider: str) -> list[str]:
+    """What the latest run of a spider wrote, and its message, as short lines."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT run_id, message FROM platform.runs WHERE spider = %s ORDER BY run_id DESC LIMIT 1", (spider,))
+        row = cur.fetchone()
+        if row is None:
+            return ["no run recorded"]
+        cur.execute("SELECT table_name, inserted, updated, unchanged, quarantined FROM platform.run_tables "
+                    "WHERE run_id = %s ORDER BY table_name", (row[0],))
+        parts = [f"{t} +{i}" + (f" ~{u}" if u else "") + (f" ={n}" if n else "") + (f" quarantined {q}" if q else "")
+                 for t, i, u, n, q in cur.fetchall()]
+    conn.commit()
+    lines = [f"run {row[0]}: " + (", ".join(parts) if parts else "nothing written")]
+    if row[1]:
+        lines.append(row[1][:500])
+    return lines
+
+
 def cmd_demo(args) -> int:
     """Crawl every recorded fixture through the real pipeline and show what landed."""
     from pde import cassettes
@@ -149,10 +167,11 @@ def cmd_demo(args) -> int:
         proc = subprocess.run(cmd, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True)
         status = {0: "succeeded", 3: "blocked"}.get(proc.returncode, "failed")
         ok = status == expect
-        tail = [line for line in proc.stderr.splitlines() if " ERROR" in line or "Run " in line][-3:]
-        for line in tail:
-            print("   " + line[-240:])
         print(f"    {status} in {time.time() - t0:.1f}s {'(as expected)' if ok else '<-- UNEXPECTED'}")
+        for line in _last_run_summary(conn, meta["spider"]):
+            print("    " + line)
+        if not ok:
+            print("\n".join("    | " + line for line in proc.stderr.splitlines()[-15:]))
         results.append((rel, ok))
     print("\nWhat landed, table by table:")
     for table, n in table_counts(conn):
@@ -210,10 +229,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from pde.migrate import MigrationError
+
     args = build_parser().parse_args(argv)
     try:
         return args.func(args) or 0
-    except DatabaseError as exc:
+    except (DatabaseError, MigrationError) as exc:
         print(f"pde: {exc}", file=sys.stderr)
         return 2
 

@@ -61,3 +61,13 @@ def test_taken_port_gives_an_actionable_message(embedded_env, pg_server):
     out = pde("db", "start", env=env)
     assert out.returncode == 2
     assert f"Port {pg_server.port} on 127.0.0.1 is taken" in out.stderr and "PDE_PG_PORT" in out.stderr
+
+
+def test_demo_replays_fixtures_and_reports_every_outcome(pg_url):
+    env = {**os.environ, "DATABASE_URL": pg_url}
+    out = pde("demo", "zillow_listings", env=env)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    assert "blocked in" in out.stdout and "succeeded in" in out.stdout and "UNEXPECTED" not in out.stdout
+    listings = next(line for line in out.stdout.splitlines() if line.strip().startswith("housing.listings "))
+    assert int(listings.split()[-1]) == 37  # 36 search rows + the details page's home
+    assert "fixture crawls ran as expected" in out.stdout
