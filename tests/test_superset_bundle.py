@@ -4,14 +4,20 @@ Every dashboard chart node links by uuid to a chart in the bundle, every chart's
 dataset is there, uuids are unique, every chart answers through a query_context,
 and every column, metric and filter the dashboards use exists in the tables and
 views the migrations create (checked against a migrated test database). Also:
-the read-only role pde creates for Superset can read the data and nothing else.
+the read-only role pde creates for Superset can read the data and nothing else,
+including views a later migration adds (sql/0040_dashboard_views.sql grants
+nothing), and the dashboard views count money and fantasy points as their
+comments say.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import re
+import shutil
 import sys
+from decimal import Decimal
 import zipfile
 from collections import Counter
 
@@ -24,7 +30,10 @@ from tests.conftest import ROOT
 sys.path.insert(0, str(ROOT / "superset"))
 import build_bundle  # noqa: E402
 
+from pde.migrate import SQL_DIR, migrate  # noqa: E402
 from pde.services.superset import DATA_SCHEMAS, READER_ROLE, ensure_reader_role  # noqa: E402
+
+DASHBOARD_VIEWS = SQL_DIR / "0040_dashboard_views.sql"
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +60,16 @@ def test_zip_has_one_top_folder_and_every_file_has_version_and_uuid():
         assert doc["version"] == "1.0.0", name  # a string, not a number
         if not name.endswith("metadata.yaml"):
             assert doc["uuid"], name
+
+
+def test_labels_and_names_are_text(files):
+    """YAML reads an unquoted On, Off, Yes or No as a boolean, which Superset's importer refuses."""
+    for path, ds in of_kind(files, "datasets").items():
+        for item in [*ds["columns"], *ds["metrics"]]:
+            label = item["verbose_name"]
+            assert label is None or isinstance(label, str), (path, item.get("column_name") or item["metric_name"])
+    for path, chart in of_kind(files, "charts").items():
+        assert isinstance(chart["slice_name"], str), path
 
 
 def test_uuids_are_unique(files):
@@ -119,6 +138,22 @@ def test_house_hunt_has_the_promised_filters(files):
     assert {f["name"] for f in dash["metadata"]["native_filter_configuration"]} == {"City", "Status", "Beds", "Price"}
 
 
+def test_spending_and_fantasy_dashboards_have_their_charts_and_filters(files):
+    spending, fantasy = files["dashboards/spending.yaml"], files["dashboards/fantasy.yaml"]
+    assert {f["name"] for f in spending["metadata"]["native_filter_configuration"]} == {
+        "Currency", "Account", "Year", "Category"}
+    assert {f["name"] for f in fantasy["metadata"]["native_filter_configuration"]} == {"League"}
+    names = {path: {n["meta"]["sliceName"] for n in dash["position"].values()
+                    if isinstance(n, dict) and n.get("type") == "CHART"}
+             for path, dash in (("spending", spending), ("fantasy", fantasy))}
+    assert {"Monthly spending by category", "Income against spending per month", "Top merchants by money spent",
+            "Balance of each account over time (end of day; negative = owed)"} <= names["spending"]
+    assert any(n.startswith("Transactions to categorize") for n in names["spending"])
+    assert any(n.startswith("League standings") for n in names["fantasy"])
+    assert any(n.startswith("Your roster against") for n in names["fantasy"])
+    assert any(n.startswith("Draft picks against ADP") for n in names["fantasy"])
+
+
 def _columns(cur, schema, table):
     cur.execute("SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = %s",
                 (schema, table))
@@ -185,3 +220,147 @@ def test_reader_role_reads_the_data_schemas_and_nothing_else(pg_conn, pg_url):
                     cur.execute(statement)
     finally:
         reader.close()
+
+
+# -- sql/0040_dashboard_views.sql -----------------------------------------------------------------
+def _created_relations() -> list[str]:
+    return re.findall(r"^CREATE (?:VIEW|TABLE) (\w+\.\w+)", DASHBOARD_VIEWS.read_text(), re.M)
+
+
+def test_dashboard_views_migration_grants_nothing():
+    statements = re.sub(r"--[^\n]*", "", DASHBOARD_VIEWS.read_text())
+    assert not re.search(r"\b(GRANT|REVOKE|ALTER DEFAULT PRIVILEGES)\b", statements, re.I)
+    assert len(_created_relations()) >= 8
+
+
+def test_reader_reads_views_a_later_migration_adds(empty_pg_conn, pg_server, tmp_path):
+    """Default privileges: the role set up before sql/0040 was applied reads what 0040 creates."""
+    earlier = tmp_path / "sql"
+    earlier.mkdir()
+    for f in SQL_DIR.glob("*.sql"):
+        if f.name < DASHBOARD_VIEWS.name:
+            shutil.copy(f, earlier)
+    migrate(empty_pg_conn, earlier, log=lambda m: None)
+    ensure_reader_role(empty_pg_conn, "reader-secret")
+    assert DASHBOARD_VIEWS.name in migrate(empty_pg_conn, log=lambda m: None)
+    rest = pg_server.url.split("@", 1)[1].rsplit("/", 1)[0]
+    reader = psycopg2.connect(f"postgresql://{READER_ROLE}:reader-secret@{rest}/{empty_pg_conn.info.dbname}")
+    reader.autocommit = True
+    try:
+        with reader.cursor() as cur:
+            for relation in _created_relations():
+                cur.execute(f"SELECT * FROM {relation} LIMIT 1")
+            with pytest.raises(psycopg2.Error, match="permission denied"):
+                cur.execute("INSERT INTO fantasy.me (source, member_id) VALUES ('espn', '{x}')")
+    finally:
+        reader.close()
+
+
+def _rows(cur, sql, params=()):
+    cur.execute(sql, params)
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, r)) for r in cur.fetchall()]
+
+
+def test_cashflow_counts_money_out_as_spending_and_leaves_transfers_out(pg_conn):
+    cur = pg_conn.cursor()
+    cur.execute("""INSERT INTO finance.accounts (account_id, source, name, type, currency) VALUES
+                   ('t:chk', 'csv', 'Checking', 'checking', 'USD'), ('t:card', 'csv', 'Card', 'credit card', 'USD')""")
+    cur.execute("""INSERT INTO finance.transactions (account_id, transaction_id, source, posted_date, amount, currency,
+                       payee, memo, category_user, category_rule, category_predicted, category_confidence) VALUES
+        ('t:chk', '1', 'csv', '2024-01-05', -50.00, 'USD', 'WHOLEFDS MKT 10234 AUSTIN TX', NULL, NULL, 'Groceries', NULL, NULL),
+        ('t:chk', '2', 'csv', '2024-01-15', 2000, 'USD', 'ACME PAYROLL', NULL, NULL, 'Salary', NULL, NULL),
+        ('t:chk', '3', 'csv', '2024-01-20', -300, 'USD', 'CARD AUTOPAY', NULL, 'Transfer', NULL, NULL, NULL),
+        ('t:card', '4', 'csv', '2024-01-20', 300, 'USD', 'PAYMENT THANK YOU', NULL, NULL, 'transfer', NULL, NULL),
+        ('t:card', '5', 'csv', '2024-02-02', -12.50, 'USD', 'STARBUCKS STORE 08931', NULL, NULL, NULL, 'Coffee', 0.9),
+        ('t:card', '6', 'csv', '2024-02-03', -80, 'USD', 'MYSTERY SHOP #42', NULL, NULL, NULL, 'Fun', 0.3),
+        ('t:card', '7', 'csv', '2024-02-04', -5, 'USD', NULL, 'ATM FEE', NULL, NULL, NULL, NULL),
+        ('t:chk', '8', 'csv', '2024-02-05', -999, 'USD', 'WITHDRAWN', NULL, NULL, NULL, NULL, NULL)""")
+    cur.execute("INSERT INTO finance.removed_transactions VALUES ('t:chk', '8', 'ofx', now())")
+    cur.execute("""INSERT INTO finance.balances (account_id, as_of, balance_type, amount, source) VALUES
+                   ('t:chk', '2024-01-31', 'ledger', 2650, 'csv'), ('t:chk', '2024-01-31', 'available', 1, 'csv'),
+                   ('t:card', '2024-02-01', 'current', -100, 'csv')""")
+    rows = {r["transaction_id"]: r for r in _rows(cur, "SELECT * FROM finance.cashflow")}
+    assert sorted(rows) == ["1", "2", "3", "4", "5", "6", "7"]  # the removed one is gone
+    assert {k: (r["spending"], r["income"], r["is_transfer"]) for k, r in rows.items()} == {
+        "1": (Decimal("50.00"), 0, False), "2": (0, 2000, False), "3": (0, 0, True), "4": (0, 0, True),
+        "5": (Decimal("12.50"), 0, False), "6": (80, 0, False), "7": (5, 0, False)}
+    assert {k: r["merchant"] for k, r in rows.items()} == {
+        "1": "WHOLEFDS MKT", "2": "ACME PAYROLL", "3": "CARD AUTOPAY", "4": "PAYMENT THANK YOU",
+        "5": "STARBUCKS STORE", "6": "MYSTERY SHOP", "7": "ATM FEE"}
+    assert {k: r["review_reason"] for k, r in rows.items() if r["needs_review"]} == {
+        "6": "unsure guess (30%)", "7": "no category"}
+    assert (rows["7"]["category"], rows["7"]["month"], rows["7"]["year"]) == ("Uncategorized", "2024-02", 2024)
+    assert rows["1"]["account"] == "Checking (USD)" and rows["1"]["category_confidence"] is None
+
+    history = _rows(cur, "SELECT account, day::text, balance, how, is_latest FROM finance.balance_history "
+                         "ORDER BY account, day")
+    assert [(h["account"], h["day"], h["balance"], h["how"], h["is_latest"]) for h in history] == [
+        ("Card (USD)", "2024-01-20", -100, "computed", False),
+        ("Card (USD)", "2024-02-01", -100, "current", False),
+        ("Card (USD)", "2024-02-02", Decimal("-112.50"), "computed", False),
+        ("Card (USD)", "2024-02-03", Decimal("-192.50"), "computed", False),
+        ("Card (USD)", "2024-02-04", Decimal("-197.50"), "computed", True),
+        ("Checking (USD)", "2024-01-05", Decimal("950.00"), "computed", False),
+        ("Checking (USD)", "2024-01-15", Decimal("2950.00"), "computed", False),
+        ("Checking (USD)", "2024-01-20", Decimal("2650.00"), "computed", False),
+        ("Checking (USD)", "2024-01-31", 2650, "ledger", True)]
+
+
+def test_fantasy_views_rank_mark_your_team_and_compare_with_projections_and_adp(pg_conn):
+    cur = pg_conn.cursor()
+    cur.execute("""INSERT INTO fantasy.leagues (source, league_id, season, name, size, scoring_format, playoff_week_start)
+                   VALUES ('sleeper', 'L1', 2024, 'Test League', 4, 'ppr', 3)""")
+    cur.execute("""INSERT INTO fantasy.teams (source, league_id, season, team_id, name, owner_ids) VALUES
+                   ('sleeper', 'L1', 2024, 'A', 'Aces', '["uA"]'), ('sleeper', 'L1', 2024, 'B', 'Bees', '["uB"]'),
+                   ('sleeper', 'L1', 2024, 'C', 'Cats', '["uC"]'), ('sleeper', 'L1', 2024, 'D', 'Dogs', '["uD"]')""")
+    games = [(1, "A", 100, "B", 90), (1, "C", 80, "D", 120), (2, "A", 110, "C", 70), (2, "B", 95, "D", 100),
+             (3, "A", 50, "D", 60)]  # week 3: playoffs
+    for week, t1, p1, t2, p2 in games:
+        for team, pts, opp, opp_pts in ((t1, p1, t2, p2), (t2, p2, t1, p1)):
+            cur.execute("""INSERT INTO fantasy.matchups (source, league_id, season, week, team_id, opponent_team_id,
+                                                         points, opponent_points, result)
+                           VALUES ('sleeper', 'L1', 2024, %s, %s, %s, %s, %s, %s)""",
+                        (week, team, opp, pts, opp_pts, "W" if pts > opp_pts else "L"))
+    cur.execute("INSERT INTO fantasy.me (source, member_id) VALUES ('sleeper', 'uA')")
+    standings = _rows(cur, "SELECT team, place, wins, losses, points_for, points_against, yours, latest_season "
+                           "FROM fantasy.standings ORDER BY place")
+    assert [(r["team"], r["place"], r["wins"], r["losses"], r["points_for"], r["points_against"], r["yours"])
+            for r in standings] == [("Dogs", 1, 2, 0, 220, 175, ""), ("Aces", 2, 2, 0, 210, 160, "★"),
+                                    ("Bees", 3, 0, 2, 185, 200, ""), ("Cats", 4, 0, 2, 150, 230, "")]
+    weeks = _rows(cur, "SELECT week, points_for_to_date, wins_to_date, regular_season, opponent, is_mine, "
+                       "in_my_league FROM fantasy.team_weeks WHERE team = 'Aces' ORDER BY week")
+    assert [(w["week"], w["points_for_to_date"], w["wins_to_date"], w["regular_season"], w["opponent"])
+            for w in weeks] == [(1, 100, 1, True, "Bees"), (2, 210, 2, True, "Cats"), (3, 210, 2, False, "Dogs")]
+    assert all(w["is_mine"] and w["in_my_league"] for w in weeks)
+
+    # rosters, projections from FantasyPros linked through fantasy.players, FantasyPros ADP
+    cur.execute("""INSERT INTO fantasy.rosters (source, league_id, season, team_id, player_ids) VALUES
+                   ('sleeper', 'L1', 2024, 'A', '["s1", "s2"]'), ('sleeper', 'L1', 2024, 'B', '["s3"]')""")
+    players = [("s1", "f1", "Rb One", "RB", 200, 1), ("s2", "f2", "Wr Two", "WR", 150, 20),
+               ("s3", "f3", "Rb Three", "RB", 300, 3), ("s4", "f4", "Wr Four", "WR", 180, 10),
+               ("s5", "f5", "Rb Five", "RB", 100, 40)]
+    for sleeper_id, fp_id, name, pos, projected, adp in players:
+        cur.execute("""INSERT INTO fantasy.players (full_name, name_key, position, sleeper_id, fantasypros_id)
+                       VALUES (%s, lower(%s), %s, %s, %s)""", (name, name, pos, sleeper_id, fp_id))
+        cur.execute("""INSERT INTO fantasy.player_stats (source, source_player_id, season, week, kind, player_name,
+                                                         position, points_ppr, points_std)
+                       VALUES ('fantasypros', %s, 2024, 0, 'projection', %s, %s, %s, 1)""", (fp_id, name, pos, projected))
+        cur.execute("""INSERT INTO fantasy.rankings (source, season, week, ranking_type, scoring, position_group,
+                                                     source_player_id, player_name, adp)
+                       VALUES ('fantasypros', 2024, 0, 'draft', 'ppr', 'ALL', %s, %s, %s)""", (fp_id, name, adp))
+    roster = _rows(cur, "SELECT player, position, status, projected_points, projection_source, free_agent_rank, "
+                        "better_free_agents FROM fantasy.roster_vs_free_agents ORDER BY status DESC, player")
+    assert [(r["player"], r["status"], r["projected_points"], r["free_agent_rank"], r["better_free_agents"])
+            for r in roster] == [("Rb One", "your roster", 200, None, 0), ("Wr Two", "your roster", 150, None, 1),
+                                 ("Rb Five", "free agent", 100, 1, None), ("Wr Four", "free agent", 180, 1, None)]
+    assert {r["projection_source"] for r in roster} == {"fantasypros"}
+    cur.execute("""INSERT INTO fantasy.draft_picks (source, league_id, season, overall_pick, team_id, source_player_id,
+                                                    player_name) VALUES
+                   ('sleeper', 'L1', 2024, 1, 'A', 's3', 'Rb Three'), ('sleeper', 'L1', 2024, 2, 'B', 's1', 'Rb One'),
+                   ('sleeper', 'L1', 2024, 3, 'C', 's4', 'Wr Four'), ('sleeper', 'L1', 2024, 4, 'D', 's9', 'Nobody')""")
+    draft = _rows(cur, "SELECT overall_pick, team, player, adp, adp_source, picks_after_adp, is_mine "
+                       "FROM fantasy.draft_vs_adp ORDER BY overall_pick")
+    assert [(d["team"], d["player"], d["adp"], d["adp_source"], d["picks_after_adp"], d["is_mine"]) for d in draft] == [
+        ("Aces", "Rb Three", 3, "fantasypros", -2, True), ("Bees", "Rb One", 1, "fantasypros", 1, False),
+        ("Cats", "Wr Four", 10, "fantasypros", -7, False), ("Dogs", "Nobody", None, None, None, False)]

@@ -1,10 +1,13 @@
 """A real Superset, started once for this module, showing data replayed from the recorded fixtures.
 
 The fixture replays every cassette under fixtures/ into a fresh database (plus
-a second Zillow crawl with some prices cut, and a tiny selftest crawl with bad
-items, so the price-cut and quarantine charts have rows), sets Superset up in
-its own environment (superset/.venv), starts it on a free port and imports the
-bundle built from superset/assets. Then:
+a second Zillow crawl with some prices cut, a tiny selftest crawl with bad
+items, and ESPN's roster view for one team of the 2018 league, so the
+price-cut, quarantine and roster charts have rows), then does what a user does
+after crawling: adds a few category rules and runs the categorizer, links the
+fantasy players and says which ESPN team is theirs (fantasy.me). It sets
+Superset up in its own environment (superset/.venv), starts it on a free port
+and imports the bundle built from superset/assets. Then:
 
 - every chart's data API answers with rows, and re-importing overwrites charts
   and datasets that were changed by hand;
@@ -34,10 +37,12 @@ from pde import cassettes
 from pde.db import free_port
 from pde.services import superset as svc_mod
 from pde.services.superset import READER_ROLE, Superset
+from scrapers.spiders.espn_league import league_url
 from tests.conftest import FIXTURES, ROOT, _admin, run_crawl
 
 ARTIFACTS = ROOT / "test-artifacts"
-DASHBOARDS = {"house-hunt": "House hunt", "pipeline-health": "Pipeline health"}
+DASHBOARDS = {"house-hunt": "House hunt", "pipeline-health": "Pipeline health",
+              "spending": "Spending", "fantasy": "Fantasy"}
 # the module's Superset is set up inside the first test's time budget
 pytestmark = pytest.mark.timeout(900)
 STALE_CHART = "Hours since each source's last successful run (stale in red)"
@@ -70,6 +75,79 @@ def quarantine_cassette(dest: Path) -> Path:
         spider="selftest_things")
 
 
+ESPN_LEAGUE, ESPN_SEASON, MY_TEAM = "368876", 2018, 1  # "Goin' HAM Newton" in the FXBG League
+FINANCE_AND_FANTASY = {"ofx_statements", "bank_csv", "plaid_transactions",
+                       "espn_league", "sleeper_league", "pfr_stats", "fantasypros_rankings"}
+#: rules a user would write for the fixtures' payees (finance.category_rules: pattern -> category)
+CATEGORY_RULES = [
+    ("whole foods", "Groceries"), ("wholefds", "Groceries"), ("aldi", "Groceries"), ("coles", "Groceries"),
+    ("supercenter", "Groceries"), ("starbucks", "Coffee"), ("mcdonald", "Eating out"), ("rent", "Rent"),
+    ("payroll", "Salary"), ("direct dep", "Salary"), ("electric", "Utilities"), ("energy", "Utilities"),
+    ("shell", "Car"), ("mobil", "Car"), ("netflix", "Subscriptions"), ("itunes", "Subscriptions"),
+    ("steam games", "Subscriptions"), ("airplanes", "Travel"), ("fee", "Fees"), ("amazon", "Shopping"),
+    ("hair", "Personal care"), ("interest", "Interest"), ("dividend", "Interest"),
+    ("autopay", "Transfer"), ("payment thank you", "Transfer"), ("compte courant", "Transfer"),
+]
+
+
+def my_roster_cassette(dest: Path) -> tuple[Path, dict]:
+    """ESPN's mRoster view of the 2018 league with one roster, which the fixtures lack.
+
+    The roster is the players team MY_TEAM drafted that the recorded 2018 player pool
+    knows, each as that pool describes him (real projections); ESPN lists roster entries
+    this way (see fixtures/espn_league/league_roster_2019_synthetic.json).
+    """
+    here = FIXTURES / "espn_league"
+    pool = {p["id"]: p["player"] for p in json.loads((here / "league_free_agents_2018.json").read_text())["players"]}
+    picks = json.loads((here / "league_draft_2018.json").read_text())["draftDetail"]["picks"]
+    slots = {1: 0, 2: 2, 3: 4, 4: 6, 5: 17, 16: 16}  # defaultPositionId -> lineup slot: QB RB WR TE K D/ST
+    entries = [{"playerId": p["playerId"], "lineupSlotId": slots.get(pool[p["playerId"]]["defaultPositionId"], 20),
+                "acquisitionType": "DRAFT",
+                "playerPoolEntry": {"id": p["playerId"], "onTeamId": MY_TEAM, "player": pool[p["playerId"]]}}
+               for p in picks if p["teamId"] == MY_TEAM and p["playerId"] in pool]
+    assert len(entries) >= 5, entries
+    body = {"gameId": 1, "id": int(ESPN_LEAGUE), "scoringPeriodId": 13, "seasonId": ESPN_SEASON, "segmentId": 0,
+            "teams": [{"id": MY_TEAM, "roster": {"entries": entries}}]}
+    args = {"league_id": ESPN_LEAGUE, "seasons": str(ESPN_SEASON), "views": "mRoster"}
+    path = cassettes.build_cassette(dest, [cassettes.interaction(
+        league_url(ESPN_LEAGUE, ESPN_SEASON, "mRoster"), json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"})], spider="espn_league", args=args)
+    return path, {"spider": "espn_league", "args": args}
+
+
+def act_like_the_user(url: str) -> None:
+    """After crawling: category rules + the categorizer, linked players, which ESPN team is mine."""
+    from scrapers.finance.categorize import train_and_apply
+
+    conn = psycopg2.connect(url)
+    try:
+        with conn.cursor() as cur:
+            cur.executemany("INSERT INTO finance.category_rules (pattern, category) VALUES (%s, %s)", CATEGORY_RULES)
+        conn.commit()
+        report = train_and_apply(conn)
+        assert report.rule_matches >= 20 and report.predicted > 0, report
+        with conn.cursor() as cur:
+            cur.execute("SELECT * FROM fantasy.match_players()")
+            cur.execute("""INSERT INTO fantasy.me (source, member_id, note)
+                           SELECT 'espn', owner_ids ->> 0, 'my SWID' FROM fantasy.teams
+                            WHERE source = 'espn' AND league_id = %s AND season = %s AND team_id = %s""",
+                        (ESPN_LEAGUE, ESPN_SEASON, str(MY_TEAM)))
+            assert cur.rowcount == 1
+        conn.commit()
+    finally:
+        conn.close()
+
+
+def fill_and_act(url: str, workdir: Path) -> tuple[dict[str, str], Exception | None]:
+    """fill_with_fixtures, then act_like_the_user (whose failure is raised after the crawl outcomes are checked)."""
+    outcomes = fill_with_fixtures(url, workdir)
+    try:
+        act_like_the_user(url)
+    except Exception as exc:  # noqa: BLE001 - re-raised by the fixture
+        return outcomes, exc
+    return outcomes, None
+
+
 def fill_with_fixtures(url: str, workdir: Path, only_zillow: bool = False) -> dict[str, str]:
     """Replay the recorded fixtures into url; returns {cassette: how it ended}."""
     groups: dict[str, list[tuple[Path, dict]]] = {}
@@ -82,6 +160,7 @@ def fill_with_fixtures(url: str, workdir: Path, only_zillow: bool = False) -> di
         (price_cut_cassette(zillow, workdir / "zillow_later.json"), cassettes.metadata(zillow)))
     if not only_zillow:
         groups["selftest_things"] = [(quarantine_cassette(workdir / "things.json"), {})]
+        groups.setdefault("espn_league", []).append(my_roster_cassette(workdir / "espn_my_roster_2018.json"))
 
     def replay(items):
         out = {}
@@ -111,13 +190,20 @@ def live(pg_server, tmp_path_factory):
     work = tmp_path_factory.mktemp("superset")
     service = Superset(home=work / "home", data_url=url, port=free_port())
     with ThreadPoolExecutor(max_workers=1) as pool:  # crawl while Superset sets itself up
-        filling = pool.submit(fill_with_fixtures, url, work)
+        filling = pool.submit(fill_and_act, url, work)
         service.prepare()
         service.start()
-        outcomes = filling.result()
+        outcomes, acting_failed = filling.result()
     try:
         assert outcomes.get("fixtures/zillow_listings/search_04011.json") == "succeeded", outcomes
         assert outcomes.get("zillow_later.json") == "succeeded", outcomes
+        expected = {str(p.relative_to(ROOT)): cassettes.metadata(p).get("expect", "succeeded")
+                    for p in cassettes.all_cassettes(FIXTURES)
+                    if cassettes.metadata(p).get("spider") in FINANCE_AND_FANTASY}
+        assert len(expected) >= 10 and {k: outcomes.get(k) for k in expected} == expected, outcomes
+        assert outcomes.get("espn_my_roster_2018.json") == "succeeded", outcomes
+        if acting_failed:
+            raise acting_failed
         with psycopg2.connect(url) as conn, conn.cursor() as cur:
             # a source whose last success is three days old, so "stale" has something to show
             cur.execute("""INSERT INTO platform.runs (spider, status, finish_reason, started_at, finished_at,
@@ -152,6 +238,41 @@ def test_every_chart_data_api_returns_rows(live):
     health = s.get(f"{live.base_url}/api/v1/chart/{charts[STALE_CHART]}/data/").json()["result"][0]["data"]
     assert {r["spider"]: r["health"] for r in health}["stale_example"] == "STALE"
     assert all(r["health"] == "ok" for r in health if r["spider"] == "zillow_listings")
+
+
+def chart_data(s, base, cid) -> dict:
+    r = s.get(f"{base}/api/v1/chart/{cid}/data/")
+    assert r.status_code == 200, r.text[:500]
+    return r.json()["result"][0]
+
+
+def test_spending_and_fantasy_charts_show_what_they_promise(live):
+    s, base = live.session(), live.base_url
+    charts = chart_ids(s, base)
+
+    def data(name: str) -> dict:
+        return chart_data(s, base, charts[name])
+
+    monthly = data("Monthly spending by category")["colnames"]
+    assert any("Groceries" in c for c in monthly) and not any("Transfer" in c for c in monthly), monthly
+    top = [r["total_spending"] for r in data("Top merchants by money spent")["data"]]
+    assert len(top) >= 10 and top == sorted(top, reverse=True) and top[-1] > 0, top
+    queue = data("Transactions to categorize: no category, or the model's guess is under 60 % sure")["data"]
+    assert queue and all(r["review_reason"] for r in queue)
+    assert all(r["category_confidence"] is None or r["category_confidence"] < 0.6 for r in queue)
+    latest = data("Latest balance of each account")["data"]
+    assert len({r["account"] for r in latest}) == len(latest) >= 5, latest
+
+    standings = data("League standings: record, points for and against (latest season first)")["data"]
+    mine = [r for r in standings if r["yours"] == "★"]
+    assert [(r["season"], r["team"], r["place"]) for r in mine] == [(2018, "Goin' HAM Newton", 2)], mine
+    roster = data("Your roster against the 3 best free agents per position, by projected season points")["data"]
+    assert {r["status"] for r in roster} == {"your roster", "free agent"}, roster
+    assert all(r["projected_points"] is not None for r in roster), roster
+    draft = data("Draft picks against ADP: picks after ADP (green = bargain, red = reach)")["data"]
+    assert min(r["picks_after_adp"] for r in draft) < 0 < max(r["picks_after_adp"] for r in draft), draft
+    weekly = data("Weekly scores: yours and your opponent's against the league's high, median and low")
+    assert weekly["rowcount"] == 16 and "my_points" in weekly["colnames"], weekly["colnames"]
 
 
 def test_reimport_overwrites_charts_and_datasets(live):
