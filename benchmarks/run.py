@@ -190,9 +190,13 @@ def bench_startup(results: dict) -> None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("only", nargs="*", choices=["load", "parse", "startup", "airflow", "superset"], help="run only these")
+    names = ["load", "parse", "startup", "airflow", "superset"]
+    parser.add_argument("only", nargs="*", metavar="NAME", help=f"run only these: {', '.join(names)} (default: all)")
     args = parser.parse_args(argv)
-    chosen = set(args.only or ["load", "parse", "startup", "airflow", "superset"])
+    unknown = set(args.only) - set(names)
+    if unknown:
+        parser.error(f"unknown benchmark(s) {', '.join(sorted(unknown))}; choose from {', '.join(names)}")
+    chosen = set(args.only or names)
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
 
     if "load" in chosen:

@@ -24,6 +24,8 @@ import io
 import json
 import logging
 import operator
+import queue
+import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass
@@ -167,25 +169,37 @@ class TableWriter:
         buf.seek(0)
         return buf
 
+    def prepare(self, items: list[Record]) -> tuple[list[Record], io.StringIO]:
+        """Deduplicate and serialise a batch (CPU work, done before handing it to the writer)."""
+        items = self.dedupe(items)
+        return items, self.to_csv(items)
+
     # -- writing ----------------------------------------------------------------
-    def _write(self, cur, items: list[Record], run_id) -> tuple[int, int]:
+    def _write(self, cur, items: list[Record], run_id, rows_csv: io.StringIO | None = None) -> tuple[int, int]:
         cur.execute(self.sql_stage)
-        cur.copy_expert(self.sql_copy, self.to_csv(items))
+        if rows_csv is None:
+            rows_csv = self.to_csv(items)
+        rows_csv.seek(0)
+        cur.copy_expert(self.sql_copy, rows_csv)
         params = {"run_id": run_id, "seen": self.seen_interval}
         cur.execute(self.sql_upsert, params)
         ins, upd = cur.fetchone()
         cur.execute(sql.SQL("TRUNCATE {}").format(sql.Identifier("pde_stg_" + self.table.replace(".", "_"))))
         return ins, upd
 
-    def write(self, conn, items: list[Record], run_id=None) -> Counts:
-        """Write one batch in one transaction. Raises on connection loss (nothing written)."""
-        items = self.dedupe(items)
+    def write(self, conn, items: list[Record], run_id=None, rows_csv: io.StringIO | None = None) -> Counts:
+        """Write one batch in one transaction. Raises on connection loss (nothing written).
+
+        ``rows_csv``: the batch already deduplicated and serialised by :meth:`prepare`.
+        """
+        if rows_csv is None:
+            items, rows_csv = self.prepare(items)
         counts = Counts(rejected=[])
         with conn.cursor() as cur:
             if not self.checked:
                 self.check_table(cur)
             try:
-                ins, upd = self._write(cur, items, run_id)
+                ins, upd = self._write(cur, items, run_id, rows_csv)
                 conn.commit()
             except CONNECTION_ERRORS:
                 raise
@@ -231,7 +245,13 @@ def source_url(item) -> str | None:
 
 
 class PostgresPipeline:
-    """Buffers records per class; flushes through TableWriter; spools when the DB is gone."""
+    """Buffers records per class and writes full batches on a writer thread.
+
+    The thread owns the database connection; while it waits on PostgreSQL (COPY,
+    upsert, or a reconnect back-off when the database is gone) the crawl and the
+    next batch's validation go on. At most two batches wait in its queue, so
+    memory stays bounded; ``close_spider`` waits for everything to be written.
+    """
 
     def __init__(self, crawler):
         self.crawler = crawler
@@ -246,12 +266,16 @@ class PostgresPipeline:
         self.rejects: list[dict] = []
         self.conn = None
         self.db_down = False
+        self._lock = threading.Lock()  # stats and the rejects list, shared with the writer thread
+        self._jobs: queue.Queue = queue.Queue(maxsize=2)
+        self._worker: threading.Thread | None = None
+        self._worker_error: BaseException | None = None
 
     @classmethod
     def from_crawler(cls, crawler):
         return cls(crawler)
 
-    # -- connection -------------------------------------------------------------
+    # -- connection (writer thread only, or the main thread once it has stopped) ----
     def _connection(self):
         if self.conn is None or self.conn.closed:
             from pde.db import connect, database_url
@@ -288,6 +312,34 @@ class PostgresPipeline:
     def run_id(self):
         return self.stats.get_value("pde/run_id")
 
+    def _inc(self, key: str, n: int = 1) -> None:
+        with self._lock:
+            self.stats.inc_value(key, n)
+
+    # -- the writer thread --------------------------------------------------------
+    def _submit(self, job) -> None:
+        if self._worker is None:
+            self._worker = threading.Thread(target=self._work, name="pde-db-writer", daemon=True)
+            self._worker.start()
+        self._jobs.put(job)
+
+    def _work(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            try:
+                job()
+            except BaseException as exc:  # reported at close; the crawl is marked failed
+                logger.error("Writing to the database failed: %s", exc, exc_info=True)
+                self._worker_error = self._worker_error or exc
+
+    def _stop_worker(self) -> None:
+        if self._worker is not None:
+            self._jobs.put(None)
+            self._worker.join()
+            self._worker = None
+
     # -- scrapy hooks -------------------------------------------------------------
     def process_item(self, item):
         if isinstance(item, Record):
@@ -297,53 +349,68 @@ class PostgresPipeline:
                 self.flush(type(item))
         elif isinstance(item, Rejected):
             self._reject(item.table, item.reason, item.raw, item.source_url)
+            if len(self.rejects) >= self.batch_size:
+                self.flush_rejects()
         return item
 
     def close_spider(self):
         for cls in list(self.buffers):
             self.flush(cls)
-        self.flush_rejects()
+        self._stop_worker()
+        self._write_rejects()  # including rows the database refused in the last batches
         if self.conn is not None and not self.conn.closed:
             self.conn.close()
+        if self._worker_error is not None:
+            raise RuntimeError(f"writing to the database failed: {self._worker_error}") from self._worker_error
 
     # -- flushing -------------------------------------------------------------------
     def _reject(self, table, reason, raw, url):
-        self.rejects.append({
-            "run_id": self.run_id, "spider": self.crawler.spider.name, "table_name": table,
-            "url": url, "reason": reason, "item": raw,
-        })
-        self.stats.inc_value(f"pde/table/{table}/quarantined")
-        self.stats.inc_value("pde/quarantined")
+        row = {"run_id": self.run_id, "spider": self.crawler.spider.name, "table_name": table,
+               "url": url, "reason": reason, "item": raw}
+        with self._lock:
+            self.rejects.append(row)
+            self.stats.inc_value(f"pde/table/{table}/quarantined")
+            self.stats.inc_value("pde/quarantined")
         logger.warning("Quarantined an item for %s: %s (%s)", table, reason, url or "no url")
-        if len(self.rejects) >= self.batch_size:
-            self.flush_rejects()
 
-    def flush(self, cls) -> None:
-        items = self.buffers.pop(cls, [])
-        if not items:
-            return
+    def _writer(self, cls) -> TableWriter:
         writer = self.writers.get(cls)
         if writer is None:
             writer = self.writers[cls] = TableWriter(cls, self.seen_interval)
+        return writer
+
+    def flush(self, cls) -> None:
+        items = self.buffers.pop(cls, [])
+        if items:
+            # serialise here, so the writer thread only waits on PostgreSQL
+            items, rows_csv = self._writer(cls).prepare(items)
+            self._submit(lambda: self._write(cls, items, rows_csv))
+
+    def _write(self, cls, items, rows_csv) -> None:
+        writer = self._writer(cls)
         try:
-            counts = self._with_db(lambda conn: writer.write(conn, items, self.run_id))
+            counts = self._with_db(lambda conn: writer.write(conn, items, self.run_id, rows_csv))
         except DatabaseUnavailable as exc:
             self._spool("record", [{"record": cls.record_name(), "data": i.to_json()} for i in items])
-            self.stats.inc_value(f"pde/table/{cls.table}/spooled", len(items))
+            self._inc(f"pde/table/{cls.table}/spooled", len(items))
             logger.error(
                 "Database unavailable (%s): %d %s rows spooled to %s; load them with `pde spool load` once it is back.",
                 exc, len(items), cls.table, self._spool_path(),
             )
             return
         t = f"pde/table/{cls.table}"
-        self.stats.inc_value(f"{t}/inserted", counts.inserted)
-        self.stats.inc_value(f"{t}/updated", counts.updated)
-        self.stats.inc_value(f"{t}/unchanged", counts.unchanged)
+        self._inc(f"{t}/inserted", counts.inserted)
+        self._inc(f"{t}/updated", counts.updated)
+        self._inc(f"{t}/unchanged", counts.unchanged)
         for item, reason in counts.rejected or []:
             self._reject(cls.table, reason, item.to_json(), source_url(item))
 
     def flush_rejects(self) -> None:
-        rows, self.rejects = self.rejects, []
+        self._submit(self._write_rejects)
+
+    def _write_rejects(self) -> None:
+        with self._lock:
+            rows, self.rejects = self.rejects, []
         if not rows:
             return
         try:
@@ -360,4 +427,4 @@ class PostgresPipeline:
         from pipelines.spool import append
 
         append(self._spool_path(), kind, self.run_id, self.crawler.spider.name, payloads)
-        self.stats.inc_value("pde/spooled", len(payloads))
+        self._inc("pde/spooled", len(payloads))
