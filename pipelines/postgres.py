@@ -256,7 +256,7 @@ class PostgresPipeline:
     def __init__(self, crawler):
         self.crawler = crawler
         s = crawler.settings
-        self.batch_size = s.getint("PDE_BATCH_SIZE", 1000)
+        self.batch_size = s.getint("PDE_BATCH_SIZE", 5000)
         self.retries = s.getint("PDE_DB_RETRIES", 3)
         self.retry_delay = s.getfloat("PDE_DB_RETRY_DELAY", 1.0)
         self.seen_interval = s.get("PDE_SEEN_INTERVAL", "6 hours")

@@ -2,7 +2,7 @@
 
 pde-specific settings:
   DATABASE_URL        PostgreSQL to write to (default: the environment's DATABASE_URL, else the embedded cluster)
-  PDE_BATCH_SIZE      rows per upsert batch (1000)
+  PDE_BATCH_SIZE      rows per upsert batch (5000)
   PDE_DB_RETRIES      reconnect attempts before spooling a batch (3), PDE_DB_RETRY_DELAY first delay in s (1.0)
   PDE_SEEN_INTERVAL   how stale last_seen_at may get before an unchanged row is touched ("6 hours")
   PDE_CASSETTE        replay this cassette; never touch the network
