@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what pde needs from the operating system when it is missing:
-# uv (Python packaging), PostgreSQL server binaries, and Chromium for browser tests.
+# uv (Python packaging), PostgreSQL server binaries, and Chromium (+ poppler, an emoji font)
+# for the browser tests and PDFs.
 # Idempotent and quick when everything is there. Debian/Ubuntu (apt) as root, or prints what to install.
 set -euo pipefail
 
@@ -10,6 +11,8 @@ command -v psql >/dev/null 2>&1 || need_apt+=(postgresql-client)
 if [ "${PDE_WITH_BROWSER:-1}" = 1 ]; then
   command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
   command -v pdftoppm >/dev/null 2>&1 || need_apt+=(poppler-utils)
+  # team names with emoji in dashboards and cheat sheets
+  dpkg -s fonts-noto-color-emoji >/dev/null 2>&1 || need_apt+=(fonts-noto-color-emoji)
 fi
 
 if [ ${#need_apt[@]} -gt 0 ]; then
