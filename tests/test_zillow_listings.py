@@ -20,7 +20,7 @@ from pde.records import Rejected, validate
 from scrapers.items.housing import Listing, PriceEvent, TaxRecord
 from scrapers.spiders.base import ParseError
 from scrapers.spiders.zillow_listings import ZillowListingsSpider, search_url
-from scrapers.spiders.zillow_parse import listing_from_card, money, split_address
+from scrapers.housing.zillow import listing_from_card, money, split_address
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "zillow_listings"
 SQL = Path(__file__).resolve().parent.parent / "sql" / "0002_housing.sql"

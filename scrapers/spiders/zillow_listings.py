@@ -2,7 +2,7 @@
 
 Reads Zillow search result pages (and, with ``details=1``, each home's details
 page for its price history, tax history, listing date and facts). Every Zillow
-layout is recognised by content (see ``zillow_parse``), so a page saved from a
+layout is recognised by content (see ``scrapers.housing.zillow``), so a page saved from a
 browser parses like a live one::
 
     scrapy crawl zillow_listings -a search="Brunswick, ME" -a status=for_rent
@@ -29,7 +29,7 @@ from urllib.parse import quote
 
 import scrapy
 
-from scrapers.spiders import zillow_parse
+from scrapers.housing import zillow as zillow_parse
 from scrapers.spiders.base import PdeSpider
 
 STATUS_PATHS = {"for_sale": "homes", "for_rent": "homes/for_rent", "sold": "homes/recently_sold"}

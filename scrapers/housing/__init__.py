@@ -1,0 +1,1 @@
+"""Parsing helpers of the housing area (Zillow page layouts)."""
