@@ -20,7 +20,7 @@ from psycopg2.extras import Json
 from scrapy import signals
 from scrapy.exceptions import CloseSpider
 
-from pde import cassettes
+from scrapers.spiders.base import public_args
 
 logger = logging.getLogger(__name__)
 
@@ -41,11 +41,6 @@ class _ErrorCollector(logging.Handler):
             if record.exc_info and record.exc_info[1] is not None:
                 msg += f" ({type(record.exc_info[1]).__name__}: {record.exc_info[1]})"
             self.messages.append(msg[:2000])
-
-
-def spider_args(spider) -> dict:
-    return {k: v for k, v in getattr(spider, "pde_args", {}).items()
-            if v is not None and not cassettes.SECRET_FIELDS.match(k)}
 
 
 def finish_run(conn, run_id, update: dict) -> None:
@@ -108,7 +103,7 @@ class RunRecorder:
             migrate(self.conn, log=logger.info)
         except (DatabaseError, MigrationError) as exc:
             self._refuse("failed", f"{spider.name} did not start: {exc}", "database_unavailable")
-        args = spider_args(spider)
+        args = public_args(spider)
         lock_key = f"pde:{spider.name}:{json.dumps(args, sort_keys=True)}"
         with self.conn.cursor() as cur:
             cur.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (lock_key,))

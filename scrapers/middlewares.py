@@ -22,6 +22,7 @@ from scrapy.responsetypes import responsetypes
 
 from pde import cassettes
 from pde.records import Record, Rejected
+from scrapers.spiders.base import public_args
 
 logger = logging.getLogger(__name__)
 
@@ -102,8 +103,7 @@ class CassetteMiddleware:
         path = Path(self.record_path)
         cassettes.build_cassette(
             path, self.recorded, spider=spider_obj.name,
-            args={k: v for k, v in getattr(spider_obj, "pde_args", {}).items()
-                  if not cassettes.SECRET_FIELDS.match(k)},
+            args=public_args(spider_obj),
             provenance=f"Recorded live by `scrapy crawl {spider_obj.name} -s PDE_RECORD={path}`.",
             expect="blocked" if reason == "blocked" else "succeeded",
         )
@@ -185,18 +185,18 @@ class DownloadModeMiddleware:
 class SourceUrlMiddleware:
     """Tags each item with the URL of the response it came from (for quarantine)."""
 
+    @staticmethod
+    def _tag(response, item):
+        if isinstance(item, Record) and getattr(item, "_pde_source_url", None) is None:
+            item._pde_source_url = response.url
+        elif isinstance(item, Rejected) and item.source_url is None:
+            item.source_url = response.url
+        return item
+
     def process_spider_output(self, response, result, spider=None):
         for item in result:
-            if isinstance(item, Record) and getattr(item, "_pde_source_url", None) is None:
-                item._pde_source_url = response.url
-            elif isinstance(item, Rejected) and item.source_url is None:
-                item.source_url = response.url
-            yield item
+            yield self._tag(response, item)
 
     async def process_spider_output_async(self, response, result, spider=None):
         async for item in result:
-            if isinstance(item, Record) and getattr(item, "_pde_source_url", None) is None:
-                item._pde_source_url = response.url
-            elif isinstance(item, Rejected) and item.source_url is None:
-                item.source_url = response.url
-            yield item
+            yield self._tag(response, item)

@@ -46,7 +46,6 @@ class PdeSpider(scrapy.Spider):
     def __init__(self, *args, url: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.url = url
-        self.pde_args = {k: v for k, v in {"url": url, **kwargs}.items() if v is not None}
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
@@ -67,6 +66,13 @@ class PdeSpider(scrapy.Spider):
     def live_requests(self) -> Iterable[scrapy.Request]:
         """Requests for a live crawl from the spider's arguments."""
         raise NotImplementedError(f"{self.name} can only crawl saved files: pass -a url=...")
+
+
+def public_args(spider) -> dict:
+    """The run's -a arguments without secret-looking ones: what run records and cassettes keep."""
+    from pde.cassettes import SECRET_FIELDS
+
+    return {k: v for k, v in getattr(spider, "pde_args", {}).items() if not SECRET_FIELDS.match(k)}
 
 
 def expand_urls(spec: str) -> list[str]:
