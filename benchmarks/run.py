@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import datetime as dt
 import io
 import json
 import os
@@ -48,7 +47,7 @@ def record(results: dict, name: str, value: float, note: str = "") -> None:
 
 
 def make_listings(n: int, seed: int = 7):
-    from scrapers.items.housing import Listing
+    from scrapers.housing.records import Listing
 
     rnd = random.Random(seed)
     cities = [("Brunswick", "ME", "04011"), ("Boston", "MA", "02114"), ("Portland", "ME", "04101"), ("Bath", "ME", "04530")]
@@ -81,7 +80,7 @@ def bench_load(results: dict, url: str) -> None:
 
     from pipelines.postgres import PostgresPipeline, TableWriter
     from pipelines.validate import ValidatePipeline
-    from scrapers.items.housing import Listing
+    from scrapers.housing.records import Listing
 
     print(f"load: {N_ROWS:,} listing items", flush=True)
     items = make_listings(N_ROWS)
@@ -157,7 +156,7 @@ def bench_parse(results: dict) -> None:
 
     from scrapy.http import HtmlResponse
 
-    from scrapers.spiders.zillow_listings import ZillowListingsSpider
+    from scrapers.housing.zillow_listings import ZillowListingsSpider
 
     page = ROOT / "fixtures" / "zillow_listings" / "zillow-search-04011-20250601.html"
     body = page.read_bytes()
@@ -214,9 +213,10 @@ def main(argv=None) -> int:
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
 
     if "load" in chosen:
+        import psycopg2
+
         from pde.db import EmbeddedPostgres, free_port
         from pde.migrate import migrate
-        import psycopg2
 
         home = Path(tempfile.mkdtemp(prefix="pde-bench-"))
         os.chmod(home, 0o755)

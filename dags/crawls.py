@@ -1,5 +1,5 @@
-"""Airflow: one crawl DAG per spider, generated (pde/airflow_dags.py; configure in dags/crawls.yaml)."""
+"""Airflow: one crawl DAG per spider, generated (pde/schedule/; configure in dags/crawls.yaml)."""
 
-from pde.airflow_dags import crawl_dags
+from pde.schedule.dags import crawl_dags
 
 globals().update(crawl_dags())

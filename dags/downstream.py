@@ -1,5 +1,5 @@
 """Airflow: DAGs that run when a crawl changed their tables (``downstream:`` in dags/crawls.yaml)."""
 
-from pde.airflow_dags import downstream_dags
+from pde.schedule.dags import downstream_dags
 
 globals().update(downstream_dags())

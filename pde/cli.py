@@ -11,9 +11,15 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-from pde.db import PROJECT_ROOT, DatabaseError, EmbeddedPostgres, connect, database_url, describe
+from pde.db import (
+    PROJECT_ROOT,
+    DatabaseError,
+    EmbeddedPostgres,
+    connect,
+    database_url,
+    describe,
+)
 
 
 def _embedded_or_none() -> EmbeddedPostgres | None:
@@ -185,7 +191,7 @@ def cmd_demo(args) -> int:
 
 
 def cmd_categorize(args) -> int:
-    from scrapers.finance.categorize import main
+    from pde.finance.categorize import main
 
     return main()
 
@@ -214,7 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("categorize", help="finance: apply category rules, retrain the model, predict the rest")
     c.set_defaults(func=cmd_categorize)
 
-    from pde import cheatsheet
+    from pde.fantasy import cheatsheet
 
     cheatsheet.register(sub)
 

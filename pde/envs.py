@@ -10,7 +10,6 @@ both from the same ``uv.lock``). Either falls back to the running interpreter.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 from pde.db import PROJECT_ROOT
 

@@ -20,7 +20,7 @@ from psycopg2.extras import Json
 from scrapy import signals
 from scrapy.exceptions import CloseSpider
 
-from scrapers.spiders.base import public_args
+from pde.sources import public_args
 
 logger = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from scrapy.responsetypes import responsetypes
 
 from pde import cassettes
 from pde.records import Record, Rejected
-from scrapers.spiders.base import public_args
+from pde.sources import public_args
 
 logger = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ import os
 os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
 
 BOT_NAME = "pde"
-SPIDER_MODULES = ["scrapers.spiders"]
-NEWSPIDER_MODULE = "scrapers.spiders"
+SPIDER_MODULES = ["scrapers.housing", "scrapers.finance", "scrapers.fantasy"]
+NEWSPIDER_MODULE = "scrapers"
 COMMANDS_MODULE = "scrapers.commands"
 
 DATABASE_URL = os.environ.get("DATABASE_URL")

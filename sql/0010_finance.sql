@@ -271,7 +271,7 @@ CREATE TABLE finance.category_rules (
     note       text,
     created_at timestamptz NOT NULL DEFAULT now()
 );
-COMMENT ON TABLE finance.category_rules IS 'Your categorization rules (edit freely): a transaction whose payee/memo matches pattern gets category in finance.transactions.category_rule; the lowest priority number wins, then the lowest rule_id. Applied by scrapers.finance.categorize (python -m scrapers.finance.categorize). A category you set by hand (category_user) always wins over rules.';
+COMMENT ON TABLE finance.category_rules IS 'Your categorization rules (edit freely): a transaction whose payee/memo matches pattern gets category in finance.transactions.category_rule; the lowest priority number wins, then the lowest rule_id. Applied by pde.finance.categorize (python -m pde.finance.categorize). A category you set by hand (category_user) always wins over rules.';
 COMMENT ON COLUMN finance.category_rules.rule_id IS 'Rule number.';
 COMMENT ON COLUMN finance.category_rules.pattern IS 'Text to look for (case-insensitive), or a PostgreSQL regular expression when match_type = regex.';
 COMMENT ON COLUMN finance.category_rules.match_type IS 'contains (default), regex (case-insensitive ~*) or exact (whole text, case-insensitive).';
@@ -295,7 +295,7 @@ CREATE TABLE finance.categorizer_runs (
     classes      integer NOT NULL,
     message      text
 );
-COMMENT ON TABLE finance.categorizer_runs IS 'One row per run of scrapers.finance.categorize.train_and_apply: how many rows rules matched, what the model trained on and how accurate it was on held-out rows.';
+COMMENT ON TABLE finance.categorizer_runs IS 'One row per run of pde.finance.categorize.train_and_apply: how many rows rules matched, what the model trained on and how accurate it was on held-out rows.';
 COMMENT ON COLUMN finance.categorizer_runs.run_id IS 'Run number.';
 COMMENT ON COLUMN finance.categorizer_runs.ran_at IS 'When it ran.';
 COMMENT ON COLUMN finance.categorizer_runs.rule_matches IS 'Transactions that got a category from a rule.';

@@ -1,6 +1,6 @@
 -- Fantasy sports: leagues (ESPN, Sleeper), NFL players and their stats (Pro-Football-Reference),
 -- expert rankings (FantasyPros), and one registry of players across the four sources.
--- Spiders: espn_league, sleeper_league, pfr_stats, fantasypros_rankings (records in scrapers/items/fantasy.py).
+-- Spiders: espn_league, sleeper_league, pfr_stats, fantasypros_rankings (records in scrapers/fantasy/records.py).
 
 CREATE SCHEMA fantasy;
 COMMENT ON SCHEMA fantasy IS 'Fantasy football: your leagues on ESPN and Sleeper, NFL stats from Pro-Football-Reference, rankings and projections from FantasyPros, and fantasy.players linking one person''s ids across them.';

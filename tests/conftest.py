@@ -49,6 +49,7 @@ def reachable(path: Path) -> Path:
 def prepare_database(url: str) -> None:
     """Apply every migration, plus the machinery tests' tiny source (tests/selftest)."""
     import psycopg2
+
     from pde.migrate import migrate
 
     conn = psycopg2.connect(url)
@@ -118,7 +119,7 @@ def run_crawl(spider: str, *, db: str, cassette: Path | str | None = None, args:
               settings: dict | None = None, env: dict | None = None, timeout: int = 120):
     """Run the real `scrapy crawl` in a subprocess; returns CompletedProcess (stderr has the log)."""
     cmd = [sys.executable, "-m", "scrapy", "crawl", spider,
-           "-s", "SPIDER_MODULES=scrapers.spiders,tests.selftest.spiders",
+           "-s", "SPIDER_MODULES=scrapers.housing,scrapers.finance,scrapers.fantasy,tests.selftest.spiders",
            "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "PDE_DB_RETRY_DELAY=0.05"]
     if cassette:
         cmd += ["-s", f"PDE_CASSETTE={cassette}"]

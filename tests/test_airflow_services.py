@@ -114,7 +114,7 @@ def test_commands_register_next_to_other_services():
 # the real thing
 # ---------------------------------------------------------------------------
 LIVE_CONFIG = """
-spider_modules: [scrapers.spiders, tests.selftest.spiders]
+spider_modules: [scrapers.housing, scrapers.finance, scrapers.fantasy, tests.selftest.spiders]
 spiders:
   selftest_things:
     schedule: null                 # only the run the test triggers

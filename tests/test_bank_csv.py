@@ -14,11 +14,16 @@ import pytest
 from scrapy.http import TextResponse
 
 from pde.records import Rejected, validate
-from scrapers.finance.bank_csv import PROFILES_PATH, Profile, load_profiles, parse_bank_csv
+from pde.sources import ParseError
+from scrapers.finance.bank_csv import (
+    PROFILES_PATH,
+    BankCsvSpider,
+    Profile,
+    load_profiles,
+    parse_bank_csv,
+)
 from scrapers.finance.common import parse_amount
-from scrapers.items.finance import Account, Balance, Institution, Transaction
-from scrapers.spiders.bank_csv import BankCsvSpider
-from scrapers.spiders.base import ParseError
+from scrapers.finance.records import Account, Balance, Institution, Transaction
 
 FIX = Path(__file__).resolve().parent.parent / "fixtures" / "bank_csv"
 PROFILES = load_profiles()

@@ -1,4 +1,4 @@
-"""Categorization (scrapers.finance.categorize): rules, user categories, the model.
+"""Categorization (pde.finance.categorize): rules, user categories, the model.
 
 NEEDS A DATABASE: every test here uses the ``pg_conn`` fixture of tests/conftest.py (a
 fresh, migrated PostgreSQL database per test).
@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import pytest
 
-from scrapers.finance.categorize import apply_rules, features, train_and_apply
+from pde.finance.categorize import apply_rules, features, train_and_apply
 
 ACCT = "csv:test-bank:main"
 OTHER = "csv:test-bank:other"

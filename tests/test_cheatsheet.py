@@ -19,7 +19,8 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-from pde import cassettes, cheatsheet
+from pde import cassettes
+from pde.fantasy import cheatsheet
 from tests.conftest import ROOT, _admin, run_crawl
 
 FIX = ROOT / "fixtures"

@@ -23,8 +23,15 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-from pde import airflow_dags
-from pde.airflow_dags import ConfigError, crawl_specs, normalise_secrets, spider_config
+from pde.schedule import config as schedule_config
+from pde.schedule import dags, tasks
+from pde.schedule.config import (
+    ConfigError,
+    crawl_specs,
+    normalise_secrets,
+    spider_config,
+)
+from pde.schedule.registry import spider_registry
 from tests.conftest import ROOT, _admin
 
 ZILLOW = ROOT / "fixtures" / "zillow_listings"
@@ -33,7 +40,7 @@ TEST_CODE = "pde-test-" + uuid.uuid4().hex  # credentials that must never show i
 TEST_PIN = "pin-" + uuid.uuid4().hex
 
 TEST_CONFIG = """
-spider_modules: [scrapers.spiders, tests.selftest.spiders]
+spider_modules: [scrapers.housing, scrapers.finance, scrapers.fantasy, tests.selftest.spiders]
 defaults:
   retry_delay_minutes: 0.02        # a crawl that fails unexpectedly must not park the test for minutes
   max_retry_delay_minutes: 0.05
@@ -80,7 +87,7 @@ def _harness(scenarios_file: str, out_file: str) -> None:
     bag = DagBag(dag_folder=str(ROOT / "dags"))
     project = {"parse_s": time.perf_counter() - t1, "import_errors": {k: str(v) for k, v in bag.import_errors.items()},
                "dags": sorted(bag.dags), "imported": sorted(m for m in sys.modules
-                                                            if m == "scrapy" or m.startswith("scrapers.spiders."))}
+                                                            if m == "scrapy" or m.startswith(("scrapers.housing.", "scrapers.finance.", "scrapers.fantasy.")))}
     os.environ["PDE_CRAWLS_FILE"] = test_config
     upgradedb()
     t2 = time.perf_counter()
@@ -200,7 +207,7 @@ def data_rows(url, sql, args=()):
 def test_dagbag_loads_one_dag_per_spider_with_schedule_tags_retries(airflow_runs):
     results, _, _ = airflow_runs
     assert results["import_errors"] == {}
-    registry = airflow_dags.spider_registry(["scrapers.spiders", "tests.selftest.spiders"])
+    registry = spider_registry(["scrapers.housing", "scrapers.finance", "scrapers.fantasy", "tests.selftest.spiders"])
     crawl_dags = {d: info for d, info in results["dags"].items() if "crawl" in info["tags"]}
     assert set(crawl_dags) == set(registry)
     for name, spider in registry.items():
@@ -223,7 +230,7 @@ def test_project_dags_parse_fast_without_importing_spiders(airflow_runs):
     """The real dags/ with the real dags/crawls.yaml: no import errors, under 1 s, Scrapy never imported."""
     project = airflow_runs[0]["project"]
     assert project["import_errors"] == {}
-    assert set(airflow_dags.spider_registry()) <= set(project["dags"])
+    assert set(spider_registry()) <= set(project["dags"])
     assert project["imported"] == [], "parsing dags/ imported Scrapy or a spider module"
     assert project["parse_s"] < 1.0, f"parsing dags/ took {project['parse_s']:.2f}s"
 
@@ -302,9 +309,9 @@ def test_registry_from_source_matches_scrapys_own_spider_list():
     from scrapy.utils.project import get_project_settings
 
     settings = get_project_settings()
-    settings.set("SPIDER_MODULES", ["scrapers.spiders", "tests.selftest.spiders"])
+    settings.set("SPIDER_MODULES", ["scrapers.housing", "scrapers.finance", "scrapers.fantasy", "tests.selftest.spiders"])
     loader = SpiderLoader.from_settings(settings)
-    registry = airflow_dags.spider_registry(["scrapers.spiders", "tests.selftest.spiders"])
+    registry = spider_registry(["scrapers.housing", "scrapers.finance", "scrapers.fantasy", "tests.selftest.spiders"])
     assert set(registry) == set(loader.list())
     for name, info in registry.items():
         cls = loader.load(name)
@@ -312,8 +319,8 @@ def test_registry_from_source_matches_scrapys_own_spider_list():
 
 
 def test_specs_merge_defaults_spider_and_crawl_and_keep_secrets_out_of_arguments():
-    config = airflow_dags._check_config({
-        "spider_modules": ["scrapers.spiders", "tests.selftest.spiders"],
+    config = schedule_config.check_config({
+        "spider_modules": ["scrapers.housing", "scrapers.finance", "scrapers.fantasy", "tests.selftest.spiders"],
         "defaults": {"settings": {"DOWNLOAD_DELAY": 5}, "quality": {"min_rows": 7}},
         "spiders": {"zillow_listings": {
             "args": {"pages": 2}, "secrets": ["ZILLOW_COOKIE"],
@@ -325,18 +332,18 @@ def test_specs_merge_defaults_spider_and_crawl_and_keep_secrets_out_of_arguments
     assert [s["label"] for s in specs] == ["2-Brunswick-ME-for_rent", "portland"]
     assert specs[0]["args"] == {"pages": 2, "search": "Brunswick, ME", "status": "for_rent"}
     assert specs[1]["quality"] == {"min_rows": 7, "min_items_ratio": 0.2}
-    assert specs[0]["settings"] == {"DOWNLOAD_DELAY": 5, "SPIDER_MODULES": "scrapers.spiders,tests.selftest.spiders"}
+    assert specs[0]["settings"] == {"DOWNLOAD_DELAY": 5, "SPIDER_MODULES": "scrapers.housing,scrapers.finance,scrapers.fantasy,tests.selftest.spiders"}
     assert specs[0]["secrets"] == {"ZILLOW_COOKIE": "variable"}
-    cmd = airflow_dags.crawl_command(specs[0])
+    cmd = tasks.crawl_command(specs[0])
     assert cmd[1:5] == ["-m", "scrapy", "crawl", "zillow_listings"]
     assert "search=Brunswick, ME" in cmd and "DOWNLOAD_DELAY=5" in cmd
-    assert "(credentials in its environment: ZILLOW_COOKIE)" in airflow_dags.describe_command(specs[0])
+    assert "(credentials in its environment: ZILLOW_COOKIE)" in tasks.describe_command(specs[0])
 
 
 def test_variable_overlay_changes_crawls_but_not_parse_time_settings():
-    config = airflow_dags._check_config({"spiders": {"zillow_listings": {"schedule": "@daily", "crawls": [
+    config = schedule_config.check_config({"spiders": {"zillow_listings": {"schedule": "@daily", "crawls": [
         {"label": "a", "args": {"search": "A"}}]}}}, "file")
-    overlay = airflow_dags._check_config({"spiders": {"zillow_listings": {"schedule": "@hourly", "timeout_minutes": 1,
+    overlay = schedule_config.check_config({"spiders": {"zillow_listings": {"schedule": "@hourly", "timeout_minutes": 1,
                                                                            "crawls": [{"label": "b", "args": {"search": "B"}}]}}},
                                          "variable")
     cfg = spider_config("zillow_listings", config, overlay)
@@ -355,8 +362,8 @@ def test_variable_overlay_changes_crawls_but_not_parse_time_settings():
 ])
 def test_config_mistakes_are_refused_with_a_message(config, message):
     with pytest.raises(ConfigError) as err:
-        checked = airflow_dags._check_config(config, "crawls.yaml")
-        crawl_specs("zillow_listings", spider_config("zillow_listings", checked), ["scrapers.spiders"])
+        checked = schedule_config.check_config(config, "crawls.yaml")
+        crawl_specs("zillow_listings", spider_config("zillow_listings", checked), ["scrapers.housing", "scrapers.finance", "scrapers.fantasy"])
     assert message in str(err.value)
 
 
@@ -365,7 +372,7 @@ def test_unknown_spider_in_config_is_an_import_error_naming_it(tmp_path, monkeyp
     bad.write_text("spiders:\n  zillow_listing: {}\n")
     monkeypatch.setenv("PDE_CRAWLS_FILE", str(bad))
     with pytest.raises(ConfigError, match=r"\['zillow_listing'\] do not exist"):
-        airflow_dags.crawl_dags()
+        dags.crawl_dags()
 
 
 def test_secrets_forms():
@@ -378,11 +385,11 @@ def test_crawl_environment_drops_airflow_settings_and_adds_database_and_secrets(
     monkeypatch.setenv("AIRFLOW__CORE__FERNET_KEY", "fernet")
     monkeypatch.setenv("ESPN_S2", "espn-cookie")  # the worker has it; this crawl did not ask for it
     monkeypatch.setenv("DATABASE_URL", "postgresql://u:pw@127.0.0.1:5432/pde")
-    env = airflow_dags.crawl_environment({"env": {"PDE_LOG_LEVEL": "DEBUG"}}, {"PLAID_SECRET": "secret-value"})
+    env = tasks.crawl_environment({"env": {"PDE_LOG_LEVEL": "DEBUG"}}, {"PLAID_SECRET": "secret-value"})
     assert "AIRFLOW__CORE__FERNET_KEY" not in env and "ESPN_S2" not in env
     assert env["DATABASE_URL"] == "postgresql://u:pw@127.0.0.1:5432/pde"
     assert env["PDE_LOG_LEVEL"] == "DEBUG" and env["PLAID_SECRET"] == "secret-value"
     assert env["TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS"] == ""
-    hidden = airflow_dags.sensitive_values(env, {"PLAID_SECRET": "secret-value"})
+    hidden = tasks.sensitive_values(env, {"PLAID_SECRET": "secret-value"})
     assert "pw" not in hidden  # too short to redact safely
-    assert airflow_dags._redact("token secret-value used", hidden) == "token *** used"
+    assert tasks._redact("token secret-value used", hidden) == "token *** used"

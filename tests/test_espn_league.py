@@ -16,12 +16,21 @@ import pytest
 from scrapy.http import Request, TextResponse
 
 from pde.records import Rejected, validate
-from scrapers.fantasy import espn
-from scrapers.items.fantasy import (
-    DraftPick, League, Matchup, Member, PlayerStats, Ranking, Roster, SourcePlayer, Team, Transaction,
+from pde.sources import ParseError
+from scrapers.fantasy import espn_league as espn
+from scrapers.fantasy.espn_league import EspnLeagueSpider, activity_url, league_url
+from scrapers.fantasy.records import (
+    DraftPick,
+    League,
+    Matchup,
+    Member,
+    PlayerStats,
+    Ranking,
+    Roster,
+    SourcePlayer,
+    Team,
+    Transaction,
 )
-from scrapers.spiders.base import ParseError
-from scrapers.spiders.espn_league import EspnLeagueSpider, activity_url, league_url
 
 FIX = Path(__file__).resolve().parent.parent / "fixtures" / "espn_league"
 LEAGUE = "368876"

@@ -18,10 +18,13 @@ import pytest
 from scrapy.http import Request, TextResponse
 
 from pde.records import Rejected, validate
-from scrapers.fantasy import fantasypros as fp
-from scrapers.items.fantasy import PlayerStats, Ranking, SourcePlayer
-from scrapers.spiders.base import ParseError
-from scrapers.spiders.fantasypros_rankings import FantasyprosRankingsSpider, api_url, cheatsheet_url
+from pde.sources import ParseError
+from scrapers.fantasy.fantasypros_rankings import (
+    FantasyprosRankingsSpider,
+    api_url,
+    cheatsheet_url,
+)
+from scrapers.fantasy.records import PlayerStats, Ranking, SourcePlayer
 
 FIX = Path(__file__).resolve().parent.parent / "fixtures" / "fantasypros_rankings"
 

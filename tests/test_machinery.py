@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 
 import psycopg2
-import pytest
 
 from pde import cassettes
 from tests.conftest import prepare_database, reachable, run_crawl
@@ -146,7 +145,7 @@ def _crawl_cmd(cassette, *extra):
     import sys
 
     return [sys.executable, "-m", "scrapy", "crawl", "selftest_things",
-            "-s", "SPIDER_MODULES=scrapers.spiders,tests.selftest.spiders",
+            "-s", "SPIDER_MODULES=scrapers.housing,scrapers.finance,scrapers.fantasy,tests.selftest.spiders",
             "-s", f"PDE_CASSETTE={cassette}", "-s", "AUTOTHROTTLE_ENABLED=False",
             "-s", "DOWNLOAD_DELAY_JITTER=0", *extra]
 

@@ -14,9 +14,14 @@ import pytest
 from scrapy.http import TextResponse
 
 from pde.records import Rejected, validate
+from pde.sources import ParseError
 from scrapers.finance.common import expand_files
-from scrapers.finance.ofx import direct_connect_request, parse_ofx_datetime
-from scrapers.items.finance import (
+from scrapers.finance.ofx_statements import (
+    OfxStatementsSpider,
+    direct_connect_request,
+    parse_ofx_datetime,
+)
+from scrapers.finance.records import (
     Account,
     Balance,
     Holding,
@@ -26,8 +31,6 @@ from scrapers.items.finance import (
     Security,
     Transaction,
 )
-from scrapers.spiders.base import ParseError
-from scrapers.spiders.ofx_statements import OfxStatementsSpider
 
 FIX = Path(__file__).resolve().parent.parent / "fixtures" / "ofx_statements"
 UTC = dt.timezone.utc

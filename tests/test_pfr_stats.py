@@ -17,10 +17,20 @@ from parsel import Selector
 from scrapy.http import HtmlResponse, Request
 
 from pde.records import Rejected, validate
-from scrapers.fantasy import pfr
-from scrapers.items.fantasy import NflRosterEntry, NflTeamSeason, PlayerStats, SourcePlayer
-from scrapers.spiders.base import ParseError
-from scrapers.spiders.pfr_stats import PfrStatsSpider, player_url, roster_url, season_page_url
+from pde.sources import ParseError
+from scrapers.fantasy import pfr_stats as pfr
+from scrapers.fantasy.pfr_stats import (
+    PfrStatsSpider,
+    player_url,
+    roster_url,
+    season_page_url,
+)
+from scrapers.fantasy.records import (
+    NflRosterEntry,
+    NflTeamSeason,
+    PlayerStats,
+    SourcePlayer,
+)
 
 FIX = Path(__file__).resolve().parent.parent / "fixtures" / "pfr_stats"
 

@@ -18,10 +18,17 @@ import pytest
 from scrapy.http import Request, TextResponse
 
 from pde.records import Rejected, validate
-from scrapers.finance import plaid
-from scrapers.items.finance import Account, Balance, Institution, PlaidCursor, RemovedTransaction, Transaction
-from scrapers.spiders.base import ParseError
-from scrapers.spiders.plaid_transactions import PlaidTransactionsSpider
+from pde.sources import ParseError
+from scrapers.finance import plaid_transactions as plaid
+from scrapers.finance.plaid_transactions import PlaidTransactionsSpider
+from scrapers.finance.records import (
+    Account,
+    Balance,
+    Institution,
+    PlaidCursor,
+    RemovedTransaction,
+    Transaction,
+)
 
 FIX = Path(__file__).resolve().parent.parent / "fixtures" / "plaid_transactions"
 UTC = dt.timezone.utc

@@ -1,4 +1,4 @@
-"""The quality check on run records (pde/quality.py), against a real PostgreSQL with made-up runs.
+"""The quality check on run records (pde/schedule/quality.py), against a real PostgreSQL with made-up runs.
 
 Each test writes the run history it needs into platform.runs (and rows into
 the test-only selftest.things table) and checks what the check says about the
@@ -11,8 +11,8 @@ import json
 
 import pytest
 
-from pde import quality
-from pde.quality import Thresholds, check_run
+from pde.schedule import quality
+from pde.schedule.quality import Thresholds, check_run
 
 
 def add_run(conn, *, spider="selftest_things", args=None, status="succeeded", items=10, quarantined=0,

@@ -17,12 +17,21 @@ import pytest
 from scrapy.http import Request, TextResponse
 
 from pde.records import Rejected, validate
-from scrapers.fantasy import sleeper
-from scrapers.items.fantasy import (
-    DraftPick, League, Matchup, Member, PlayerStats, Roster, SourcePlayer, Team, Transaction, Trending,
+from pde.sources import ParseError
+from scrapers.fantasy import sleeper_league as sleeper
+from scrapers.fantasy.records import (
+    DraftPick,
+    League,
+    Matchup,
+    Member,
+    PlayerStats,
+    Roster,
+    SourcePlayer,
+    Team,
+    Transaction,
+    Trending,
 )
-from scrapers.spiders.base import ParseError
-from scrapers.spiders.sleeper_league import SleeperLeagueSpider, parse_weeks
+from scrapers.fantasy.sleeper_league import SleeperLeagueSpider, parse_weeks
 
 FIX = Path(__file__).resolve().parent.parent / "fixtures" / "sleeper_league"
 LEAGUE = "289646328504385536"

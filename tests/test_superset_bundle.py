@@ -17,9 +17,9 @@ import json
 import re
 import shutil
 import sys
-from decimal import Decimal
 import zipfile
 from collections import Counter
+from decimal import Decimal
 
 import psycopg2
 import pytest

@@ -26,7 +26,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -37,7 +36,7 @@ from pde import cassettes
 from pde.db import free_port
 from pde.services import superset as svc_mod
 from pde.services.superset import READER_ROLE, Superset
-from scrapers.spiders.espn_league import league_url
+from scrapers.fantasy.espn_league import league_url
 from tests.conftest import FIXTURES, ROOT, _admin, run_crawl
 
 ARTIFACTS = ROOT / "test-artifacts"
@@ -117,7 +116,7 @@ def my_roster_cassette(dest: Path) -> tuple[Path, dict]:
 
 def act_like_the_user(url: str) -> None:
     """After crawling: category rules + the categorizer, linked players, which ESPN team is mine."""
-    from scrapers.finance.categorize import train_and_apply
+    from pde.finance.categorize import train_and_apply
 
     conn = psycopg2.connect(url)
     try:

@@ -17,10 +17,15 @@ import scrapy
 from scrapy.http import HtmlResponse, TextResponse
 
 from pde.records import Rejected, validate
-from scrapers.items.housing import Listing, PriceEvent, TaxRecord
-from scrapers.spiders.base import ParseError
-from scrapers.spiders.zillow_listings import ZillowListingsSpider, search_url
-from scrapers.housing.zillow import listing_from_card, money, split_address
+from pde.sources import ParseError
+from scrapers.housing.records import Listing, PriceEvent, TaxRecord
+from scrapers.housing.zillow_listings import (
+    ZillowListingsSpider,
+    listing_from_card,
+    money,
+    search_url,
+    split_address,
+)
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "zillow_listings"
 SQL = Path(__file__).resolve().parent.parent / "sql" / "0002_housing.sql"

@@ -27,8 +27,6 @@ Settings: ``PDE_AIRFLOW_PORT`` (8080), ``PDE_AIRFLOW_PARALLELISM`` (task slots, 
 
 from __future__ import annotations
 
-from pde.envs import airflow_python
-
 import json
 import os
 import secrets
@@ -42,6 +40,7 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from pde.db import PROJECT_ROOT, DatabaseError, describe, pde_home
+from pde.envs import airflow_python
 
 COMPONENTS = ("scheduler", "dag-processor", "triggerer", "api-server")
 DEFAULT_PORT = 8080

@@ -33,7 +33,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from pde.db import PROJECT_ROOT, DatabaseError, connect, database_url, describe, pde_home
+from pde.db import (
+    PROJECT_ROOT,
+    DatabaseError,
+    connect,
+    database_url,
+    describe,
+    pde_home,
+)
 
 SUPERSET_DIR = PROJECT_ROOT / "superset"
 DEFAULT_VENV = SUPERSET_DIR / ".venv"

@@ -1,8 +1,7 @@
-"""Shared parsing for the fantasy-sports spiders (schema ``fantasy``).
+"""Fantasy football: leagues, rosters, stats and rankings (schema ``fantasy``).
 
-One module per source (``espn``, ``sleeper``, ``pfr``, ``fantasypros``) turns a
-decoded response into records from ``scrapers.items.fantasy``; ``normalize``
-holds what the sources share: name keys for player matching, NFL team and
-position codes, and number/date conversions. The spiders in
-``scrapers/spiders/`` only build requests and hand responses to these modules.
+``records`` holds the area's records and ``normalize`` what its sources share (name
+keys for player matching, NFL team and position codes, number/date conversions);
+one module per source holds its spider and its parser side by side:
+``espn_league``, ``sleeper_league``, ``pfr_stats``, ``fantasypros_rankings``.
 """

@@ -1,4 +1,26 @@
-"""Bank CSV exports to finance records, driven by profiles kept as data.
+"""Bank CSV exports (Schwab, Capital One, PC Financial, N26, Outbank, Mint...) into finance.*.
+
+Reads CSV files downloaded from a bank's website. Which bank a file comes from
+is recognised from its header line against the profiles in
+scrapers/finance/bank_profiles.toml; a new bank is a new profile there, not
+code. Rows carry no bank id, so each gets ``csv:<sha1 of account|date|amount|
+description|n>``: the same file twice never duplicates, two identical coffees
+on one day stay two.
+
+Arguments:
+- ``-a url=~/Downloads/bank`` a folder (its *.csv files), a file, a glob or a comma list;
+  without it (scheduled runs) the folder ``PDE_BANK_CSV_DIR``. Loading a file again
+  changes nothing.
+- ``-a account=everyday-checking`` the account, for files that have no account
+  column (default: the file name without extension, which changes with every
+  download, so pass it).
+- ``-a profile=schwab_checking`` force a profile instead of recognising it.
+
+Credentials: none (files only).
+
+Parsing
+-------
+Bank CSV exports to finance records, driven by profiles kept as data.
 
 Each bank's layout is a table in ``bank_profiles.toml`` (columns, date format,
 sign convention, debit/credit columns, decimal comma, delimiter, currency). The
@@ -17,16 +39,29 @@ import csv
 import datetime as dt
 import io
 import logging
+import os
 import re
 import tomllib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from pathlib import Path
 
+import scrapy
+
 from pde.records import Record, Rejected
-from scrapers.finance.common import content_ids, mask, parse_amount, slug
-from scrapers.items.finance import Account, Balance, Institution, Transaction
-from scrapers.spiders.base import ParseError
+from pde.sources import ParseError
+from scrapers.finance.common import (
+    content_ids,
+    expand_files,
+    file_stem,
+    mask,
+    parse_amount,
+    slug,
+    source_name,
+)
+from scrapers.finance.records import Account, Balance, Institution, Transaction
+from scrapers.spider import PdeSpider
 
 logger = logging.getLogger(__name__)
 
@@ -347,3 +382,29 @@ class _Parser:
             out.append(Balance(account_id=account_id, as_of=last_day, balance_type="ledger",
                                amount=t.balance_after, currency=t.currency, source=SOURCE))
         return out
+
+
+class BankCsvSpider(PdeSpider):
+    name = "bank_csv"
+    area = "finance"
+    file_suffixes = (".csv",)
+
+    def __init__(self, *args, account: str | None = None, profile: str | None = None, **kwargs):
+        super().__init__(*args, account=account, profile=profile, **kwargs)
+        self.account = account
+        self.profile = profile
+        self.profiles = load_profiles()
+
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        spec = self.url or os.environ.get("PDE_BANK_CSV_DIR")
+        if not spec:
+            raise ValueError("bank_csv reads downloaded files: pass -a url=<file, folder or glob> "
+                             "or set PDE_BANK_CSV_DIR to the folder where you save exports")
+        for target in expand_files(spec, self.file_suffixes):
+            yield scrapy.Request(target, callback=self.parse, dont_filter=True)
+
+    def parse(self, response):
+        yield from parse_bank_csv(
+            response.body, source_name(response.url), self.profiles, account=self.account,
+            fallback_account=file_stem(response.url), profile_name=self.profile,
+        )

@@ -12,7 +12,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from scrapers.spiders.base import expand_urls
+from pde.sources import expand_urls
 
 _CURRENCY_MARKS = re.compile(r"[$€£¥₹₩₽¤]|\b(?:USD|EUR|GBP|CAD|AUD|CHF|JPY)\b|\s|\u00a0|\u202f|'")
 

@@ -1,1 +1,5 @@
-"""Parsing helpers of the housing area (Zillow page layouts)."""
+"""Housing: listings, their price history and tax records (schema ``housing``).
+
+``records`` holds the area's records; one module per source holds its spider and
+its parser side by side (``zillow_listings``).
+"""

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import scrapy
 
 from pde.records import Record, Rejected
-from scrapers.spiders.base import PdeSpider
+from scrapers.spider import PdeSpider
 
 
 @dataclass(kw_only=True)

@@ -14,16 +14,11 @@ comma-separated.
 
 from __future__ import annotations
 
-import glob
-import os
 from collections.abc import AsyncIterator, Iterable
-from pathlib import Path
 
 import scrapy
 
-
-class ParseError(ValueError):
-    """A page that does not look like any layout we know. Say which page and why."""
+from pde.sources import expand_urls
 
 
 class PdeSpider(scrapy.Spider):
@@ -66,31 +61,3 @@ class PdeSpider(scrapy.Spider):
     def live_requests(self) -> Iterable[scrapy.Request]:
         """Requests for a live crawl from the spider's arguments."""
         raise NotImplementedError(f"{self.name} can only crawl saved files: pass -a url=...")
-
-
-def public_args(spider) -> dict:
-    """The run's -a arguments without secret-looking ones: what run records and cassettes keep."""
-    from pde.cassettes import SECRET_FIELDS
-
-    return {k: v for k, v in getattr(spider, "pde_args", {}).items() if not SECRET_FIELDS.match(k)}
-
-
-def expand_urls(spec: str) -> list[str]:
-    """Comma-separated URLs, paths or globs -> URLs (paths become file:// URLs)."""
-    urls: list[str] = []
-    for part in (p.strip() for p in spec.split(",")):
-        if not part:
-            continue
-        if "://" in part and not part.startswith("file://"):
-            urls.append(part)
-            continue
-        path = os.path.expanduser(part.removeprefix("file://"))
-        matches = sorted(glob.glob(path)) if glob.has_magic(path) else [path]
-        if not matches:
-            raise ValueError(f"No file matches {part!r}")
-        for m in matches:
-            p = Path(m).resolve()
-            if not p.exists():
-                raise ValueError(f"No such file: {p}")
-            urls.append(p.as_uri())
-    return urls

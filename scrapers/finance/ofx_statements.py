@@ -1,4 +1,30 @@
-"""OFX / QFX statements to finance records, and OFX Direct Connect requests.
+"""OFX / QFX statements: bank, credit-card and investment accounts into finance.*.
+
+Reads downloaded statements (Quicken ``.qfx``, Money/MS ``.ofx``, OFX 1.x SGML
+or 2.x XML) or asks the institution's OFX server directly (Direct Connect).
+Yields institutions, accounts, balances, transactions, investment transactions,
+holdings and securities (scrapers/finance/records.py). A file is parsed whole
+before anything is yielded; a broken one raises ParseError and loads nothing.
+
+Arguments:
+- ``-a url=~/Downloads/statements`` a folder (its *.ofx / *.qfx files), a file,
+  a glob or a comma list. Without it (scheduled runs) the spider reads the folder
+  ``PDE_OFX_DIR`` and/or uses Direct Connect when ``PDE_OFX_URL`` is set. Loading
+  the same statement again changes nothing (transactions are keyed by FITID).
+- ``-a days=90`` Direct Connect: how many days of transactions to ask for.
+
+Credentials (Direct Connect only; environment variables, never arguments):
+``PDE_OFX_URL`` (the institution's OFX server), ``PDE_OFX_ORG``, ``PDE_OFX_FID``,
+``PDE_OFX_USER``, ``PDE_OFX_PASSWORD``, ``PDE_OFX_ACCTID`` (comma list; an
+entry may carry its type: ``CHECKING:123``, ``CREDITCARD:4111...``,
+``INVESTMENT:X1``), ``PDE_OFX_ACCTTYPE`` (default type, CHECKING),
+``PDE_OFX_BANKID`` (bank accounts), ``PDE_OFX_BROKERID`` (investment accounts),
+optional ``PDE_OFX_VERSION`` (default 220), ``PDE_OFX_APPID``/``PDE_OFX_APPVER``
+(default QWIN 2700), ``PDE_OFX_CLIENTUID``. ofxhome.com lists URL/ORG/FID.
+
+Parsing
+-------
+OFX / QFX statements to finance records, and OFX Direct Connect requests.
 
 Reads OFX 1.x (SGML: end tags optional, one tag per line or the whole file on
 one line, mixed closed/unclosed) and OFX 2.x (XML) with bank (STMTRS), credit
@@ -24,11 +50,21 @@ import logging
 import os
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import AsyncIterator, Iterable
 from decimal import Decimal
 
+import scrapy
+
 from pde.records import Record, Rejected
-from scrapers.finance.common import content_ids, mask, parse_amount
-from scrapers.items.finance import (
+from pde.sources import ParseError
+from scrapers.finance.common import (
+    content_ids,
+    expand_files,
+    mask,
+    parse_amount,
+    source_name,
+)
+from scrapers.finance.records import (
     Account,
     Balance,
     Holding,
@@ -38,7 +74,7 @@ from scrapers.items.finance import (
     Security,
     Transaction,
 )
-from scrapers.spiders.base import ParseError
+from scrapers.spider import PdeSpider
 
 logger = logging.getLogger(__name__)
 
@@ -613,7 +649,7 @@ def direct_connect_request(env=os.environ, days: int = 90,
     if missing:
         raise ValueError(
             f"OFX Direct Connect needs the environment variables {', '.join(missing)} "
-            "(see scrapers/spiders/ofx_statements.py); or crawl downloaded files with -a url=..."
+            "(see scrapers/finance/ofx_statements.py); or crawl downloaded files with -a url=..."
         )
     now = now or dt.datetime.now(dt.timezone.utc)
     start = now - dt.timedelta(days=days)
@@ -646,3 +682,40 @@ def direct_connect_request(env=os.environ, days: int = 90,
     )
     body = client.request_statements(env["PDE_OFX_PASSWORD"], *requests, dryrun=True).read()
     return env["PDE_OFX_URL"], body, dict(client.http_headers)
+
+
+class OfxStatementsSpider(PdeSpider):
+    name = "ofx_statements"
+    area = "finance"
+    file_suffixes = (".ofx", ".qfx")
+
+    def __init__(self, *args, days: str | int | None = None, **kwargs):
+        super().__init__(*args, days=days, **kwargs)
+        self.days = int(days or 90)
+
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        if self.url:
+            for target in expand_files(self.url, self.file_suffixes):
+                yield scrapy.Request(target, callback=self.parse, dont_filter=True)
+            return
+        for request in self.live_requests():
+            yield request
+
+    def live_requests(self) -> Iterable[scrapy.Request]:
+        folder, server = os.environ.get("PDE_OFX_DIR"), os.environ.get("PDE_OFX_URL")
+        if not (folder or server):
+            raise ValueError(
+                "ofx_statements needs -a url=<files or folder>, PDE_OFX_DIR (a folder where you "
+                "save downloaded statements) or PDE_OFX_URL and the other PDE_OFX_* variables "
+                "(Direct Connect)"
+            )
+        if folder:
+            for target in expand_files(folder, self.file_suffixes):
+                yield scrapy.Request(target, callback=self.parse, dont_filter=True)
+        if server:
+            url, body, headers = direct_connect_request(os.environ, days=self.days)
+            yield scrapy.Request(url, method="POST", body=body, headers=headers,
+                                 callback=self.parse, dont_filter=True)
+
+    def parse(self, response):
+        yield from parse_ofx(response.body, source_name(response.url))

@@ -1,4 +1,28 @@
-"""ESPN fantasy football v3 API responses -> fantasy records.
+"""ESPN fantasy football league: settings, teams and members, schedule and scores, draft,
+rosters, the player pool (ownership, ADP, actual and projected stats) and recent activity.
+
+Reads ESPN's v3 API (lm-api-reads.fantasy.espn.com), one request per view:
+mSettings, mTeam, mRoster, mMatchupScore, mDraftDetail, kona_player_info, and
+the communication feed. Seasons before 2018 come from the leagueHistory
+endpoint (a JSON list holding one league object); it has no player pool or
+activity feed.
+
+    scrapy crawl espn_league -a league_id=368876 -a seasons=2018,2019
+    scrapy crawl espn_league -a url=~/Downloads/espn/*.json -a league_id=368876 -a seasons=2019
+
+Arguments: ``league_id`` (required live), ``seasons`` (comma list; default the
+current NFL season), ``views`` (comma list, default all), ``players_limit``
+(most-owned players to read from the pool, 300). For saved files,
+``league_id``/``seasons`` name the league and season of responses that do not
+say it themselves (the activity feed, the player pool).
+
+Credentials: a private league needs the ``espn_s2`` and ``SWID`` cookies of a
+logged-in browser, from the environment variables ESPN_S2 and ESPN_SWID. They
+are sent as cookies only, never logged or recorded.
+
+Parsing
+-------
+ESPN fantasy football v3 API responses -> fantasy records.
 
 One league response carries whichever views were asked for, recognised by
 their keys: ``settings`` (mSettings), ``teams``/``members`` (mTeam; a team's
@@ -11,17 +35,41 @@ such league objects. Ids, views and stat codes follow cwendt94/espn-api.
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import scrapy
+
 from pde.records import Record, Rejected
+from pde.sources import ParseError
 from scrapers.fantasy.normalize import (
-    from_epoch_ms, name_key, points, position_code, team_code, text_id, to_decimal, to_float, to_int,
+    current_season,
+    from_epoch_ms,
+    name_key,
+    points,
+    position_code,
+    team_code,
+    text_id,
+    to_decimal,
+    to_float,
+    to_int,
 )
-from scrapers.items.fantasy import (
-    DraftPick, League, Matchup, Member, PlayerStats, Ranking, Roster, SourcePlayer, Team, Transaction,
+from scrapers.fantasy.records import (
+    DraftPick,
+    League,
+    Matchup,
+    Member,
+    PlayerStats,
+    Ranking,
+    Roster,
+    SourcePlayer,
+    Team,
+    Transaction,
 )
+from scrapers.spider import PdeSpider
 
 SOURCE = "espn"
 API = "https://lm-api-reads.fantasy.espn.com/apis/v3/games/ffl"
@@ -333,3 +381,71 @@ def parse_activity(topics: list, ctx: Context) -> Iterator[Record | Rejected]:
             team_ids=sorted({d["team_id"] for d in details if d["team_id"] is not None}) or None,
             adds=adds or None, drops=drops or None, creator_id=topic.get("author"), details=details,
         )
+
+
+LEAGUE_VIEWS = ("mSettings", "mTeam", "mRoster", "mMatchupScore", "mDraftDetail")
+#: views served for past seasons by leagueHistory
+HISTORY_VIEWS = LEAGUE_VIEWS
+FIRST_LIVE_SEASON = 2018
+
+
+def league_url(league_id: str, season: int, view: str) -> str:
+    if season < FIRST_LIVE_SEASON:
+        return f"{API}/leagueHistory/{league_id}?seasonId={season}&view={view}"
+    return f"{API}/seasons/{season}/segments/0/leagues/{league_id}?view={view}"
+
+
+def activity_url(league_id: str, season: int) -> str:
+    return f"{API}/seasons/{season}/segments/0/leagues/{league_id}/communication/?view=kona_league_communication"
+
+
+class EspnLeagueSpider(PdeSpider):
+    name = "espn_league"
+    area = "fantasy"
+    handle_httpstatus_list = [401, 404]
+    custom_settings = {"CONCURRENT_REQUESTS_PER_DOMAIN": 2, "DOWNLOAD_DELAY": 1}
+
+    def __init__(self, *args, league_id: str | None = None, seasons: str | None = None,
+                 views: str | None = None, players_limit: str = "300", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.league_id = league_id
+        self.seasons = [int(s) for s in (seasons or "").split(",") if s.strip()]
+        self.views = [v.strip() for v in (views or "").split(",") if v.strip()] or [
+            *LEAGUE_VIEWS, "kona_player_info", "communication"]
+        self.players_limit = int(players_limit)
+
+    def live_requests(self):
+        if not self.league_id:
+            raise ValueError("espn_league needs -a league_id=<your ESPN league id> (or -a url=<saved response>)")
+        cookies = {k: v for k, v in (("espn_s2", os.environ.get("ESPN_S2")), ("SWID", os.environ.get("ESPN_SWID"))) if v}
+        for season in self.seasons or [current_season()]:
+            meta = {"espn_ctx": Context(league_id=self.league_id, season=season)}
+            for view in self.views:
+                if season < FIRST_LIVE_SEASON and view not in HISTORY_VIEWS:
+                    continue
+                headers = {}
+                if view == "communication":
+                    url = activity_url(self.league_id, season)
+                    headers["X-Fantasy-Filter"] = json.dumps(ACTIVITY_FILTER)
+                else:
+                    url = league_url(self.league_id, season, view)
+                    if view == "kona_player_info":
+                        headers["X-Fantasy-Filter"] = json.dumps(players_filter(self.players_limit))
+                yield scrapy.Request(url, headers=headers, cookies=cookies, meta=meta, callback=self.parse)
+
+    def parse(self, response):
+        if response.status in (401, 404):
+            raise ParseError(
+                f"{response.url}: ESPN answered {response.status}. A private league needs the espn_s2 and SWID "
+                "cookies of a logged-in browser in ESPN_S2 and ESPN_SWID; check -a league_id and -a seasons."
+            )
+        try:
+            data = json.loads(response.text)
+        except ValueError as exc:
+            raise ParseError(f"{response.url}: not JSON ({exc}); expected an ESPN fantasy API response") from exc
+        ctx = response.meta.get("espn_ctx") or Context(
+            league_id=self.league_id, season=self.seasons[0] if len(self.seasons) == 1 else None)
+        try:
+            yield from parse(data, ctx)
+        except UnknownLayout as exc:
+            raise ParseError(f"{response.url}: {exc}") from exc

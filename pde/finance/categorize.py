@@ -12,7 +12,7 @@ Which category a transaction shows (finance.transactions_current.category):
 
 ``train_and_apply(conn)`` applies the rules, retrains, measures accuracy on
 held-out rows, writes the predictions and logs a row in finance.categorizer_runs.
-Run it after crawls: ``python -m scrapers.finance.categorize``.
+Run it after crawls: ``python -m pde.finance.categorize``.
 """
 
 from __future__ import annotations

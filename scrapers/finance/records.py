@@ -98,7 +98,7 @@ class Transaction(Record):
     balance_after: Decimal | None = None
     category_source: str | None = None  # the institution's own category
     details: dict | None = None  # source fields without a column of their own
-    # Owned by scrapers.finance.categorize and the user; spiders leave them None.
+    # Owned by pde.finance.categorize and the user; spiders leave them None.
     category_user: str | None = None
     category_rule: str | None = None
     category_predicted: str | None = None

@@ -1,0 +1,1 @@
+"""Fantasy, using the data: the draft cheat sheet (and the projections)."""

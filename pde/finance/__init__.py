@@ -1,0 +1,1 @@
+"""Finance, using the data: the categorizer (and the models)."""

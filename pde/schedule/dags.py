@@ -1,0 +1,187 @@
+"""Airflow DAGs for pde, generated: one per spider, and the ones that run when their tables change.
+
+``dags/crawls.py`` and ``dags/downstream.py`` are two-line files calling
+:func:`crawl_dags` and :func:`downstream_dags`; everything else is here, so it
+is importable and testable. Adding a spider adds its DAG: the spider registry
+is read from the spider modules' source (``name``, ``area``, ``schedule``
+class attributes) without importing them, so the scheduler's frequent parses
+stay fast.
+
+A crawl DAG (``dag_id`` = spider name, tags = its area) runs::
+
+    plan  ->  crawls.crawl  ->  crawls.quality      (once per configured crawl)
+
+- ``plan`` reads the crawls for this spider from dags/crawls.yaml, overlaid by the
+  Airflow Variable ``pde_crawls`` (JSON, same shape), at run time.
+- ``crawl`` runs ``scrapy crawl <spider> -a ... -s ...`` in the project, with
+  credentials from Airflow Connections/Variables/the environment put into the
+  crawl's environment only (never its arguments), masked in the log. A blocked
+  crawl fails here at once (retrying would only annoy the site); other failures
+  are retried with backoff.
+- ``quality`` checks the run record (pde.schedule.quality) and, when it passes, emits an
+  Airflow Asset event for every table the run wrote (``table_asset``), through
+  the alias ``pde.<spider>``. Downstream DAGs schedule on those assets.
+"""
+
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from pde.schedule.assets import spider_alias, table_asset
+from pde.schedule.config import (
+    DEFAULTS,
+    START_DATE,
+    VARIABLE,
+    ConfigError,
+    config_path,
+    crawl_specs,
+    load_config,
+    merge,
+    normalise_secrets,
+    spider_config,
+)
+from pde.schedule.registry import SpiderInfo, spider_registry
+from pde.schedule.tasks import (
+    crawl_environment,
+    crawl_task,
+    describe_command,
+    quality_task,
+    resolve_secrets,
+    run_streaming,
+    runtime_overlay,
+    sensitive_values,
+)
+
+log = logging.getLogger(__name__)
+
+
+
+def _doc(info: SpiderInfo) -> str:
+    return (f"**{info.name}** ({info.area or 'no area'}): `scrapy crawl {info.name}` on "
+            f"`{info.schedule}`.\n\nSpider: `{info.module}`. Its crawls, arguments, credentials and quality "
+            f"thresholds: `dags/crawls.yaml` (or the `{VARIABLE}` Variable).\n\n{info.doc}")
+
+
+def crawl_dags(config: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One DAG per spider, keyed by dag_id (= spider name)."""
+    config = config if config is not None else load_config()
+    registry = spider_registry(config["spider_modules"])
+    unknown = sorted(set(config["spiders"]) - set(registry))
+    if unknown:
+        raise ConfigError(f"{config_path()}: spiders {unknown} do not exist; spiders: {sorted(registry)}")
+    return {name: build_crawl_dag(info, config) for name, info in registry.items()}
+
+
+def _default_args(cfg: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "owner": "pde",
+        "retries": int(cfg["retries"]),
+        "retry_delay": dt.timedelta(minutes=float(cfg["retry_delay_minutes"])),
+        "retry_exponential_backoff": 2.0,
+        "max_retry_delay": dt.timedelta(minutes=float(cfg["max_retry_delay_minutes"])),
+        "execution_timeout": dt.timedelta(minutes=15),
+    }
+
+
+def build_crawl_dag(info: SpiderInfo, config: dict[str, Any]):
+    from airflow.sdk import DAG, get_current_context, task, task_group
+
+    cfg = spider_config(info.name, config)
+    spider, modules = info.name, tuple(config["spider_modules"])
+    configured = bool(((config.get("spiders") or {}).get(spider) or {}).get("crawls"))
+    with DAG(
+        dag_id=spider,
+        description=f"scrapy crawl {spider}, then check the run and publish its tables",
+        schedule=cfg.get("schedule", info.schedule),
+        start_date=START_DATE,
+        catchup=False,
+        max_active_runs=1,
+        tags=[info.area or "other", "crawl"],
+        default_args=_default_args(cfg),
+        doc_md=_doc(info),
+        is_paused_upon_creation=bool(cfg.get("paused", not configured)),
+    ) as dag:
+
+        @task(task_id="plan", retries=0)
+        def plan() -> list[dict]:
+            """The crawls to run now: dags/crawls.yaml overlaid by the pde_crawls Variable."""
+            specs = crawl_specs(spider, spider_config(spider, load_config(), runtime_overlay()), modules)
+            for s in specs:
+                log.info("crawl %s: %s", s["label"], describe_command(s))
+            return specs
+
+        @task(task_id="crawl", map_index_template="{{ pde_label }}",
+              execution_timeout=dt.timedelta(minutes=float(cfg["timeout_minutes"])),
+              max_active_tis_per_dagrun=int(cfg["parallel_crawls"]))
+        def crawl(spec: dict) -> dict:
+            get_current_context()["pde_label"] = spec["label"]
+            return crawl_task(spec)
+
+        @task(task_id="quality", map_index_template="{{ pde_label }}", retries=0,
+              outlets=[spider_alias(spider)])
+        def quality(result: dict) -> dict:
+            context = get_current_context()
+            context["pde_label"] = result["label"]
+            return quality_task(result, context["outlet_events"][spider_alias(spider)])
+
+        @task_group(group_id="crawls")
+        def one_crawl(spec):
+            quality(crawl(spec))
+
+        one_crawl.expand(spec=plan())
+    return dag
+
+
+def downstream_dags(config: dict[str, Any] | None = None) -> dict[str, Any]:
+    """DAGs from ``downstream:`` in dags/crawls.yaml, each scheduled on table assets."""
+    config = config if config is not None else load_config()
+    return {name: build_downstream_dag(name, block, config) for name, block in config["downstream"].items()}
+
+
+def build_downstream_dag(name: str, block: dict[str, Any], config: dict[str, Any]):
+    from airflow.sdk import DAG, AssetAll, AssetAny, task
+
+    assets = [table_asset(t) for t in block["when"]]
+    condition = block.get("condition", "any")
+    if condition not in ("any", "all"):
+        raise ConfigError(f"downstream.{name}.condition: any or all, not {condition!r}")
+    schedule = AssetAny(*assets) if condition == "any" else AssetAll(*assets)
+    cfg = merge(DEFAULTS, config.get("defaults") or {})
+    with DAG(
+        dag_id=name,
+        description=f"{block['command']} when {(' or ' if condition == 'any' else ' and ').join(block['when'])} changes",
+        schedule=schedule,
+        start_date=START_DATE,
+        catchup=False,
+        max_active_runs=1,
+        tags=[*block.get("tags", []), "downstream"],
+        default_args=_default_args(cfg),
+        is_paused_upon_creation=bool(block.get("paused", False)),
+        doc_md=f"Runs `{block['command']}` in the project after a crawl wrote to "
+               f"{', '.join(block['when'])} ({condition}). Defined in dags/crawls.yaml, downstream.{name}.",
+    ) as dag:
+
+        @task(task_id="run", execution_timeout=dt.timedelta(minutes=float(block.get("timeout_minutes", 60))))
+        def run() -> None:
+            import shlex
+
+            command = block["command"]
+            argv = shlex.split(command) if isinstance(command, str) else list(command)
+            if argv[0] in ("python", "python3"):
+                from pde.envs import crawl_python
+
+                argv[0] = crawl_python()  # the project's Python, whatever the worker's PATH says
+            spec = {"spider": name, "env": block.get("env") or {}, "secrets": normalise_secrets(block.get("secrets"))}
+            spec_secrets = resolve_secrets(spec)
+            env = crawl_environment(spec, spec_secrets)
+            code, tail, _ = run_streaming(argv, env, redact=sensitive_values(env, spec_secrets))
+            if code != 0:
+                raise RuntimeError(f"{name}: `{command}` exited with {code}:\n" + "\n".join(tail))
+
+        run()
+    return dag
+
+

@@ -1,1 +1,0 @@
-"""Records per area: one module per PostgreSQL schema (housing, finance, fantasy)."""
