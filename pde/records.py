@@ -49,6 +49,9 @@ class Record:
     #: fields written along with the row but not counted as a change (no history
     #: row, no updated_at bump), e.g. a listing's days_on_market ticking up daily
     volatile: ClassVar[tuple[str, ...]] = ()
+    #: fields every record of this kind has when its page is read right (a listing's price, address
+    #: and URL); missing on most records of a run, they mean the site changed its layout (run failed)
+    layout_fields: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
     def columns(cls) -> tuple[Column, ...]:

@@ -156,6 +156,11 @@ class RunRecorder:
         if errors:
             first = self.errors.messages[0] if self.errors.messages else "see the log"
             return "failed", f"{errors} error(s) during the crawl; first: {first}"
+        if stats.get_value("pde/layout_changed"):
+            return "failed", stats.get_value("pde/layout_changed")
+        nothing_yet = stats.get_value("pde/nothing_yet")
+        if scraped == 0 and nothing_yet:
+            return "succeeded", nothing_yet
         if scraped == 0 and getattr(spider, "expects_items", True):
             return "failed", (f"{spider.name} finished but produced no items. The site may have changed its layout, "
                               "or the search matched nothing; check the arguments and the pages in the log.")

@@ -50,6 +50,7 @@ FEED_EXPORT_ENCODING = "utf-8"
 
 ITEM_PIPELINES = {
     "pipelines.validate.ValidatePipeline": 100,
+    "pipelines.layout.LayoutCheckPipeline": 500,
     "pipelines.postgres.PostgresPipeline": 900,
 }
 DOWNLOADER_MIDDLEWARES = {

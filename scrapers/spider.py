@@ -58,6 +58,13 @@ class PdeSpider(scrapy.Spider):
         for request in self.live_requests():
             yield request
 
+    def nothing_yet(self, response, what: str) -> None:
+        """Note a valid answer that holds no rows (an off-season list): the run succeeds with 0 rows and says so."""
+        message = f"{self.name}: the source had nothing yet: {what} ({response.url}). 0 rows; nothing to do."
+        self.logger.info(message)
+        if self.crawler.stats.get_value("pde/nothing_yet") is None:
+            self.crawler.stats.set_value("pde/nothing_yet", message)
+
     def live_requests(self) -> Iterable[scrapy.Request]:
         """Requests for a live crawl from the spider's arguments."""
         raise NotImplementedError(f"{self.name} can only crawl saved files: pass -a url=...")

@@ -146,7 +146,18 @@ def parse(data: Any, ctx: Context) -> Iterator[Record | Rejected]:
 
 
 # -- league views ---------------------------------------------------------------------
+#: ESPN's gameId of fantasy football (games/ffl); hockey, basketball and baseball leagues have others
+FOOTBALL_GAME_ID = 1
+
+
 def parse_league(data: dict, ctx: Context) -> Iterator[Record | Rejected]:
+    game = data.get("gameId")
+    if game is not None and game != FOOTBALL_GAME_ID:
+        raise UnknownLayout(
+            f"league {data.get('id')} is not a football league: gameId {game} (football is {FOOTBALL_GAME_ID}), "
+            "another ESPN fantasy sport such as hockey (games/fhl), basketball (fba) or baseball (flb). pde reads "
+            "fantasy football only; nothing was taken from it"
+        )
     league_id, season = str(data["id"]), int(data["seasonId"])
     ctx = Context(league_id=league_id, season=season)
     yield league_record(data, league_id, season)

@@ -100,6 +100,10 @@ def decode(text: str) -> Any:
 
 
 def kind_of(data: Any) -> str:
+    """Which answer this is, by the shape of its players[]; 'empty' for a valid answer with no players
+    (``players: []`` or ``players: null``: the off-season, or a list not published yet)."""
+    if isinstance(data, dict) and "players" in data and data["players"] in (None, []):
+        return "empty"
     if not isinstance(data, dict) or not isinstance(data.get("players"), list):
         keys = sorted(data)[:12] if isinstance(data, dict) else type(data).__name__
         raise UnknownLayout(f"expected an object with players[]; found {keys}")
@@ -369,7 +373,14 @@ class FantasyprosRankingsSpider(PdeSpider):
 
     def parse(self, response):
         try:
-            yield from parse(decode(response.text))
+            data = decode(response.text)
+            if kind_of(data) == "empty":
+                what = " ".join(str(data.get(k)) for k in ("ranking_type_name", "type", "positions", "position_id",
+                                                           "scoring", "year", "season") if data.get(k))
+                self.nothing_yet(response, f"FantasyPros listed no players ({what or 'players: []'}): the "
+                                           "off-season, or rankings not published yet")
+                return
+            yield from parse(data)
         except (UnknownLayout, ValueError) as exc:
             raise ParseError(
                 f"{response.url}: {exc}; expected a FantasyPros cheat sheet (var ecrData = {{...}}) or an "

@@ -51,7 +51,7 @@ import scrapy
 from parsel import Selector
 
 from pde.records import Record, Rejected
-from pde.sources import ParseError
+from pde.sources import ParseError, require_whole_html
 from scrapers.fantasy.normalize import (
     TEAMS,
     clean_name,
@@ -426,6 +426,7 @@ class PfrStatsSpider(PdeSpider):
             yield scrapy.Request(player_url(pid), callback=self.parse)
 
     def parse(self, response):
+        require_whole_html(response.text, response.url, "Pro-Football-Reference page")
         try:
             yield from parse(Selector(text=response.text))
         except UnknownLayout as exc:

@@ -119,6 +119,10 @@ def kind_of(data: Any) -> str:
             return "league"
         if "season_type" in data and "week" in data and "league_id" not in data:
             return "state"
+        if "draft_id" in data and ("draft_order" in data or "slot_to_roster_id" in data):
+            return "draft"
+        if "user_id" in data and "username" in data:
+            return "user"
         values = [v for v in data.values() if isinstance(v, dict)]
         if values and len(values) == len(data) and all("player_id" in v for v in values[:50]):
             return "players"
@@ -130,6 +134,14 @@ def kind_of(data: Any) -> str:
     first = data[0]
     if not isinstance(first, dict):
         raise UnknownLayout("a JSON list of non-objects")
+    if "previous_owner_id" in first and "round" in first:
+        return "traded_picks"  # roster_id + owner_id too: must not be read as rosters
+    if "draft_id" in first and ("draft_order" in first or "slot_to_roster_id" in first or "creators" in first):
+        return "drafts"
+    if "league_id" in first and "total_rosters" in first:
+        return "leagues"
+    if {"r", "m", "t1", "t2"} <= set(first):
+        return "bracket"
     if "transaction_id" in first:
         return "transactions"
     if "pick_no" in first:
@@ -145,8 +157,26 @@ def kind_of(data: Any) -> str:
     raise UnknownLayout(f"a JSON list of objects with keys {sorted(first)[:12]}")
 
 
+#: Sleeper answers that are recognised but not read, and what to crawl instead
+NOT_READ = {
+    "traded_picks": "traded draft picks (GET /league/<id>/traded_picks), not rosters; pde does not store "
+                    "traded picks",
+    "drafts": "a list of drafts (GET /league/<id>/drafts or /user/<id>/drafts/nfl/<season>); pde reads a "
+              "draft's picks (GET /draft/<draft_id>/picks), which a league crawl fetches",
+    "draft": "one draft's settings (GET /draft/<id>); pde reads its picks (GET /draft/<draft_id>/picks), "
+             "which a league crawl fetches",
+    "leagues": "a user's list of leagues (GET /user/<id>/leagues/nfl/<season>); crawl one of them with "
+               "-a league_id=<its league_id>",
+    "user": "a user profile (GET /user/<name>); crawl a league with -a league_id=<league id>",
+    "bracket": "a playoff bracket (GET /league/<id>/winners_bracket or losers_bracket); pde does not store "
+               "brackets (the playoff results are in the matchups)",
+}
+
+
 def parse(data: Any, ctx: Context) -> Iterator[Record | Rejected]:
     kind = kind_of(data)
+    if kind in NOT_READ:
+        raise UnknownLayout(f"this is Sleeper's {NOT_READ[kind]}. Nothing was taken from it")
     if kind in ("empty", "state"):
         return
     yield from PARSERS[kind](data, ctx)
@@ -452,6 +482,8 @@ class SleeperLeagueSpider(PdeSpider):
                 f"{response.url}: {exc}; expected a Sleeper league, users, rosters, matchups, transactions, "
                 "draft picks, trending list, NFL state or players database"
             ) from exc
+        if kind in NOT_READ:
+            raise ParseError(f"{response.url}: this is Sleeper's {NOT_READ[kind]}. Nothing was taken from it.")
         ctx = response.meta.get("sleeper_ctx") or self.file_ctx
         if kind == "trending" and ctx.observed_at is None:
             ctx = replace(ctx, observed_at=self._observed_at(response))

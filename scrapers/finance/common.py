@@ -12,7 +12,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from pde.sources import expand_urls
+from pde.sources import expand_urls, local_path, split_spec
 
 _CURRENCY_MARKS = re.compile(r"[$€£¥₹₩₽¤]|\b(?:USD|EUR|GBP|CAD|AUD|CHF|JPY)\b|\s|\u00a0|\u202f|'")
 
@@ -113,11 +113,9 @@ def expand_files(spec: str, suffixes: Iterable[str]) -> list[str]:
     """Like ``expand_urls``, but a folder stands for its files with these suffixes."""
     suffixes = tuple(s.lower() for s in suffixes)
     urls: list[str] = []
-    for part in (p.strip() for p in spec.split(",")):
-        if not part:
-            continue
-        path = os.path.expanduser(part.removeprefix("file://"))
-        if "://" not in part.removeprefix("file://") and os.path.isdir(path):
+    for part in split_spec(spec):
+        path = local_path(part)
+        if path is not None and os.path.isdir(path):
             found = sorted(
                 p for p in Path(path).iterdir() if p.is_file() and p.suffix.lower() in suffixes
             )

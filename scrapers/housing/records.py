@@ -23,6 +23,8 @@ class Listing(Record):
     history = True
     # refreshed whenever the row is written, but not a change worth a history row
     volatile = ("days_on_market", "search")
+    # every Zillow layout shows these for each listing: their absence means the layout changed
+    layout_fields = ("price", "address", "url")
 
     zpid: str
     url: str | None = None

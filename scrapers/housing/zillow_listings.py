@@ -33,7 +33,10 @@ fixtures/zillow_listings/PROVENANCE.md for a sample of each):
 3. ``script#__NEXT_DATA__`` with ``props.pageProps.searchPageState``: current search page
 4. ``script#__NEXT_DATA__`` with ``componentProps.gdpClientCache`` (a JSON *string*): home details
 5. ``script[data-zrr-shared-data-key=mobileSearchPageStore]``: JSON in an HTML comment, ~2019 search page
-6. ``article[data-testid=property-card]``: rendered cards only (a page saved after scripts ran)
+6. ``article[data-testid=property-card]``: rendered cards only (a page saved after scripts ran);
+   some pages (November 2025) spell every test attribute ``data-test=`` instead, and others
+   (2022-23) name the address ``address[data-test=property-card-addr]`` inside
+   ``a[data-test=property-card-link]``: ``_tid()`` accepts each spelling.
 
 Search rows of layouts 2, 3 and 5 share one shape and one converter. Apartment
 buildings (``isBuilding``, id ``"lat--long"``, ``units[]``, no ``hdpData``) stay
@@ -55,7 +58,7 @@ import scrapy
 from parsel import Selector
 
 from pde.records import Rejected
-from pde.sources import ParseError
+from pde.sources import ParseError, require_whole_html
 from scrapers.housing.records import Listing, PriceEvent, TaxRecord
 from scrapers.spider import PdeSpider
 
@@ -71,6 +74,24 @@ _PLAIN_NUMBER = re.compile(r"\s*(\d[\d,]*(?:\.\d+)?)\s*")
 _BEDS = re.compile(r"(\d+(?:\.\d+)?|studio)\s*bds?\b", re.I)
 _SOLD_ON = re.compile(r"Sold\s+(\d{1,2}/\d{1,2}/\d{4})")
 _PAGE_SUFFIX = re.compile(r"\d+_p/?$")
+_ZPID_LINK = re.compile(r"/(\d+)_zpid")
+
+
+def _tid(*selectors: str) -> str:
+    """A CSS selector matching ``{t}=value`` as ``data-testid=`` or ``data-test=`` (Zillow uses both)."""
+    return ", ".join(s.format(t=t) for s in selectors for t in ("data-testid", "data-test"))
+
+
+CARD = _tid("article[{t}=property-card]")
+CARD_PRICE = _tid("[{t}=property-card-price] ::text")
+CARD_DETAILS = _tid("ul[{t}=property-card-details]") + (
+    ', ul[data-c11n-component="PropertyCard.HomeDetails"], ul[class*=StyledPropertyCardHomeDetailsList]')
+CARD_ADDRESS = _tid("[{t}=property-card-address-link] address", "[{t}=property-card-link] address",
+                    "address[{t}=property-card-addr]")
+CARD_LINKS = (_tid("[{t}=property-card-title-link]::attr(href)"),
+              _tid("[{t}=property-card-address-link]::attr(href)", "a[{t}=property-card-link]::attr(href)"),
+              "a[href*=_zpid]::attr(href)")
+CARD_UNITS = _tid("[{t}=PropertyCardInventoryBox]")
 
 LISTINGS = Listing.table
 ROW_ERRORS = (ValueError, TypeError, InvalidOperation, AttributeError, KeyError, OverflowError)
@@ -107,6 +128,7 @@ def parse_page(response, search: str | None = None) -> Page:
         )
     if text.lstrip()[:1] in "{[":
         return _json_document(_loads(text, where), where, search)
+    require_whole_html(text, where, "Zillow page")
     sel = response.selector if hasattr(response, "selector") else Selector(text=text)
     next_data = sel.css("script#__NEXT_DATA__::text").get()
     unknown_next_data = None
@@ -121,7 +143,7 @@ def parse_page(response, search: str | None = None) -> Page:
         state = _loads(raw, f"{where} (mobileSearchPageStore)")
         if isinstance(state, dict) and "searchResults" in state:
             return _search_page(state, "old_search_page", search)
-    cards = sel.css("article[data-testid=property-card]")
+    cards = sel.css(CARD)
     if cards:
         return _card_page(sel, cards, search)
     if unknown_next_data:
@@ -300,7 +322,8 @@ def _detail_listing(zpid: str, prop: dict, where: str) -> Listing:
     zipcode = zip_code(_first(address.get("zipcode"), prop.get("zipcode")))
     status = prop.get("homeStatus")
     sold = status in SOLD
-    url = urljoin(ZILLOW, prop["hdpUrl"]) if prop.get("hdpUrl") else (where if where.startswith("http") else None)
+    url = urljoin(ZILLOW, prop["hdpUrl"]) if prop.get("hdpUrl") else (
+        where if where.startswith("http") else f"{ZILLOW}/homedetails/{zpid}_zpid/")
     facts = {k: v for k, v in (prop.get("resoFacts") or {}).items() if v not in (None, "", [], {})}
     return Listing(
         zpid=zpid,
@@ -389,11 +412,19 @@ def _card_page(sel: Selector, cards, search: str | None) -> Page:
     return page
 
 
+def _card_href(card: Selector) -> str | None:
+    return next((h for css in CARD_LINKS if (h := card.css(css).get())), None)
+
+
 def listing_from_card(card: Selector, search: str | None = None) -> Listing | Rejected:
-    """One rendered ``article[data-testid=property-card]`` -> Listing."""
+    """One rendered ``article[data-testid=property-card]`` (or ``data-test=``) -> Listing."""
     ident = card.attrib.get("id", "")
     if not ident.startswith("zpid_") or ident == "zpid_":
-        return Rejected(table=LISTINGS, reason=f"property card without a zpid_ id ({ident!r})", raw=card.get())
+        m = _ZPID_LINK.search(_card_href(card) or "")
+        if not m:
+            return Rejected(table=LISTINGS, reason=f"property card without a zpid_ id ({ident!r}) or a "
+                                                   "/<zpid>_zpid/ link", raw=card.get())
+        ident = f"zpid_{m.group(1)}"
     zpid = ident.removeprefix("zpid_")
     try:
         return _card_listing(zpid, card, search)
@@ -406,11 +437,12 @@ def _card_listing(zpid: str, card: Selector, search: str | None) -> Listing:
     building_id = _LATLONG_ID.fullmatch(zpid)
     is_building = "list-card_building" in classes or bool(building_id)
     status = "FOR_RENT" if "list-card_for-rent" in classes else "FOR_SALE" if "list-card_for-sale" in classes else None
-    price_texts = card.css("[data-testid=property-card-price] ::text").getall()
+    price_texts = card.css(CARD_PRICE).getall()
     headline = next((t.strip() for t in price_texts if t.strip()), None)
 
     facts: dict[str, Any] = {}
-    for li in card.css("ul[data-testid=property-card-details] li"):
+    details = card.css(CARD_DETAILS)[:1]
+    for li in details.css("li"):
         value, unit = (li.css("b::text").get() or "").strip(), (li.css("abbr::text").get() or "").strip().lower()
         if unit in ("bd", "bds"):
             facts["beds"] = decimal(value)
@@ -423,10 +455,10 @@ def _card_listing(zpid: str, card: Selector, search: str | None) -> Listing:
             facts["lot_size"] = int(acres * ACRE_SQFT) if acres is not None else None
         elif unit == "sqft lot":
             facts["lot_size"] = _int(value)
-    kind = card.xpath('.//ul[@data-testid="property-card-details"]/following-sibling::*[1]/text()').get()
+    kind = details.xpath("./following-sibling::*[1]/text()").get() if details else None
 
     units = []
-    for box in card.css("[data-testid=PropertyCardInventoryBox]"):
+    for box in card.css(CARD_UNITS):
         texts = [t.strip() for t in box.css("::text").getall() if t.strip()]
         price_text = next((t for t in texts if "$" in t), None)
         beds = next((m.group(1) for t in texts if (m := _BEDS.search(t))), None)
@@ -439,11 +471,10 @@ def _card_listing(zpid: str, card: Selector, search: str | None) -> Listing:
     priced = [u["price"] for u in units if u["price"] is not None]
 
     label = card.attrib.get("aria-label", "")
-    shown = " ".join(" ".join(card.css("[data-testid=property-card-address-link] address ::text").getall()).split())
+    shown = " ".join(" ".join(card.css(CARD_ADDRESS)[:1].css("::text").getall()).split())
     address = shown.split(" | ")[-1] or None
     street, city, state, zipcode = split_address(address)
-    href = card.css("[data-testid=property-card-title-link]::attr(href)").get() or card.css(
-        "[data-testid=property-card-address-link]::attr(href)").get()
+    href = _card_href(card)
     return Listing(
         zpid=zpid,
         url=urljoin(ZILLOW, href) if href else None,
