@@ -57,10 +57,20 @@ def split_spec(spec: str) -> list[str]:
                 i = j
                 break
         else:
-            if parts[i].strip():
-                out.append(parts[i].strip())
-            i += 1
+            piece, i = parts[i].strip(), i + 1
+            path = local_path(piece) if piece else None
+            if path and not os.path.exists(path) and piece.startswith(("/", "~", "file://")) \
+                    and not glob.has_magic(path):
+                # missing either way: pieces that cannot start a path ("... page 2.html") continue its name,
+                # so the message names the file the user meant
+                while i < len(parts) and parts[i].strip() and not parts[i].strip().startswith(_STARTS):
+                    piece, i = f"{piece},{parts[i]}", i + 1
+            if piece:
+                out.append(piece)
     return out
+
+
+_STARTS = ("/", "~", "file://", "http://", "https://", ".")
 
 
 def expand_urls(spec: str) -> list[str]:

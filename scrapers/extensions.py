@@ -151,7 +151,8 @@ class RunRecorder:
             return "failed", (f"The database went away during the crawl: {spooled} rows were spooled to "
                               f"{os.environ.get('PDE_HOME', '.pde')}/spool. Run `pde spool load` when it is back.")
         if reason != "finished":
-            return "failed", f"The crawl stopped early ({reason})."
+            first = f" First error: {self.errors.messages[0]}" if self.errors.messages else ""
+            return "failed", f"The crawl stopped early ({reason}).{first}"
         errors = stats.get_value("spider_exceptions/count", 0) + stats.get_value("log_count/ERROR", 0)
         if errors:
             first = self.errors.messages[0] if self.errors.messages else "see the log"

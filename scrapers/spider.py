@@ -52,7 +52,12 @@ class PdeSpider(scrapy.Spider):
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         if self.url:
-            for target in expand_urls(self.url):
+            try:
+                targets = expand_urls(self.url)
+            except ValueError as exc:  # a missing file: say which, read none of them
+                self.logger.error("%s Nothing was read.", exc)
+                return
+            for target in targets:
                 yield scrapy.Request(target, callback=self.parse, dont_filter=True)
             return
         for request in self.live_requests():

@@ -69,7 +69,10 @@ SOURCE = "fantasypros"
 API = "https://api.fantasypros.com/public/v2/json"
 SITE = "https://www.fantasypros.com"
 SCORING = {"STD": "std", "PPR": "ppr", "HALF": "half", "HALF-PPR": "half", "HALF_PPR": "half"}
-RANK_TYPES = {"ROS": "ros", "DYN": "dynasty"}
+RANK_TYPES = {"ROS": "ros", "DYN": "dynasty", "BB": "bestball", "DRAFTERS": "drafters"}
+#: a rankings-board key: "PPR", "ROS-PPR", "DYN", "BB-HALF", "DRAFTERS", "WK1-STD" (week 1's weekly ranking)
+_RANK_KEY = re.compile(
+    r"(?:WK(?P<week>\d+)-|(?P<prefix>ROS|DYN|BB|DRAFTERS)(?:-|$))?(?P<scoring>STD|PPR|HALF(?:-PPR)?)?")
 #: projections' stat names behind PlayerStats' typed columns
 PROJECTION_COLUMNS = {
     "pass_att": "pass_att", "pass_cmp": "pass_cmp", "pass_yds": "pass_yds", "pass_td": "pass_tds",
@@ -200,15 +203,18 @@ def parse_rankings(data: dict) -> Iterator[Record | Rejected]:
         yield _player(p, pid, name)
         position = position_code(p.get("position_id"))
         for key, by_group in ecr.items():
-            prefix, _, scoring = key.partition("-")
-            if prefix in RANK_TYPES:
-                ranking_type, scoring = RANK_TYPES[prefix], _scoring(scoring or None)
-            else:
-                ranking_type, scoring = ("weekly" if week else "draft"), _scoring(key)
+            m = _RANK_KEY.fullmatch(key)
+            if not key or not m:
+                yield Rejected(table=Ranking.table, reason=f"rank.ECR key {key!r} of an unknown ranking type",
+                               raw={"player_id": pid, key: by_group})
+                continue
+            key_week = int(m["week"]) if m["week"] else week
+            ranking_type = RANK_TYPES[m["prefix"]] if m["prefix"] else ("weekly" if key_week else "draft")
+            scoring = _scoring(m["scoring"] or None)
             for group, rank in (by_group or {}).items():
                 stat = lambda name: ((p["rank"].get(name) or {}).get(key) or {}).get(group)  # noqa: E731
                 yield Ranking(
-                    source=SOURCE, season=season, week=week, ranking_type=ranking_type, scoring=scoring,
+                    source=SOURCE, season=season, week=key_week, ranking_type=ranking_type, scoring=scoring,
                     position_group=group, source_player_id=pid, player_name=name, position=position,
                     team=team_code(p.get("team_id")), rank=to_int(rank),
                     pos_rank=to_int(rank) if group == p.get("position_id") else None,
