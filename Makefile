@@ -3,6 +3,8 @@
 SHELL := /bin/bash
 export PATH := $(HOME)/.local/bin:$(PATH)
 export TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS :=
+# compile bytecode at install: a fixture crawl takes ~0.9 s instead of ~1.5 s without cached .pyc
+export UV_COMPILE_BYTECODE := 1
 VENV := .venv
 PY := $(VENV)/bin/python
 # Airflow (and the test run, which drives Airflow in-process) use a second
