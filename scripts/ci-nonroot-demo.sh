@@ -9,9 +9,11 @@ home=$(getent passwd "$user" | cut -d: -f6)
 rm -rf "$home/pde"
 git clone --quiet "$(pwd)" "$home/pde"
 chown -R "$user:" "$home/pde"
-# a clean environment, as a login would give: no root PATH (pyenv), no CI variables
+# a clean environment, as a login would give (no root PATH with its pyenv Python), keeping only
+# the machine's network settings (proxy, CA bundle) that any user here has
+keep=$(env | grep -E '^[A-Z_]*(PROXY|proxy|CERT|CA_BUNDLE|CA_CERTS)[A-Z_]*=' | sed "s/'/'\\\\''/g; s/^\([^=]*\)=\(.*\)$/\1='\2'/" | tr '\n' ' ')
 set +e
-su - "$user" -c "cd ~/pde && env -i HOME=$home PATH=/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8 PDE_PG_PORT=54399 make demo" \
+su - "$user" -c "cd ~/pde && env -i HOME=$home PATH=/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8 PDE_PG_PORT=54399 $keep make demo" \
   > /tmp/pde-nonroot-demo.log 2>&1
 status=$?
 set -e
