@@ -241,7 +241,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--reset", action="store_true", help="drop the demo database (the user's data is not touched)")
     d.set_defaults(func=cmd_demo)
 
-    from pde import services
+    from pde import new_source, services
+
+    new_source.register(sub)
 
     services.register(sub)  # pde up/down/status [airflow|superset], pde airflow ..., pde superset ...
     return p
