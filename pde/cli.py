@@ -190,6 +190,12 @@ def cmd_categorize(args) -> int:
     return main()
 
 
+def cmd_csv_profile(args) -> int:
+    from scrapers.finance.bank_csv import csv_profile_main
+
+    return csv_profile_main(args.argv)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="pde", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
@@ -213,6 +219,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("categorize", help="finance: apply category rules, retrain the model, predict the rest")
     c.set_defaults(func=cmd_categorize)
+
+    cp = sub.add_parser("csv-profile", add_help=False, help="finance: write a mapping for a bank CSV layout pde "
+                        "does not know (pde csv-profile FILE --help)")
+    cp.add_argument("argv", nargs=argparse.REMAINDER)
+    cp.set_defaults(func=cmd_csv_profile)
 
     from pde import cheatsheet
 
