@@ -130,9 +130,8 @@ class Profile:
             raise ValueError(f"{where}: match must be 'exact' or 'contains'")
         if not (self.currency or self.currency_column):
             raise ValueError(f"{where}: give `currency` or `currency_column`")
-        if bool(self.sample) == bool(self.unverified or self.guessed):
-            raise ValueError(f"{where}: name the real export it was checked against (`sample = \"...\"`) "
-                             "or mark it `unverified = true`")
+        if self.sample and (self.unverified or self.guessed):
+            raise ValueError(f"{where}: a profile with a `sample` is verified; drop `unverified`/`guessed`")
         cols = {_norm(c) for c in self.columns}
         for col in [*self.mapped(), *self.row_patterns, *self.skip_if_empty]:
             if _norm(col) not in cols:
@@ -206,8 +205,14 @@ def load_profiles(path: Path = PROFILES_PATH) -> dict[str, Profile]:
     """The profiles of one file (the project's, or a user's) by name."""
     data = _read_toml(path)
     where = (lambda n: f"{PROFILES_PATH.name} [{n}]") if path == PROFILES_PATH else (lambda n: f"{path} [{n}]")
-    return {name: Profile.from_table(name, table, where(name))
-            for name, table in data.items() if name != NOT_A_STATEMENT}
+    profiles = {name: Profile.from_table(name, table, where(name))
+                for name, table in data.items() if name != NOT_A_STATEMENT}
+    if path == PROFILES_PATH:  # the project's own: each says what it was checked against
+        for p in profiles.values():
+            if not (p.sample or p.unverified):
+                raise ValueError(f"{where(p.name)}: name the real export it was checked against "
+                                 "(`sample = \"...\"`) or mark it `unverified = true`")
+    return profiles
 
 
 def load_not_statements(path: Path = PROFILES_PATH) -> list[NotStatement]:
@@ -738,7 +743,7 @@ def guess_layout(text: str, overrides: dict | None = None) -> Guess:
         numbers = []
     # -- sign
     if c.get("amount"):
-        _guess_sign(g, o, rows, columns, values, named, numbers, decimal)
+        _guess_sign(g, o, values, named, numbers)
     # -- description, balance, currency, account, category...
     payee = given("payee") or next((x for x in named("payee") if values(x)), None)
     if not payee:
@@ -757,7 +762,12 @@ def guess_layout(text: str, overrides: dict | None = None) -> Guess:
     return g
 
 
-def _guess_sign(g: Guess, o: dict, rows, columns, values, named, numbers, decimal) -> None:
+def _guess_sign(g: Guess, o: dict, values, named, numbers) -> None:
+    """Negative = money out when most rows are negative (spending accounts, most cards); else ask.
+
+    A running balance cannot settle it: a card's balance is the debt, which moves with its
+    positive purchases exactly as a checking balance moves with negative spending.
+    """
     c = g.choices
     if o.get("direction"):
         c["direction"] = o["direction"]
@@ -778,12 +788,6 @@ def _guess_sign(g: Guess, o: dict, rows, columns, values, named, numbers, decima
                 c["direction"] = col
                 c["debit_values"] = sorted({v for v in values(col) if v.casefold() in DEBIT_WORDS})
                 return
-    verdict = _sign_from_balance(g, rows, columns, decimal)
-    if verdict:
-        c["sign"] = verdict
-        g.assumptions.append(f"sign checked against the running balance {c['balance_checked']!r}")
-        del c["balance_checked"]
-        return
     if negatives and negatives >= 0.5 * nonzero:
         c["sign"] = "normal"
         g.assumptions.append("negative amounts read as money out (most rows are negative)")
@@ -793,39 +797,6 @@ def _guess_sign(g: Guess, o: dict, rows, columns, values, named, numbers, decima
     g.problems.append(f"{why}, so pde cannot tell money out from money in")
     c["sign"] = "normal"
     g.alternatives["sign"] = ["normal (negative = money out)", "inverted (positive = money out)"]
-
-
-def _sign_from_balance(g: Guess, rows, columns, decimal) -> str | None:
-    """'normal' or 'inverted' when a running-balance column agrees with one reading of the amounts."""
-    c = g.choices
-    balance = next((b for b in NAMES["balance"] if b in columns), None)
-    if balance is None:
-        return None
-    bi, ai = columns[balance], columns[_norm(c["amount"])]
-    pairs = []
-    for row in rows:
-        try:
-            b = parse_amount(row[bi], decimal=decimal, thousands="," if decimal == "." else ".")
-            a = parse_amount(row[ai], decimal=decimal, thousands="," if decimal == "." else ".")
-        except ValueError:
-            return None
-        if a is None or b is None:
-            return None
-        pairs.append((a, b))
-    if len(pairs) < 2:
-        return None
-    votes = {"normal": 0, "inverted": 0}
-    for (a0, b0), (a1, b1) in zip(pairs, pairs[1:]):
-        for sign, k in (("normal", 1), ("inverted", -1)):
-            if b1 - b0 == k * a1 or b0 - b1 == k * a0:  # oldest first, or newest first
-                votes[sign] += 1
-    steps = len(pairs) - 1
-    for sign in ("normal", "inverted"):
-        other = "inverted" if sign == "normal" else "normal"
-        if votes[sign] >= 0.8 * steps and votes[other] < votes[sign]:
-            c["balance_checked"] = g.header[bi]
-            return sign
-    return None
 
 
 def _guess_currency(g: Guess, o: dict, named, values, amount_values, decimal) -> None:
@@ -847,7 +818,7 @@ def _guess_currency(g: Guess, o: dict, named, values, amount_values, decimal) ->
     if len(symbols) == 1:
         c["currency"] = symbols.pop()
         return
-    if decimal == "." and str(c.get("date_format", "")).startswith("%m"):
+    if decimal == "." and re.match(r"%m|%b %d|%B %d", str(c.get("date_format", ""))):
         c["currency"] = "USD"
         g.assumptions.append("currency USD assumed (US-style dates, the file does not name a currency)")
         return
