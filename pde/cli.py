@@ -242,6 +242,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     from pde.migrate import MigrationError
 
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["csv-profile"]:  # its own options (argparse.REMAINDER would not take a leading --help)
+        return cmd_csv_profile(argparse.Namespace(argv=argv[1:]))
     args = build_parser().parse_args(argv)
     try:
         return args.func(args) or 0

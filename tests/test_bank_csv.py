@@ -8,6 +8,10 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
+import os
+import re
+import subprocess
+import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -590,10 +594,10 @@ def test_semicolons_decimal_comma_thousands_and_cp1252():
 
 
 def test_tabs_parentheses_and_month_names():
-    body = ("Date\tDescription\tAmount\tBalance\n"
-            '"Jan 5, 2024"\tCoffee\t(4.50)\t"1,095.50"\n'
-            '"Jan 6, 2024"\tRefund\t10.00\t"1,105.50"\n'
-            '"Jan 7, 2024"\tBook\t(20.00)\t"1,085.50"\n').encode()
+    body = (b"Date\tDescription\tAmount\tBalance\n"
+            b'"Jan 5, 2024"\tCoffee\t(4.50)\t"1,095.50"\n'
+            b'"Jan 6, 2024"\tRefund\t10.00\t"1,105.50"\n'
+            b'"Jan 7, 2024"\tBook\t(20.00)\t"1,085.50"\n')
     parsed = _read(body)
     assert parsed.guess is not None and parsed.profile.delimiter == "\t"
     assert parsed.profile.date_format == "%b %d, %Y" and parsed.profile.sign == "normal"
@@ -606,7 +610,8 @@ def test_tabs_parentheses_and_month_names():
 
 def test_mostly_positive_amounts_are_not_guessed_a_sign():
     """A card export that shows purchases as positive must not load as deposits."""
-    body = b"Date,Description,Amount\n2024-01-03,Groceries,$50.00\n2024-01-04,Payment,-$100.00\n2024-01-05,Fuel,$30.00\n"
+    body = (b"Date,Description,Amount\n"
+            b"2024-01-03,Groceries,$50.00\n2024-01-04,Payment,-$100.00\n2024-01-05,Fuel,$30.00\n")
     with pytest.raises(ParseError) as err:
         _read(body)
     assert "only 1 of 3 amounts are negative (a card export that shows purchases as positive?)" in str(err.value)
@@ -660,3 +665,122 @@ def test_user_profiles_under_pde_home_are_used_and_win(pde_home):
     t = of(_read(body).records, Transaction)
     assert [(x.account_id, x.amount) for x in t] == [("csv:cafe-card:acct", Decimal("-3.50")),
                                                     ("csv:cafe-card:acct", Decimal("-2.50"))]
+
+
+# -- real crawls and the user-facing commands, as subprocesses ------------------------------------
+
+
+def _db(pg_url: str, sql: str, args=()) -> list[tuple]:
+    import psycopg2
+
+    with psycopg2.connect(pg_url) as conn, conn.cursor() as cur:
+        cur.execute(sql, args or None)
+        return cur.fetchall()
+
+
+def _pde(*args: str, home: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PDE_HOME": str(home)}
+    return subprocess.run([sys.executable, "-m", "pde.cli", *args], cwd=FIX.parent.parent, env=env,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_crawl_real_layouts_into_postgres(pg_url):
+    from tests.conftest import run_crawl
+
+    names = ["gls.csv", "ubs-ch-fr_trimmed.csv", "mint_extra.csv", "payoneer.csv"]
+    files = [PEER / n for n in names] + [SYNTH / "ing_de.csv", SYNTH / "venmo.csv"]
+    p = run_crawl("bank_csv", db=pg_url, args={"url": ",".join(str(f) for f in files)})
+    assert p.returncode == 0, p.stderr[-3000:]
+    expected = [e for n in names for e in PEER_LOADS[n][1]()]
+    expected += [(dt.date.fromisoformat(d), Decimal(a)) for n in ("ing_de", "venmo") for d, a in SYNTHETIC[n]]
+    got = _db(pg_url, "SELECT posted_date, amount FROM finance.transactions")
+    assert sorted(got) == sorted(expected)
+    assert _db(pg_url, "SELECT status, items_quarantined FROM platform.runs") == [("succeeded", 0)]
+    cats = _db(pg_url, "SELECT DISTINCT category_source FROM finance.transactions WHERE account_id LIKE 'csv:mint:%'")
+    assert sorted(c for (c,) in cats) == sorted({r["Category"] for r in _table("mint_extra.csv")})
+
+
+def test_crawl_of_a_clear_unknown_layout_loads_with_a_guess_recorded_and_saved(pg_url, pde_home, tmp_path):
+    from tests.conftest import run_crawl
+
+    export = tmp_path / "giro-2024.csv"
+    export.write_bytes("Buchungsdatum;Empfänger;Verwendungszweck;Soll;Haben\n"
+                       "03.01.2024;Hausverwaltung;Miete Januar;1.200,00 €;\n"
+                       "04.01.2024;ACME GmbH;Gehalt;;2.500,00 €\n"
+                       "15.01.2024;Stadtwerke;Strom;84,10 €;\n".encode("cp1252"))
+    p = run_crawl("bank_csv", db=pg_url, args={"url": str(export)})
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert "no bank profile knows this layout; loaded with a guessed mapping" in p.stderr
+    [(message,)] = _db(pg_url, "SELECT message FROM platform.runs")
+    assert message.startswith(f"{export}: no bank profile knows this layout; loaded with a guessed mapping "
+                              "(date='Buchungsdatum' as %d.%m.%Y, debit='Soll' credit='Haben', "
+                              "description='Empfänger', currency EUR)")
+    name = re.search(r"saved as profile '(guessed_[0-9a-f]{8})' in (\S+)\.", message)
+    assert name and Path(name.group(2)) == pde_home / "bank_profiles.toml"
+    saved = load_profiles(pde_home / "bank_profiles.toml")[name.group(1)]
+    assert (saved.guessed, saved.delimiter, saved.decimal) == (f"guessed from {export}", ";", ",")
+    rows = _db(pg_url, "SELECT posted_date, amount, payee, memo, currency, details->>'profile' "
+                       "FROM finance.transactions ORDER BY posted_date")
+    assert rows == [(dt.date(2024, 1, 3), Decimal("-1200.00"), "Hausverwaltung", "Miete Januar", "EUR", name.group(1)),
+                    (dt.date(2024, 1, 4), Decimal("2500.00"), "ACME GmbH", "Gehalt", "EUR", name.group(1)),
+                    (dt.date(2024, 1, 15), Decimal("-84.10"), "Stadtwerke", "Strom", "EUR", name.group(1))]
+    again = run_crawl("bank_csv", db=pg_url, args={"url": str(export)})  # the saved profile now knows it
+    assert again.returncode == 0 and "guessed mapping" not in again.stderr
+    assert _db(pg_url, "SELECT count(*) FROM finance.transactions") == [(3,)]
+
+
+def test_ambiguous_file_is_refused_with_the_command_that_writes_a_mapping(pg_url, pde_home, tmp_path):
+    from tests.conftest import run_crawl
+
+    export = tmp_path / "card.csv"
+    export.write_text("Date,Description,Amount\n01/13/2024,Groceries,50.00\n01/14/2024,Payment,-100.00\n"
+                      "01/15/2024,Fuel,30.00\n01/16/2024,Books,12.50\n")
+    p = run_crawl("bank_csv", db=pg_url, args={"url": str(export)})
+    assert p.returncode == 1
+    command = (f"pde csv-profile {export} --date Date --date-format %m/%d/%Y --amount Amount --sign normal "
+               "--description Description --currency USD")
+    assert command in p.stderr
+    [(status, message)] = _db(pg_url, "SELECT status, message FROM platform.runs")
+    assert status == "failed" and "only 1 of 4 amounts are negative" in message and command in message
+    assert _db(pg_url, "SELECT count(*) FROM finance.transactions") == [(0,)]
+
+    still = _pde("csv-profile", str(export), home=pde_home)
+    assert still.returncode == 2 and "Still ambiguous: only 1 of 4 amounts are negative" in still.stderr
+    assert not (pde_home / "bank_profiles.toml").exists()
+
+    done = _pde("csv-profile", str(export), "--sign", "inverted", "--institution", "Example Card",
+                "--name", "example_card", home=pde_home)
+    assert done.returncode == 0, done.stderr
+    preview = done.stdout.split("Preview (4 transactions, 0 rows that would be quarantined):\n")[1].splitlines()[:3]
+    assert [line.split()[:3] for line in preview] == [["2024-01-13", "-50.00", "USD"], ["2024-01-14", "100.00", "USD"],
+                                                      ["2024-01-15", "-30.00", "USD"]]
+    assert f"Saved profile 'example_card' in {pde_home / 'bank_profiles.toml'}" in done.stdout
+    assert load_profiles(pde_home / "bank_profiles.toml")["example_card"].sign == "inverted"
+
+    p = run_crawl("bank_csv", db=pg_url, args={"url": str(export), "account": "card"})
+    assert p.returncode == 0, p.stderr[-3000:]
+    rows = _db(pg_url, "SELECT account_id, amount FROM finance.transactions ORDER BY posted_date")
+    assert rows == [("csv:example-card:card", Decimal(a)) for a in ("-50.00", "100.00", "-30.00", "-12.50")]
+
+
+def test_not_a_statement_is_refused_by_the_crawl_and_the_command(pg_url, pde_home):
+    from tests.conftest import run_crawl
+
+    amazon = PEER / "amazon.csv"
+    p = run_crawl("bank_csv", db=pg_url, args={"url": str(amazon)})
+    assert p.returncode == 1
+    said = f"{amazon}: this is an Amazon order history"
+    assert said in p.stderr and "not a bank, card or brokerage statement" in p.stderr
+    [(message,)] = _db(pg_url, "SELECT message FROM platform.runs")
+    assert said in message
+    cmd = _pde("csv-profile", str(amazon), home=pde_home)
+    assert cmd.returncode == 2
+    assert "this is an Amazon order history" in cmd.stderr and "pde does not load it" in cmd.stderr
+
+
+def test_csv_profile_usage_errors():
+    out = subprocess.run([sys.executable, "-m", "pde.cli", "csv-profile", "--help"], capture_output=True, text=True)
+    assert out.returncode == 0 and "usage: pde csv-profile" in out.stdout and "--date-format" in out.stdout
+    out = subprocess.run([sys.executable, "-m", "pde.cli", "csv-profile", "/nonexistent/x.csv"],
+                         capture_output=True, text=True)
+    assert out.returncode == 1 and "cannot read /nonexistent/x.csv" in out.stderr
