@@ -207,6 +207,12 @@ def cmd_categorize(args) -> int:
     return main()
 
 
+def cmd_csv_profile(args) -> int:
+    from scrapers.finance.bank_csv import csv_profile_main
+
+    return csv_profile_main(args.argv)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="pde", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
@@ -232,6 +238,11 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("categorize", help="finance: apply category rules, retrain the model, predict the rest")
     c.set_defaults(func=cmd_categorize)
 
+    cp = sub.add_parser("csv-profile", add_help=False, help="finance: write a mapping for a bank CSV layout pde "
+                        "does not know (pde csv-profile FILE --help)")
+    cp.add_argument("argv", nargs=argparse.REMAINDER)
+    cp.set_defaults(func=cmd_csv_profile)
+
     from pde.fantasy import cheatsheet
 
     cheatsheet.register(sub)
@@ -252,6 +263,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     from pde.migrate import MigrationError
 
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["csv-profile"]:  # its own options (argparse.REMAINDER would not take a leading --help)
+        return cmd_csv_profile(argparse.Namespace(argv=argv[1:]))
     args = build_parser().parse_args(argv)
     try:
         return args.func(args) or 0
