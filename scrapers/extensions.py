@@ -165,7 +165,7 @@ class RunRecorder:
         if scraped == 0 and getattr(spider, "expects_items", True):
             return "failed", (f"{spider.name} finished but produced no items. The site may have changed its layout, "
                               "or the search matched nothing; check the arguments and the pages in the log.")
-        return "succeeded", ""
+        return "succeeded", " ".join(getattr(spider, "run_notes", ()))  # what a spider wants said
 
     def spider_closed(self, spider, reason):
         logging.getLogger().removeHandler(self.errors)
