@@ -11,10 +11,31 @@ from __future__ import annotations
 import glob
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from pde.cassettes import SECRET_FIELDS
+
+
+@dataclass(frozen=True)
+class Arg:
+    """A spider argument, declared once on the spider class: ``args = (Arg("status", "...", choices=...),)``.
+
+    The agreed shape of issue 9 (name, help, type, default, choices, required, secret). Stand-in until
+    the argument machinery (validation, ``pde sources``, DAG docs) lands and replaces this class.
+    """
+
+    name: str
+    help: str = ""
+    type: str = "str"
+    default: Any = None
+    choices: tuple | None = None
+    required: bool = False
+    secret: bool = False
+    min: float | None = None
+    max: float | None = None
 
 
 class ParseError(ValueError):
