@@ -141,30 +141,36 @@ COMMENT ON COLUMN housing.portal_listings.address_key IS 'housing.address_key(st
 
 -- Which Zillow listing (if any) each Redfin listing is: same address key, else (houses only, not units in
 -- one building, which share a location) within 30 m in the same ZIP with no conflicting bedroom count.
+-- Each listing is matched once at most: the best pair (address before location, then nearest) wins.
 CREATE VIEW housing.property_matches AS
 WITH z AS (
-    SELECT listing_id AS zpid, address_key, zip, latitude, longitude, beds, street ~ '#|\m([Aa]pt|[Uu]nit|[Ss]te|[Ss]uite)\M' AS is_unit
+    SELECT listing_id AS zpid, address_key, zip, latitude, longitude, beds,
+           street ~ '#|\m([Aa]pt|[Uu]nit|[Ss]te|[Ss]uite)\M' AS is_unit
       FROM housing.portal_listings WHERE portal = 'zillow'
 ), r AS (
-    SELECT listing_id AS redfin_id, address_key, zip, latitude, longitude, beds, street ~ '#|\m([Aa]pt|[Uu]nit|[Ss]te|[Ss]uite)\M' AS is_unit
+    SELECT listing_id AS redfin_id, address_key, zip, latitude, longitude, beds,
+           street ~ '#|\m([Aa]pt|[Uu]nit|[Ss]te|[Ss]uite)\M' AS is_unit
       FROM housing.portal_listings WHERE portal = 'redfin'
+), candidates AS (
+    SELECT r.redfin_id, z.zpid,
+           CASE WHEN z.address_key = r.address_key THEN 'address' ELSE 'location' END AS matched_on,
+           111320 * sqrt(power(z.latitude - r.latitude, 2)
+                         + power(cos(radians(r.latitude)) * (z.longitude - r.longitude), 2)) AS distance_m
+      FROM r JOIN z ON z.address_key = r.address_key
+                    OR (z.zip = r.zip AND NOT z.is_unit AND NOT r.is_unit
+                        AND (z.beds IS NULL OR r.beds IS NULL OR z.beds = r.beds)
+                        AND 111320 * sqrt(power(z.latitude - r.latitude, 2)
+                                          + power(cos(radians(r.latitude)) * (z.longitude - r.longitude), 2)) < 30)
+), best_for_redfin AS (
+    SELECT *, row_number() OVER (PARTITION BY redfin_id
+                                 ORDER BY matched_on = 'address' DESC, distance_m NULLS LAST, zpid) AS n
+      FROM candidates
+), best AS (
+    SELECT *, row_number() OVER (PARTITION BY zpid
+                                 ORDER BY matched_on = 'address' DESC, distance_m NULLS LAST, redfin_id) AS m
+      FROM best_for_redfin WHERE n = 1
 )
-SELECT r.redfin_id, m.zpid, m.matched_on, round(m.distance_m::numeric, 1) AS distance_m
-  FROM r
-  CROSS JOIN LATERAL (
-      SELECT z.zpid,
-             CASE WHEN z.address_key = r.address_key THEN 'address' ELSE 'location' END AS matched_on,
-             111320 * sqrt(power(z.latitude - r.latitude, 2)
-                           + power(cos(radians(r.latitude)) * (z.longitude - r.longitude), 2)) AS distance_m
-        FROM z
-       WHERE z.address_key = r.address_key
-          OR (z.zip = r.zip AND NOT z.is_unit AND NOT r.is_unit
-              AND (z.beds IS NULL OR r.beds IS NULL OR z.beds = r.beds)
-              AND 111320 * sqrt(power(z.latitude - r.latitude, 2)
-                                + power(cos(radians(r.latitude)) * (z.longitude - r.longitude), 2)) < 30)
-       ORDER BY (z.address_key = r.address_key) DESC NULLS LAST, distance_m NULLS LAST
-       LIMIT 1
-  ) m;
+SELECT redfin_id, zpid, matched_on, round(distance_m::numeric, 1) AS distance_m FROM best WHERE m = 1;
 COMMENT ON VIEW housing.property_matches IS 'Each Redfin listing that is also a Zillow listing, with how they were matched.';
 COMMENT ON COLUMN housing.property_matches.matched_on IS 'address (same housing.address_key) or location (houses within 30 m in the same ZIP).';
 COMMENT ON COLUMN housing.property_matches.distance_m IS 'Distance between the two portals'' coordinates, in metres.';
