@@ -9,6 +9,7 @@ cassette keep of a spider's arguments.
 from __future__ import annotations
 
 import glob
+import json
 import os
 import re
 from dataclasses import dataclass
@@ -143,3 +144,38 @@ def require_whole_html(text: str, where: str, what: str = "page") -> None:
             "the download was cut off. Nothing was taken from it, so rows from the complete page stay as they "
             "were. Download it again."
         )
+
+
+def load_json(text: str, where: str, what: str = "answer"):
+    """``json.loads`` that says "truncated" when the text stops before the JSON ends (a cut-off download)."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        if _unclosed(text):
+            raise Truncated(
+                f"{where}: truncated: the {what} stops after {len(text):,} characters before its JSON ends; the "
+                "download was cut off. Nothing was taken from it; download it again."
+            ) from exc
+        raise ParseError(f"{where}: not JSON ({exc}); expected {what}") from exc
+
+
+def _unclosed(text: str) -> bool:
+    """True when the text ends inside a JSON string, object or array: cut off, not malformed."""
+    depth, in_string, escaped = 0, False, False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "{[":
+            depth += 1
+        elif ch in "}]":
+            depth -= 1
+            if depth < 0:
+                return False
+    return in_string or depth > 0

@@ -67,8 +67,10 @@ class PdeSpider(scrapy.Spider):
         """Note a valid answer that holds no rows (an off-season list): the run succeeds with 0 rows and says so."""
         message = f"{self.name}: the source had nothing yet: {what} ({response.url}). 0 rows; nothing to do."
         self.logger.info(message)
-        if self.crawler.stats.get_value("pde/nothing_yet") is None:
-            self.crawler.stats.set_value("pde/nothing_yet", message)
+        self.nothing_yet_message = getattr(self, "nothing_yet_message", None) or message
+        crawler = getattr(self, "crawler", None)
+        if crawler is not None and crawler.stats.get_value("pde/nothing_yet") is None:
+            crawler.stats.set_value("pde/nothing_yet", message)
 
     def live_requests(self) -> Iterable[scrapy.Request]:
         """Requests for a live crawl from the spider's arguments."""

@@ -14,20 +14,14 @@ from collections import Counter
 from pathlib import Path
 from urllib.parse import urljoin
 
-import psycopg2
 import pytest
-from scrapy.http import HtmlResponse, Request
-from scrapy.utils.test import get_crawler
 
-from pde.records import Rejected, validate
+from pde.records import Rejected
 from pde.sources import ParseError, Truncated
-from scrapers.fantasy.espn_league import EspnLeagueSpider
 from scrapers.fantasy.fantasypros_rankings import FantasyprosRankingsSpider
-from scrapers.fantasy.pfr_stats import PfrStatsSpider
-from scrapers.fantasy.records import NflTeamSeason, PlayerStats, Ranking, SourcePlayer, Trending
-from scrapers.fantasy.sleeper_league import SleeperLeagueSpider
-from scrapers.housing.zillow_listings import ZillowListingsSpider
-from tests.conftest import FIXTURES, run_crawl
+from scrapers.fantasy.records import PlayerStats, Ranking, SourcePlayer, Trending
+from tests.conftest import run_crawl
+from tests.helpers import FIXTURES, count, last_run, of, parse_saved, rows
 
 FP = FIXTURES / "fantasypros_rankings" / "peer"
 SLEEPER = FIXTURES / "sleeper_league" / "peer"
@@ -35,34 +29,9 @@ PFR = FIXTURES / "pfr_stats" / "peer"
 BOSTON = FIXTURES / "zillow_listings" / "zillow-search-boston-20260402-1.html"
 
 
-def load(cls, path: Path, body: bytes | None = None, **args):
-    """Parse one saved file with the spider (as `-a url=` would); returns (items, stats)."""
-    crawler = get_crawler(cls)
-    spider = cls.from_crawler(crawler, **args)
-    url = path.resolve().as_uri()
-    response = HtmlResponse(url=url, body=path.read_bytes() if body is None else body, encoding="utf-8",
-                            request=Request(url))
-    items = list(spider.parse(response))
-    for item in items:
-        if not isinstance(item, Rejected):
-            assert validate(item) is None, item
-    return items, crawler.stats
-
-
-def of(items, cls):
-    return [i for i in items if type(i) is cls]
-
-
-def run_row(db):
-    with psycopg2.connect(db) as conn, conn.cursor() as cur:
-        cur.execute("SELECT status, message, items_scraped FROM platform.runs ORDER BY run_id DESC LIMIT 1")
-        return cur.fetchone()
-
-
-def count(db, table):
-    with psycopg2.connect(db) as conn, conn.cursor() as cur:
-        cur.execute(f"SELECT count(*) FROM {table}")
-        return cur.fetchone()[0]
+def run_row(db) -> tuple:
+    run = last_run(db)
+    return run["status"], run["message"], run["items_scraped"]
 
 
 def body(path: Path):
@@ -87,7 +56,7 @@ FP_EMPTY = sorted(p.name for p in FP.glob("*.json") if not body(p)["players"])
 @pytest.mark.parametrize("name", FP_CONSENSUS)
 def test_fantasypros_consensus(name):
     data = body(FP / name)
-    items, _ = load(FantasyprosRankingsSpider, FP / name)
+    items = parse_saved("fantasypros_rankings", FP / name)
     ranks = {r.source_player_id: r for r in of(items, Ranking)}
     assert len(of(items, Ranking)) == len(data["players"]) == len(ranks)
     assert not of(items, Rejected)
@@ -103,7 +72,7 @@ def test_fantasypros_consensus(name):
 @pytest.mark.parametrize("name", FP_PROJECTIONS)
 def test_fantasypros_projections(name):
     data = body(FP / name)
-    items, _ = load(FantasyprosRankingsSpider, FP / name)
+    items = parse_saved("fantasypros_rankings", FP / name)
     stats = {s.source_player_id: s for s in of(items, PlayerStats)}
     assert len(stats) == len(data["players"]) and not of(items, Rejected)
     assert data["scoring"] == "STD"
@@ -116,7 +85,7 @@ def test_fantasypros_projections(name):
 @pytest.mark.parametrize("name", FP_BOARDS)
 def test_fantasypros_rankings_board(name):
     data = body(FP / name)
-    items, _ = load(FantasyprosRankingsSpider, FP / name)
+    items = parse_saved("fantasypros_rankings", FP / name)
     kinds = {"ROS": "ros", "DYN": "dynasty", "BB": "bestball", "DRAFTERS": "drafters"}
 
     def meaning(key):  # "WK1-STD" is week 1's weekly ranking; "BB-HALF" best ball; "PPR" the draft ranking
@@ -136,7 +105,7 @@ def test_fantasypros_rankings_board(name):
 
 def test_fantasypros_players_adp():
     data = body(FP / "01-players-full.json")
-    items, _ = load(FantasyprosRankingsSpider, FP / "01-players-full.json")
+    items = parse_saved("fantasypros_rankings", FP / "01-players-full.json")
     assert len(of(items, SourcePlayer)) == len(data["players"])
     expected = {(str(p["player_id"]), s): float(p[f"rank_adp{x}"]) for p in data["players"]
                 for s, x in (("std", ""), ("ppr", "_ppr"), ("half", "_half")) if p.get(f"rank_adp{x}")}
@@ -147,9 +116,9 @@ def test_fantasypros_players_adp():
 @pytest.mark.parametrize("name", FP_EMPTY)
 def test_fantasypros_empty_answer_is_nothing_yet(name):
     assert body(FP / name)["players"] in ([], None)
-    items, stats = load(FantasyprosRankingsSpider, FP / name)
-    assert items == []
-    assert "had nothing yet" in stats.get_value("pde/nothing_yet")
+    spider = FantasyprosRankingsSpider()
+    assert parse_saved(spider, FP / name) == []
+    assert "had nothing yet" in spider.nothing_yet_message
 
 
 def test_fantasypros_empty_answers_crawl_succeeds_with_zero_rows(pg_url, pde_home):
@@ -174,7 +143,7 @@ SLEEPER_REFUSED = {
 @pytest.mark.parametrize("name", sorted(SLEEPER_REFUSED))
 def test_sleeper_other_endpoints_are_refused_by_name(name):
     with pytest.raises(ParseError, match=re.escape(SLEEPER_REFUSED[name])) as err:
-        load(SleeperLeagueSpider, SLEEPER / name, league_id="289646328504385536", season="2018")
+        parse_saved("sleeper_league", SLEEPER / name, league_id="289646328504385536", season="2018")
     assert "Nothing was taken from it" in str(err.value)
 
 
@@ -191,11 +160,11 @@ def test_sleeper_traded_picks_are_not_written_as_rosters(pg_url, pde_home):
 
 def test_sleeper_trending_drops_load_when_named():
     data = body(SLEEPER / "trending-drop.json")
-    items, _ = load(SleeperLeagueSpider, SLEEPER / "trending-drop.json", trending="drop")
+    items = parse_saved("sleeper_league", SLEEPER / "trending-drop.json", trending="drop")
     rows = of(items, Trending)
     assert [(t.source_player_id, t.count) for t in rows] == [(d["player_id"], d["count"]) for d in data]
     assert {t.direction for t in rows} == {"drop"} and [t.rank for t in rows] == list(range(1, len(data) + 1))
-    unnamed, _ = load(SleeperLeagueSpider, SLEEPER / "trending-drop.json")  # add or drop? it does not say
+    unnamed = parse_saved("sleeper_league", SLEEPER / "trending-drop.json")  # add or drop? it does not say
     assert len(of(unnamed, Rejected)) == len(data)
     assert all("-a trending=add|drop" in r.reason for r in unnamed)
 
@@ -204,16 +173,16 @@ def test_sleeper_trending_drops_load_when_named():
 def test_espn_league_of_another_sport_is_refused(tmp_path):
     league = body(FIXTURES / "espn_league" / "league_team_2018.json")
     assert league["gameId"] == 1
-    football, _ = load(EspnLeagueSpider, FIXTURES / "espn_league" / "league_team_2018.json")
+    football = parse_saved("espn_league", FIXTURES / "espn_league" / "league_team_2018.json")
     assert len(football) > 10
     hockey = tmp_path / "hockey_league.json"
     hockey.write_text(json.dumps({**league, "gameId": 4}))
     with pytest.raises(ParseError, match=r"not a football league: gameId 4 .*hockey"):
-        load(EspnLeagueSpider, hockey)
+        parse_saved("espn_league", hockey)
     history = tmp_path / "hockey_history.json"  # the leagueHistory endpoint: a list of league objects
     history.write_text(json.dumps([{**league, "gameId": 2}]))
     with pytest.raises(ParseError, match="not a football league: gameId 2"):
-        load(EspnLeagueSpider, history)
+        parse_saved("espn_league", history)
 
 
 # -- Pro-Football-Reference -----------------------------------------------------------------------------------
@@ -230,7 +199,7 @@ def _table_html(text: str, table_id: str) -> str:
 @pytest.mark.parametrize("name", PFR_PLAYERS)
 def test_pfr_player_pages(name):
     text = (PFR / name).read_text(encoding="utf-8")
-    items, _ = load(PfrStatsSpider, PFR / name)
+    items = parse_saved("pfr_stats", PFR / name)
     pid = name.removesuffix(".htm")
     assert [p.source_player_id for p in of(items, SourcePlayer)] == [pid]
     h1 = re.search(r'<div[^>]*id="meta".*?<h1[^>]*>\s*(?:<span>)?([^<]+)', text, re.S).group(1).strip()
@@ -256,13 +225,13 @@ def test_pfr_player_pages(name):
 def test_pfr_extracts_are_refused(name):
     first_table = re.search(r'<table[^>]*\bid="([\w-]+)"', (PFR / name).read_text()).group(1)
     with pytest.raises(ParseError, match="not a whole Pro-Football-Reference page") as err:
-        load(PfrStatsSpider, PFR / name)
+        parse_saved("pfr_stats", PFR / name)
     assert f"table#{first_table}" in str(err.value) and "Save the whole page" in str(err.value)
 
 
 def test_pfr_boxscores_page_is_refused():
     with pytest.raises(ParseError, match="expected a player page"):
-        load(PfrStatsSpider, PFR / "boxscores-1-2020.html")
+        parse_saved("pfr_stats", PFR / "boxscores-1-2020.html")
 
 
 def test_pfr_truncated_season_page_is_refused_and_keeps_good_rows(pg_url, pde_home, tmp_path):
@@ -271,12 +240,10 @@ def test_pfr_truncated_season_page_is_refused_and_keeps_good_rows(pg_url, pde_ho
     cut = tmp_path / "2017.html"
     cut.write_text(text[: text.index('id="all_team_stats"')])  # the standings survive, team stats do not
     with pytest.raises(Truncated, match="truncated"):
-        load(PfrStatsSpider, cut)
+        parse_saved("pfr_stats", cut)
 
     def team_rows():
-        with psycopg2.connect(pg_url) as conn, conn.cursor() as cur:
-            cur.execute("SELECT team, stats, total_yards FROM fantasy.nfl_team_seasons ORDER BY team")
-            return cur.fetchall()
+            return rows(pg_url, "SELECT team, stats, total_yards FROM fantasy.nfl_team_seasons ORDER BY team")
 
     assert run_crawl("pfr_stats", db=pg_url, args={"url": str(page)}).returncode == 0
     good = team_rows()
@@ -300,7 +267,7 @@ def test_zillow_cards_with_data_test_attributes(tmp_path):
     assert "data-testid" not in variant and 'data-test="property-card"' in variant
     page = tmp_path / "boston-data-test.html"
     page.write_text(variant)
-    items, _ = load(ZillowListingsSpider, page)
+    items = parse_saved("zillow_listings", page)
     cards = _cards(text)
     assert len(items) == len(cards) == 9
     by_zpid = {i.zpid: i for i in items}
@@ -326,7 +293,7 @@ def test_zillow_older_card_names(tmp_path):
             "</article></li></ul></body></html>")
     page = tmp_path / "old-cards.html"
     page.write_text(html)
-    [listing], _ = load(ZillowListingsSpider, page)
+    [listing] = parse_saved("zillow_listings", page)
     assert (listing.zpid, listing.price, listing.address, listing.zip) == ("123", 689000, "1 Main St, Boston, MA 02114",
                                                                         "02114")
     assert (listing.beds, listing.baths) == (4, 3)
@@ -365,3 +332,14 @@ def test_url_argument_with_commas_spaces_and_a_missing_path(pg_url, pde_home, tm
     status, message, _ = run_row(pg_url)
     assert status == "failed" and str(missing) in message and "Nothing was read" in message
     assert str(missing) in proc.stderr
+
+
+@pytest.mark.parametrize("spider, path", [
+    ("sleeper_league", FIXTURES / "sleeper_league" / "rosters.json"),
+    ("espn_league", FIXTURES / "espn_league" / "league_team_2018.json"),
+    ("fantasypros_rankings", FP / "05-consensus-draft-std-qb.json"),
+])
+def test_cut_off_json_downloads_are_refused_as_truncated(spider, path):
+    text = path.read_text(encoding="utf-8")
+    with pytest.raises(Truncated, match=f"truncated: the .* stops after {len(text) // 2:,} characters"):
+        parse_saved(spider, body=text[: len(text) // 2].encode(), url=path.resolve().as_uri())

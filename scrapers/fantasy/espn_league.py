@@ -44,7 +44,7 @@ from typing import Any
 import scrapy
 
 from pde.records import Record, Rejected
-from pde.sources import ParseError
+from pde.sources import ParseError, load_json
 from scrapers.fantasy.normalize import (
     current_season,
     from_epoch_ms,
@@ -450,10 +450,7 @@ class EspnLeagueSpider(PdeSpider):
                 f"{response.url}: ESPN answered {response.status}. A private league needs the espn_s2 and SWID "
                 "cookies of a logged-in browser in ESPN_S2 and ESPN_SWID; check -a league_id and -a seasons."
             )
-        try:
-            data = json.loads(response.text)
-        except ValueError as exc:
-            raise ParseError(f"{response.url}: not JSON ({exc}); expected an ESPN fantasy API response") from exc
+        data = load_json(response.text, response.url, "an ESPN fantasy API response")
         ctx = response.meta.get("espn_ctx") or Context(
             league_id=self.league_id, season=self.seasons[0] if len(self.seasons) == 1 else None)
         try:

@@ -49,7 +49,7 @@ from urllib.parse import urlencode
 import scrapy
 
 from pde.records import Record, Rejected
-from pde.sources import ParseError
+from pde.sources import ParseError, load_json
 from scrapers.fantasy.normalize import (
     current_season,
     from_epoch_s,
@@ -378,6 +378,8 @@ class FantasyprosRankingsSpider(PdeSpider):
                 raise ValueError(f"fantasypros_rankings: unknown endpoint {endpoint!r}")
 
     def parse(self, response):
+        if response.text.lstrip()[:1] in "{[":
+            load_json(response.text, response.url, "a FantasyPros API answer")  # refuses a cut-off download
         try:
             data = decode(response.text)
             if kind_of(data) == "empty":

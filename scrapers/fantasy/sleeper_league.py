@@ -43,7 +43,6 @@ with the argument to pass.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -53,7 +52,7 @@ from typing import Any
 import scrapy
 
 from pde.records import Record, Rejected
-from pde.sources import ParseError
+from pde.sources import ParseError, load_json
 from scrapers.fantasy.normalize import (
     from_epoch_ms,
     height_inches,
@@ -471,10 +470,7 @@ class SleeperLeagueSpider(PdeSpider):
 
     # -- parsing -----------------------------------------------------------------------
     def parse(self, response):
-        try:
-            data = json.loads(response.text)
-        except ValueError as exc:
-            raise ParseError(f"{response.url}: not JSON ({exc}); expected a Sleeper API response") from exc
+        data = load_json(response.text, response.url, "a Sleeper API response")
         try:
             kind = kind_of(data)
         except UnknownLayout as exc:

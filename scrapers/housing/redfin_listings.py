@@ -8,7 +8,8 @@ CSVs downloaded from the browser, recognised by their header (never by URL or fi
     scrapy crawl redfin_listings -a search_url="https://www.redfin.com/city/29470/IL/Chicago" -a status=sold
     scrapy crawl redfin_listings -a url="~/Downloads/redfin_2026-*.csv"
 
-Arguments: see ``args`` below. Credentials: none. Redfin answers too many requests with 403/429
+Arguments: see ``args`` below (status ``for_sale`` or ``sold``: Redfin's rentals are not in the
+gis-csv export, so there is no ``for_rent``). Credentials: none. Redfin answers too many requests with 403/429
 or a block page: the run stops as "blocked" (exit 3) with advice, and stores nothing from it.
 
 The same home seen on Zillow and on Redfin is one property in ``housing.properties`` (matched on
