@@ -899,7 +899,7 @@ def query(pg_url, sql, *params):
     import psycopg2
 
     with psycopg2.connect(pg_url) as conn, conn.cursor() as cur:
-        cur.execute(sql, params)
+        cur.execute(sql, params or None)
         return cur.fetchall()
 
 
