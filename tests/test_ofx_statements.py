@@ -6,7 +6,11 @@ Expected values were read from the files in fixtures/ofx_statements/ (see its PR
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
+import shutil
+import subprocess
+from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 
@@ -15,7 +19,7 @@ from scrapy.http import TextResponse
 
 from pde.records import Rejected, validate
 from scrapers.finance.common import expand_files
-from scrapers.finance.ofx import direct_connect_request, parse_ofx_datetime
+from scrapers.finance.ofx import direct_connect_request, parse_ofx, parse_ofx_datetime
 from scrapers.items.finance import (
     Account,
     Balance,
@@ -530,13 +534,6 @@ def test_scheduled_run_reads_the_statement_folder(monkeypatch, tmp_path):
 # "Right" is checked independently of the parser: the counts and sums below come from a few
 # regular expressions over the raw file, and from GnuCash's libofx where it is installed.
 
-from collections import Counter  # noqa: E402
-import logging  # noqa: E402
-import shutil  # noqa: E402
-import subprocess  # noqa: E402
-
-from scrapers.finance.ofx import parse_ofx  # noqa: E402
-
 PEER = FIX / "peer"
 QUIRKS = FIX / "quirks"
 LIBOFX = FIX / "libofx"
@@ -655,7 +652,7 @@ def libofx_reader(tmp_path_factory):
 
 
 def libofx_transactions(exe: Path, path: Path) -> list[tuple[str, Decimal]]:
-    out = subprocess.run([str(exe), str(path)], capture_output=True, text=True, timeout=60).stdout
+    out = subprocess.run([str(exe), str(path)], capture_output=True, text=True, timeout=60, check=False).stdout
     return [(fitid, Decimal(amount)) for fitid, amount, _ in
             (line.split(" ")[1:] for line in out.splitlines() if line.startswith("TRN "))]
 
@@ -847,7 +844,7 @@ def test_the_banks_own_error_is_reported():
     msg = str(err.value)
     assert "answered with an error instead of a statement: STMTTRNRS status 2000 ERROR: General Server Error" in msg
     assert "try the download again later" in msg
-    with pytest.raises(ParseError, match="refused the sign-on .status 15500 ERROR: Your request could not be processed"):
+    with pytest.raises(ParseError, match="refused the sign-on .status 15500 ERROR: Your request could not be"):
         parse_file(PEER / "jseutter__ofxparse" / "signon_fail.ofx")
 
 
@@ -909,13 +906,15 @@ def last_run(pg_url):
 
 
 def test_crawl_folder_with_qbo_headerless_and_padded_files(pg_url, pde_home, tmp_path):
-    for path in (QUIRKS / "checking.qbo", QUIRKS / "nul-after-ofx.qfx", PEER / "jseutter__ofxparse" / "empty_balance.ofx"):
+    headerless = PEER / "jseutter__ofxparse" / "empty_balance.ofx"
+    for path in (QUIRKS / "checking.qbo", QUIRKS / "nul-after-ofx.qfx", headerless):
         shutil.copy(path, tmp_path / path.name)
     p = crawl(pg_url, tmp_path)
     assert p.returncode == 0, p.stderr[-3000:]
     fitids = {t["fitid"] for f in tmp_path.iterdir() for t in raw_stmttrns(raw_text(f))}
     assert {r[0] for r in query(pg_url, "SELECT transaction_id FROM finance.transactions")} == fitids
-    assert query(pg_url, "SELECT count(*) FROM platform.quarantine WHERE reason LIKE '%BALAMT is missing or empty%'") == [(2,)]
+    assert query(pg_url, "SELECT count(*) FROM platform.quarantine "
+                         "WHERE reason LIKE '%BALAMT is missing or empty%'") == [(2,)]
     status, quarantined, message = last_run(pg_url)
     assert (status, quarantined) == ("succeeded", 2) and "2 of" in message and "quarantined" in message
 
@@ -948,7 +947,8 @@ def test_crawl_value_quirks_go_to_quarantine_with_reasons(pg_url, pde_home):
     assert sum("appears twice in this file" in r for r in reasons) == 1
     assert sum("DTPOSTED" in r for r in reasons) == 3
     loaded, _ = zip(*[expected_transactions(raw_text(f)) for f in files])
-    assert query(pg_url, "SELECT count(*) FROM finance.transactions") == [(len({t["fitid"] for ts in loaded for t in ts}),)]
+    fitids = {t["fitid"] for ts in loaded for t in ts}
+    assert query(pg_url, "SELECT count(*) FROM finance.transactions") == [(len(fitids),)]
     status, quarantined, message = last_run(pg_url)
     assert (status, quarantined) == ("succeeded", 5) and "platform.quarantine" in message
 
@@ -958,8 +958,9 @@ def test_crawl_statement_without_account(pg_url, pde_home):
     p = crawl(pg_url, path, args={"account": "joint-checking"})
     assert p.returncode == 0, p.stderr[-3000:]
     assert query(pg_url, "SELECT account_id, name FROM finance.accounts") == [("ofx:joint-checking", "joint-checking")]
-    assert query(pg_url, "SELECT count(*), sum(amount) FROM finance.transactions WHERE account_id = 'ofx:joint-checking'") == \
-        [(2, sum(raw_amount(a) for a in re.findall(r"<TRNAMT>([^\s<]+)", raw_text(path))))]
+    amounts = [raw_amount(a) for a in re.findall(r"<TRNAMT>([^\s<]+)", raw_text(path))]
+    assert query(pg_url, "SELECT count(*), sum(amount) FROM finance.transactions "
+                         "WHERE account_id = 'ofx:joint-checking'") == [(len(amounts), sum(amounts))]
     assert "has no BANKACCTFROM" in p.stderr and "from -a account=" in p.stderr
 
 
@@ -994,4 +995,5 @@ def test_account_numbers_are_never_logged_whole(pg_url, pde_home):
     for number in ("1452687~7", "12300 000012345678"):
         assert number not in p.stderr  # ...with their account numbers masked
         assert "…" + number[-4:] in p.stderr
-    assert query(pg_url, "SELECT number FROM finance.accounts ORDER BY number") == [("12300 000012345678",), ("1452687~7",)]
+    assert query(pg_url, "SELECT number FROM finance.accounts ORDER BY number") == [
+        ("12300 000012345678",), ("1452687~7",)]

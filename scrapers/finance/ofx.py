@@ -126,7 +126,7 @@ class _Broken(ValueError):
 
 
 class _Open:
-    __slots__ = ("el", "line", "text", "reopened")
+    __slots__ = ("el", "line", "reopened", "text")
 
     def __init__(self, el: ET.Element, line: int, reopened: bool = False) -> None:
         self.el, self.line, self.text, self.reopened = el, line, False, reopened
