@@ -997,3 +997,54 @@ def test_account_numbers_are_never_logged_whole(pg_url, pde_home):
         assert "…" + number[-4:] in p.stderr
     assert query(pg_url, "SELECT number FROM finance.accounts ORDER BY number") == [
         ("12300 000012345678",), ("1452687~7",)]
+
+
+@pytest.mark.parametrize("name, payee", [
+    ("1252.qfx", "Café Métro €uro"),  # CHARSET:1252 (Windows-1252 bytes)
+    ("utf-8.qfx", "Café Métro €uro"),  # ENCODING:UTF-8
+    ("8859-1.qfx", "Paiement facture/Carte prépayée"),  # CHARSET:8859-1
+])
+def test_charsets_of_real_qfx_files(name, payee):
+    # Actual Budget's files (a French-Canadian bank's QFX): the same text in three encodings
+    [t] = of(parse_file(PEER / "actualbudget__actual" / name), Transaction)
+    assert t.payee == payee
+
+
+def test_utf8_bytes_under_a_1252_header_are_read_as_utf8():
+    body = (FIX / "checking.ofx").read_bytes().replace(b"ELECTRIC BILL WEB", "ÉLECTRIC BILL WEB".encode())
+    assert b"CHARSET:1252" in body
+    assert by_id(parse(body=body))["0000487"].memo == "AUTOMATIC WITHDRAWAL, ÉLECTRIC BILL WEB(S )"
+
+
+def test_ofx_start_tag_with_space_and_lowercase_tags():
+    # a bank writing `<OFX >` (reported to Actual Budget, pull request 5203); lowercase tags from hand-made files
+    body = (FIX / "checking.ofx").read_bytes()
+    head, _, rest = body.partition(b"<OFX>")
+    assert by_id(parse(body=head + b"<OFX >" + rest)) == checking_ids()
+    lower = re.sub(rb"</?[A-Z][A-Z0-9.]*>", lambda m: m.group(0).lower(), body)
+    assert by_id(parse(body=lower)) == checking_ids()
+
+
+def test_text_between_elements_is_refused_with_the_line():
+    body = (FIX / "checking.ofx").read_bytes().replace(b"</STMTTRN>", b"</STMTTRN> stray words", 1)
+    line = body[:body.index(b"stray words")].count(b"\n") + 1
+    with pytest.raises(ParseError, match=rf"broken OFX at line {line}: text 'stray words' inside <BANKTRANLIST>"):
+        parse(body=body)
+
+
+def test_accountless_statement_with_only_a_balance_loads():
+    body = (PEER / "actualbudget__actual" / "tracking-number.ofx").read_bytes()
+    body = re.sub(rb"<STMTTRN>.*</STMTTRN>\n", b"", body, flags=re.S)
+    body = body.replace(b"</BANKTRANLIST>\n",
+                        b"</BANKTRANLIST>\n<LEDGERBAL>\n<BALAMT>55.10\n<DTASOF>20190124\n</LEDGERBAL>\n")
+    # the spider passes the file name as the fallback account
+    [bal] = of(parse(body=body, url="file:///downloads/joint.ofx"), Balance)
+    assert (bal.account_id, bal.amount) == ("ofx:joint", Decimal("55.10"))
+
+
+def test_direct_connect_logs_no_account_number_or_password(caplog):
+    # ofxtools logs the statement requests (account numbers) at INFO and the whole request,
+    # password included, at DEBUG
+    with caplog.at_level(logging.DEBUG):
+        direct_connect_request(ENV, days=30, now=dt.datetime(2024, 3, 23, 12, tzinfo=UTC))
+    assert "4111222233334444" not in caplog.text and "hunter2-secret" not in caplog.text

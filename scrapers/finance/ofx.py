@@ -604,7 +604,8 @@ class _Statement:
         if not name:
             raise ParseError(f"{self.source}: <{rs.tag}> has no {_STATEMENTS[rs.tag]}/ACCTID: "
                              "pass -a account=NAME to say which account it is")
-        has_content = any(rs.iter("STMTTRN")) or any(rs.iter("BALAMT")) or rs.find("INVTRANLIST") is not None
+        has_content = any(next(rs.iter(tag), None) is not None
+                          for tag in ("STMTTRN", "BALAMT", "INVTRANLIST", "INVPOSLIST", "INVBAL"))
         if not has_content:
             raise ParseError(f"{self.source}: <{rs.tag}> has no account, no transactions and no balance: "
                              "nothing to load")
