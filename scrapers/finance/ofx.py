@@ -64,7 +64,8 @@ SOURCE = "ofx"
 # element holds what.
 
 _OFX_START = re.compile(r"<\s*OFX(?=[\s>/])", re.I)
-# Amex and Chase write `</OFX>` followed by NUL bytes or blank lines; a few add a comment.
+# Some downloads are padded after `</OFX>` (NUL bytes, blank lines); csv2ofx and the OFX
+# specification's examples add a comment there: the document ends at the last `</OFX>`.
 _OFX_END = re.compile(r"</\s*OFX\s*>", re.I)
 _TOKEN = re.compile(
     r"""<!--.*?(?:-->|\Z)
