@@ -19,8 +19,10 @@ import pytest
 from scrapy.http import TextResponse
 
 from pde.records import Rejected, validate
+from pde.sources import ParseError
 from scrapers.finance.bank_csv import (
     PROFILES_PATH,
+    BankCsvSpider,
     Profile,
     formats_reading_all,
     load_all_profiles,
@@ -32,8 +34,6 @@ from scrapers.finance.bank_csv import (
 )
 from scrapers.finance.common import parse_amount
 from scrapers.finance.records import Account, Balance, Institution, Transaction
-from scrapers.finance.bank_csv import BankCsvSpider
-from pde.sources import ParseError
 
 FIX = Path(__file__).resolve().parent.parent / "fixtures" / "bank_csv"
 PROFILES = load_profiles()

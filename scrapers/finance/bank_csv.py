@@ -59,18 +59,18 @@ import os
 import re
 import sys
 import tomllib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from pathlib import Path
-from pde.records import Record, Rejected
-from scrapers.finance.common import content_ids, mask, parse_amount, slug
-from scrapers.finance.records import Account, Balance, Institution, Transaction
-from pde.sources import ParseError
-from collections.abc import AsyncIterator
-import scrapy
-from scrapers.finance.common import expand_files, file_stem, source_name
-from scrapers.spider import PdeSpider
 
+import scrapy
+
+from pde.records import Record, Rejected
+from pde.sources import ParseError
+from scrapers.finance.common import content_ids, expand_files, file_stem, mask, parse_amount, slug, source_name
+from scrapers.finance.records import Account, Balance, Institution, Transaction
+from scrapers.spider import PdeSpider
 
 logger = logging.getLogger(__name__)
 
