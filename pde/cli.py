@@ -222,8 +222,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("spider", nargs="*", help="only these spiders")
     d.set_defaults(func=cmd_demo)
 
-    from pde import services
+    from pde import backup, services
 
+    backup.register(sub)  # pde backup, pde restore
     services.register(sub)  # pde up/down/status [airflow|superset], pde airflow ..., pde superset ...
     return p
 
