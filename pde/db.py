@@ -141,8 +141,8 @@ class EmbeddedPostgres:
         pw = pwd.getpwnam(user)
         for path in paths:
             os.chown(path, pw.pw_uid, pw.pw_gid)
-        # The server user must be able to reach the folder through its parents.
-        for parent in [self.home, *self.home.parents]:
+        # The server user must be able to reach the folder through its parents (PDE_HOME itself: its group).
+        for parent in self.home.parents:
             mode = parent.stat().st_mode
             if not mode & 0o001:
                 raise DatabaseError(
@@ -161,9 +161,21 @@ class EmbeddedPostgres:
             return False
         return self._pg("pg_ctl", "status", "-D", str(self.datadir), check=False).returncode == 0
 
-    def init(self) -> None:
+    def make_home(self) -> None:
+        """PDE_HOME holds personal data (spool, logs, backups): only the user may enter it (0700).
+
+        As root the server runs as ``postgres``, which may pass through (0710, group postgres) but not list it.
+        """
         self.home.mkdir(parents=True, exist_ok=True)
-        os.chmod(self.home, 0o755)
+        user = self._server_user()
+        if user is None:
+            os.chmod(self.home, 0o700)
+        else:
+            os.chown(self.home, -1, pwd.getpwnam(user).pw_gid)
+            os.chmod(self.home, 0o710)
+
+    def init(self) -> None:
+        self.make_home()
         if not self.password_file.exists():
             self.password_file.write_text(secrets.token_urlsafe(18) + "\n")
             os.chmod(self.password_file, 0o600)
@@ -211,7 +223,9 @@ class EmbeddedPostgres:
                         f"checkout's PostgreSQL?), so the embedded PostgreSQL in {self.datadir} "
                         "cannot start. Set PDE_PG_PORT to a free port, or DATABASE_URL to use that server."
                     )
-            self.logfile.touch()
+            self.make_home()
+            self.logfile.touch(mode=0o600)
+            os.chmod(self.logfile, 0o600)  # the server log shows queries and rows: the user's only
             self._give_to_server_user(self.logfile)
             self._pg("pg_ctl", "start", "-w", "-t", "60", "-D", str(self.datadir),
                      "-l", str(self.logfile), "-o", f"-p {self.port}")
