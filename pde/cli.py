@@ -49,6 +49,10 @@ DBeaver: New connection > PostgreSQL > Host {u.hostname}, Port {u.port or 5432},
     pg = _embedded_or_none()
     if pg is None:
         return 0
+    if args.action == "upgrade":
+        from pde.pgupgrade import upgrade
+
+        return upgrade(pg)
     if args.action == "start":
         pg.start()
         print(f"embedded PostgreSQL running on 127.0.0.1:{pg.port} (data in {pg.datadir}); `pde db info` for details")
@@ -194,8 +198,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="pde", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
 
-    db = sub.add_parser("db", help="the embedded PostgreSQL: start, stop, status, info, url, psql")
-    db.add_argument("action", choices=["start", "stop", "status", "info", "url", "psql"])
+    db = sub.add_parser("db", help="the embedded PostgreSQL: start, stop, status, info, url, psql, upgrade")
+    db.add_argument("action", choices=["start", "stop", "status", "info", "url", "psql", "upgrade"])
     db.add_argument("--no-start", action="store_true", help="with url: do not start the embedded server")
     db.set_defaults(func=cmd_db)
 
