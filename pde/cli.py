@@ -226,9 +226,10 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("spider", nargs="*", help="only these spiders")
     d.set_defaults(func=cmd_demo)
 
-    from pde import backup, services
+    from pde import backup, doctor, services
 
     backup.register(sub)  # pde backup, pde restore
+    doctor.register(sub)  # pde doctor
     services.register(sub)  # pde up/down/status [airflow|superset], pde airflow ..., pde superset ...
     return p
 
