@@ -633,6 +633,42 @@ def _swap(url: str, live: str, target: str, label: str, log) -> int:
     return 0
 
 
+# -- the nightly DAG ----------------------------------------------------------------------------
+DAG_SCHEDULE = "30 2 * * *"  # before the crawls (3:00 by default), so a bad crawl never lands in the only copy
+
+
+def run_backup_task() -> None:
+    """The DAG's task: `pde backup` in the project's Python, the key from Airflow (Variable) or the environment."""
+    from pde.airflow_dags import data_database_url, resolve_secrets, run_streaming, sensitive_values
+    from pde.envs import crawl_python
+
+    secrets = resolve_secrets({"spider": "backup", "secrets": {"PDE_BACKUP_KEY": "variable"}})
+    env = {**os.environ, "DATABASE_URL": data_database_url(), **secrets}
+    code, tail, _ = run_streaming([crawl_python(), "-m", "pde.cli", "backup"], env,
+                                  redact=sensitive_values(env, secrets))
+    if code != 0:
+        raise RuntimeError(f"`pde backup` exited with {code}:\n" + "\n".join(tail))
+
+
+def backup_dag():
+    """The ``backup`` DAG (dags/backup.py): nightly, retried, settings from the environment of Airflow."""
+    from airflow.sdk import DAG, task
+
+    with DAG(
+        dag_id="backup",
+        description="pde backup: dump pde's databases to PDE_BACKUP_DIR, prune old sets",
+        schedule=os.environ.get("PDE_BACKUP_SCHEDULE") or DAG_SCHEDULE,
+        start_date=dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc),
+        catchup=False,
+        max_active_runs=1,
+        tags=["platform", "backup"],
+        default_args={"retries": 2, "retry_delay": dt.timedelta(minutes=15), "retry_exponential_backoff": True},
+        doc_md=__doc__,
+    ) as dag:
+        task(task_id="backup", execution_timeout=dt.timedelta(hours=3))(run_backup_task)()
+    return dag
+
+
 # -- commands ----------------------------------------------------------------------------------
 def cmd_backup(args) -> int:
     if args.new_key:
