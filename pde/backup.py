@@ -368,9 +368,12 @@ def take_backup(url: str | None = None, dest: Path | None = None, keep: dict[str
             db_url = with_database(url, name)
             dumped = dump_database(db_url, role, partial / (name + (".dump.enc" if key else ".dump")), key)
             result.files.append(dumped)
-            log(f"  {name:<12} {dumped.size / 1e6:8.2f} MB  {dumped.seconds:6.1f} s  {sum(dumped.tables.values())} rows "
+            rows = sum(dumped.tables.values())
+            log(f"  {name:<12} {dumped.size / 1e6:8.2f} MB  {dumped.seconds:6.1f} s  {rows} rows "
                 f"in {len(dumped.tables)} tables")
+        state = _save_state(partial, key, log)
         manifest = {
+            "state": state,
             "label": label, "host": socket.gethostname(), "encrypted": key is not None,
             "key_id": key_id(key) if key else None, "format": "pg_dump custom",
             "files": {f.path.name: {"database": f.database, "role": f.role, "sha256": f.sha256, "size": f.size,
@@ -390,6 +393,50 @@ def take_backup(url: str | None = None, dest: Path | None = None, keep: dict[str
     if prune:
         result.pruned = prune_sets(dest, keep or keep_settings(), url=url)
     return result
+
+
+#: Keys in PDE_HOME without which restored metadata cannot be read: Airflow encrypts Variables and Connections
+#: with its Fernet key, Superset its database passwords with its secret key.
+STATE_FILES = ("airflow/secrets.json", "airflow/passwords.json", "superset/secret-key", "superset/admin-password",
+               "db-password")
+
+
+def _save_state(folder: Path, key: bytes | None, log) -> dict[str, str]:
+    """Encrypted copies of STATE_FILES (only when encrypting: in a plain backup they would hand out the keys)."""
+    present = [rel for rel in STATE_FILES if (pde_home() / rel).is_file()]
+    if not present:
+        return {}
+    if key is None:
+        log(f"  note: {', '.join(present)} (in {pde_home()}) are not in this unencrypted backup; "
+            "copy them yourself, or set PDE_BACKUP_KEY and they are included, encrypted")
+        return {}
+    out = {}
+    for rel in present:
+        dest = private_dir(folder / "state") / (rel.replace("/", "__") + ".enc")
+        with open(pde_home() / rel, "rb") as src, private_file(dest) as enc:
+            encrypt_stream(key, src, enc)
+        out[rel] = dest.name
+    return out
+
+
+def restore_state(arg: str, dest: Path, log=print) -> int:
+    """Decrypt the state files of a backup set into dest (0600), and say where each belongs."""
+    path, manifest, _ = find_backup(arg)
+    state = manifest.get("state") or {}
+    if not state:
+        raise BackupError(f"{path.parent} holds no state files (only encrypted backups do)")
+    key = backup_key(required=True)
+    if manifest.get("key_id") and key_id(key) != manifest["key_id"]:
+        raise BackupError("PDE_BACKUP_KEY is not the key this backup was made with.")
+    private_dir(dest)
+    for rel, name in state.items():
+        target = dest / rel
+        private_dir(target.parent)
+        decrypt_file(key, path.parent / "state" / name, target)
+        log(f"  {target}  -> belongs in $PDE_HOME/{rel}")
+    log(f"Copy them into PDE_HOME ({pde_home()}) before `pde up` on a new machine, so restored Airflow "
+        "Connections/Variables and Superset's database settings can be read.")
+    return 0
 
 
 def _record(url: str, result: BackupSet) -> None:
@@ -420,7 +467,8 @@ def sets_to_keep(labels: list[str], keep: dict[str, int]) -> set[str]:
     """Grandfather-father-son: the newest set of each of the last N days, ISO weeks and months (and the newest)."""
     newest_first = sorted(labels, key=lambda s: (label_time(s), s), reverse=True)
     kept: set[str] = set(newest_first[:1])
-    buckets = {"daily": lambda t: t.date(), "weekly": lambda t: t.isocalendar()[:2], "monthly": lambda t: (t.year, t.month)}
+    buckets = {"daily": lambda t: t.date(), "weekly": lambda t: t.isocalendar()[:2],
+               "monthly": lambda t: (t.year, t.month)}
     for kind, bucket in buckets.items():
         seen = []
         for label in newest_first:
@@ -694,6 +742,8 @@ PDE_BACKUP_KEY_FILE to that file. Without it, encrypted backups cannot be restor
 
 
 def cmd_restore(args) -> int:
+    if args.state_to:
+        return restore_state(args.backup, Path(args.state_to).expanduser().resolve())
     return restore(args.backup, name=args.name, database=args.database, force_replace=args.force_replace)
 
 
@@ -712,6 +762,8 @@ def register(subparsers) -> None:
     r.add_argument("backup", help="`latest`, a set folder under the backup folder, or one of its .dump files")
     r.add_argument("--name", help="name of the new database (default <database>_restored_<label>)")
     r.add_argument("--database", help="which dump of the set: pde (default), airflow or superset")
+    r.add_argument("--state-to", metavar="DIR", help="instead: decrypt the set's saved keys (Airflow's Fernet key, "
+                                                     "Superset's secret key, ...) into DIR")
     r.add_argument("--force-replace", action="store_true",
                    help="after a clean check, swap the restored database in for the live one (kept, renamed)")
     r.set_defaults(func=cmd_restore)

@@ -87,7 +87,8 @@ def check_migrations(conn) -> list[Finding]:
     edited = [m.path.name for m in files if m.version in applied and applied[m.version][1] != m.checksum]
     out = []
     if pending:
-        out.append(Finding(FAIL, "migrations", f"{len(pending)} not applied: {', '.join(pending)}", "run `pde migrate`"))
+        out.append(Finding(FAIL, "migrations", f"{len(pending)} not applied: {', '.join(pending)}",
+                           "run `pde migrate`"))
     if edited:
         out.append(Finding(FAIL, "migrations", f"edited after they were applied: {', '.join(edited)}",
                            "restore those files (`git checkout sql/`) and put changes in a new migration"))
@@ -121,7 +122,8 @@ def check_envs() -> list[Finding]:
         if proc.returncode == 0:
             out.append(Finding(OK, "environments", f"{name} matches uv.lock"))
         else:
-            detail = [ln.strip() for ln in (proc.stderr + proc.stdout).splitlines() if ln.strip().startswith(("+", "-", "~"))]
+            detail = [ln.strip() for ln in (proc.stderr + proc.stdout).splitlines()
+                      if ln.strip().startswith(("+", "-", "~"))]
             out.append(Finding(FAIL, "environments", f"{name} differs from uv.lock"
                                + (f" ({', '.join(detail[:4])}{', ...' if len(detail) > 4 else ''})" if detail else ""),
                                f"run `{fix}` (after a `git pull` it rebuilds what changed)"))
@@ -145,7 +147,8 @@ def check_services() -> list[Finding]:
                            f"see {airflow.home() / 'logs'}, then `pde down airflow && pde up airflow`"))
     else:
         out.append(Finding(OK, "services", f"Airflow is running: {airflow.base_url()}"))
-    svc = Superset(home=pde_home() / "superset", data_url="", port=int(os.environ.get("PDE_SUPERSET_PORT", DEFAULT_PORT)))
+    svc = Superset(home=pde_home() / "superset", data_url="",
+                   port=int(os.environ.get("PDE_SUPERSET_PORT", DEFAULT_PORT)))
     if not svc.pidfile.exists():
         out.append(Finding(NOTE, "services", "Superset is stopped", "`make up` starts it"))
     elif svc.pid() is None or not svc.healthy():
@@ -188,7 +191,8 @@ def check_disk(conn) -> list[Finding]:
         wanted = max(need[n] for n in names)
         label = " + ".join(names)
         if free < wanted:
-            out.append(Finding(FAIL, "disk", f"{label}: {free / 1e9:.1f} GB free on {path}, below {wanted / 1e9:.1f} GB",
+            out.append(Finding(FAIL, "disk", f"{label}: {free / 1e9:.1f} GB free on {path}, "
+                                             f"below {wanted / 1e9:.1f} GB",
                                "free space there, or move PDE_BACKUP_DIR / PDE_HOME to a bigger disk"))
         else:
             out.append(Finding(OK, "disk", f"{label}: {free / 1e9:.1f} GB free"))
@@ -268,9 +272,10 @@ def check_waiting(conn, days: float) -> list[Finding]:
 
     out = []
     with conn.cursor() as cur:
-        cur.execute("""SELECT count(*), count(*) FILTER (WHERE created_at > now() - %s * interval '1 day'),
-                              string_agg(DISTINCT spider, ', ') FILTER (WHERE created_at > now() - %s * interval '1 day')
-                       FROM platform.quarantine""", (days, days))
+        cur.execute("""SELECT count(*), count(*) FILTER (WHERE recent),
+                              string_agg(DISTINCT spider, ', ') FILTER (WHERE recent)
+                       FROM (SELECT spider, created_at > now() - %s * interval '1 day' AS recent
+                             FROM platform.quarantine) q""", (days,))
         total, recent, spiders = cur.fetchone()
     conn.commit()
     look = "look: `pde db psql` then SELECT spider, reason, item FROM platform.quarantine ORDER BY created_at DESC"
@@ -341,7 +346,8 @@ def check_secrets(config: dict, data_url: str | None) -> list[Finding]:
             where = f"Airflow Variable {key}" + ("" if ref else f" or environment variable {name}")
         else:
             conn_id = ref.partition(".")[0]
-            found = bool(os.environ.get(f"AIRFLOW_CONN_{conn_id.upper()}")) or (airflow is not None and conn_id in airflow[1])
+            found = bool(os.environ.get(f"AIRFLOW_CONN_{conn_id.upper()}")) \
+                or (airflow is not None and conn_id in airflow[1])
             where = f"Airflow Connection {conn_id}"
         if not found:
             missing.append(Finding(FAIL, "secrets", f"{name} (for {', '.join(sorted(owners))}) is not set",

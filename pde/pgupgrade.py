@@ -151,8 +151,8 @@ def upgrade(pg: EmbeddedPostgres | None = None, log=print) -> int:
                      for db in sorted(set(before) | set(after))
                      for t in sorted(set(before.get(db, {})) | set(after.get(db, {})))
                      if before.get(db, {}).get(t) != after.get(db, {}).get(t)]
-            raise DatabaseError(f"The upgraded cluster in {target} does not hold the same rows ({'; '.join(diffs[:10])})."
-                                f" {pg.datadir} is untouched and still the one pde uses.")
+            raise DatabaseError(f"The upgraded cluster in {target} does not hold the same rows "
+                                f"({'; '.join(diffs[:10])}). {pg.datadir} is untouched and still the one pde uses.")
         stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
         kept = pg.home / f"pgdata-pg{old}-{stamp}"
         pg.datadir.rename(kept)

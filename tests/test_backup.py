@@ -161,6 +161,9 @@ def test_restore_check_catches_a_mismatch_and_a_damaged_file(env, pg_url, databa
 
 def test_encrypted_backup_needs_the_right_key(env, pg_url, databases, tmp_path):
     crawl_fixtures(pg_url)
+    fernet = f"airflow-fernet-{uuid.uuid4().hex}"  # Airflow's key for its Connections: saved, encrypted
+    (Path(env["PDE_HOME"]) / "airflow").mkdir(parents=True)
+    (Path(env["PDE_HOME"]) / "airflow" / "secrets.json").write_text(json.dumps({"fernet_key": fernet}))
     out = run_pde("backup", env={**env, "PDE_BACKUP_KEY": KEY})
     assert out.returncode == 0, out.stderr
     assert "encrypted" in out.stdout
@@ -182,6 +185,11 @@ def test_encrypted_backup_needs_the_right_key(env, pg_url, databases, tmp_path):
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert table_md5s(server_url(pg_url, name))["housing.listings"] == table_md5s(pg_url)["housing.listings"]
     assert not list(folder.glob(".restore-*")), "the decrypted copy was left behind"
+    assert not any(fernet.encode() in p.read_bytes() for p in folder.rglob("*") if p.is_file())
+    state = run_pde("restore", "latest", "--state-to", str(tmp_path / "state"), env={**env, "PDE_BACKUP_KEY": KEY})
+    assert state.returncode == 0, state.stderr
+    assert json.loads((tmp_path / "state" / "airflow" / "secrets.json").read_text()) == {"fernet_key": fernet}
+    assert mode(tmp_path / "state" / "airflow" / "secrets.json") == 0o600 and "$PDE_HOME/airflow/secrets.json" in state.stdout
 
 
 def test_cut_or_reordered_encrypted_file_is_refused(tmp_path):
