@@ -189,7 +189,8 @@ def test_encrypted_backup_needs_the_right_key(env, pg_url, databases, tmp_path):
     state = run_pde("restore", "latest", "--state-to", str(tmp_path / "state"), env={**env, "PDE_BACKUP_KEY": KEY})
     assert state.returncode == 0, state.stderr
     assert json.loads((tmp_path / "state" / "airflow" / "secrets.json").read_text()) == {"fernet_key": fernet}
-    assert mode(tmp_path / "state" / "airflow" / "secrets.json") == 0o600 and "$PDE_HOME/airflow/secrets.json" in state.stdout
+    assert mode(tmp_path / "state" / "airflow" / "secrets.json") == 0o600
+    assert "$PDE_HOME/airflow/secrets.json" in state.stdout
 
 
 def test_cut_or_reordered_encrypted_file_is_refused(tmp_path):
