@@ -57,6 +57,10 @@ DBeaver: New connection > PostgreSQL > Host {u.hostname}, Port {u.port or 5432},
     pg = _embedded_or_none()
     if pg is None:
         return 0
+    if args.action == "upgrade":
+        from pde.pgupgrade import upgrade
+
+        return upgrade(pg)
     if args.action == "start":
         pg.start()
         print(f"embedded PostgreSQL running on 127.0.0.1:{pg.port} (data in {pg.datadir}); `pde db info` for details")
@@ -217,8 +221,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="pde", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
 
-    db = sub.add_parser("db", help="the embedded PostgreSQL: start, stop, status, info, url, psql")
-    db.add_argument("action", choices=["start", "stop", "status", "info", "url", "psql"])
+    db = sub.add_parser("db", help="the embedded PostgreSQL: start, stop, status, info, url, psql, upgrade")
+    db.add_argument("action", choices=["start", "stop", "status", "info", "url", "psql", "upgrade"])
     db.add_argument("--no-start", action="store_true", help="with url: do not start the embedded server")
     db.add_argument("--demo", action="store_true", help="with url/info/psql: the demo's database (pde_demo)")
     db.set_defaults(func=cmd_db)
@@ -252,10 +256,12 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--reset", action="store_true", help="drop the demo database (the user's data is not touched)")
     d.set_defaults(func=cmd_demo)
 
-    from pde import new_source, services
+    from pde import backup, doctor, new_source, services
 
-    new_source.register(sub)
+    new_source.register(sub)  # pde new-source
 
+    backup.register(sub)  # pde backup, pde restore
+    doctor.register(sub)  # pde doctor
     services.register(sub)  # pde up/down/status [airflow|superset], pde airflow ..., pde superset ...
     return p
 
