@@ -1,0 +1,1 @@
+"""Using the fantasy data: pde's own season projections (projections.py)."""

@@ -1,0 +1,1 @@
+"""Using the finance data: recurring charges, transfers and the spending forecast (spending.py)."""
