@@ -190,6 +190,40 @@ def cmd_categorize(args) -> int:
     return main()
 
 
+MODEL_AREAS = {"housing": "pde.housing.value", "fantasy": "pde.fantasy.projections", "finance": "pde.finance.spending"}
+
+
+def cmd_model(args) -> int:
+    """Train the models (pde/<area>/), write their tables and record each run in platform.model_runs."""
+    import importlib.util
+
+    unknown = [a for a in args.areas if a not in MODEL_AREAS]
+    if unknown:
+        print(f"pde model train: unknown area(s) {', '.join(unknown)}; areas: {', '.join(MODEL_AREAS)}",
+              file=sys.stderr)
+        return 2
+    if importlib.util.find_spec("sqlalchemy") is None:  # the lean crawl environment: run in the notebook one
+        from pde.envs import notebook_python
+
+        python = notebook_python()
+        if python == sys.executable:
+            print("pde: the models need the notebook environment (.venv-notebook): run `make setup`", file=sys.stderr)
+            return 2
+        return subprocess.run([python, "-m", "pde.cli", "model", "train", *args.areas]).returncode
+    import importlib
+
+    from pde.migrate import migrate
+
+    conn = connect()
+    migrate(conn, log=lambda m: None)
+    conn.close()
+    for area in args.areas or list(MODEL_AREAS):
+        module = importlib.import_module(MODEL_AREAS[area])
+        for run in module.train():
+            print(run.summary(), flush=True)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="pde", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
@@ -214,6 +248,13 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("categorize", help="finance: apply category rules, retrain the model, predict the rest")
     c.set_defaults(func=cmd_categorize)
 
+    mo = sub.add_parser("model", help="train the models (house value, fantasy projections, spending) and write "
+                                      "their tables")
+    mo.add_argument("action", choices=["train"])
+    mo.add_argument("areas", nargs="*", metavar="AREA",
+                    help="any of: " + ", ".join(MODEL_AREAS) + " (default: all)")
+    mo.set_defaults(func=cmd_model)
+
     from pde import cheatsheet
 
     cheatsheet.register(sub)
@@ -224,7 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     from pde import services
 
-    services.register(sub)  # pde up/down/status [airflow|superset], pde airflow ..., pde superset ...
+    services.register(sub)  # pde up/down/status [airflow|superset|jupyter], pde airflow ..., pde notebook
     return p
 
 
