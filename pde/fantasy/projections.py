@@ -228,6 +228,44 @@ def fit(stats: pd.DataFrame, scoring: str = "ppr", synthetic: bool = False):
     return run, proj
 
 
+# -- synthetic data (tests and the notebook's demonstration; its metrics are labelled synthetic) -----------
+def synthetic_stats(players: int = 80, first: int = 2012, last: int = 2023, seed: int = 0, a: float = 0.8,
+                    b: float = 30.0, noise: float = 12.0, consensus_noise: float | None = None) -> pd.DataFrame:
+    """Season stat lines (the shape ``load`` returns) where next season's points follow a known formula.
+
+    points_N = a * (points_{N-1} / games_{N-1}) * games_N + b + N(0, noise), every player playing every game,
+    so the best possible MAE is noise * sqrt(2/pi) and the naive baseline's is larger. With
+    ``consensus_noise``, FantasyPros-like projections for the last season: the truth + N(0, consensus_noise).
+    """
+    rng = np.random.default_rng(seed)
+    rows, cons = [], []
+    positions = rng.choice(["QB", "RB", "WR", "TE"], players)
+    for p in range(players):
+        ppg = rng.uniform(4, 20)
+        born = int(rng.integers(1985, 2000))
+        start = int(rng.integers(first, last - 3))
+        for season in range(start, last + 1):
+            games = season_games(season)
+            if season > start:
+                expected = a * ppg * games + b
+                total = expected + rng.normal(0, noise)
+                if consensus_noise is not None and season == last:
+                    cons.append((p, season, expected + rng.normal(0, consensus_noise)))
+                ppg = total / games
+            rows.append({"source": "pfr", "source_player_id": f"P{p:03d}", "season": season, "kind": "actual",
+                         "player_name": f"Player {p}", "position": positions[p], "team": "SYN", "games": games,
+                         "points_std": np.nan, "points_half": np.nan, "points_ppr": ppg * games, "rec": np.nan,
+                         "targets": np.nan, "rush_att": np.nan, "pass_att": np.nan,
+                         "player_key": f"pfr:P{p:03d}", "birth_date": pd.Timestamp(born, 6, 1)})
+    for p, season, value in cons:
+        rows.append({"source": "fantasypros", "source_player_id": f"F{p:03d}", "season": season, "kind": "projection",
+                     "player_name": f"Player {p}", "position": positions[p], "team": "SYN", "games": np.nan,
+                     "points_std": np.nan, "points_half": np.nan, "points_ppr": value, "rec": np.nan,
+                     "targets": np.nan, "rush_att": np.nan, "pass_att": np.nan,
+                     "player_key": f"pfr:P{p:03d}", "birth_date": pd.NaT})
+    return pd.DataFrame(rows)
+
+
 COLUMNS = ["player_key", "season", "scoring", "model_run_id", "player_name", "position", "team", "projected_points",
            "baseline_points", "consensus_points", "last_points", "last_games"]
 

@@ -14,7 +14,8 @@ Three steps, in this order, because each uses the one before:
    12-month mean; a linear model shared by all categories (no intercept, weights
    >= 0), back-tested month by month (each month predicted from the months before
    only) against the naive trailing 3-month mean. The 80 % interval adds the 10th
-   and 90th percentiles of the back-test's errors.
+   and 90th percentiles of the back-test's errors, relative to each category's
+   12-month mean (a $600 category errs in dollars where a $15 one errs in cents).
 
     python -m pde.finance.spending     (or `pde model train finance`)
 """
@@ -211,6 +212,15 @@ def _model():
     return LinearRegression(fit_intercept=False, positive=True)
 
 
+def _scale(rows: pd.DataFrame) -> np.ndarray:
+    """A category's usual monthly spending (12-month mean, at least 1): errors are relative to it."""
+    return np.maximum(rows["mean12"].to_numpy(float), 1.0)
+
+
+def _relative(bt: pd.DataFrame) -> np.ndarray:
+    return (bt["target"] - bt["predicted"]).to_numpy(float) / _scale(bt)
+
+
 def backtest(rows: pd.DataFrame, min_train: int = MIN_ROWS) -> pd.DataFrame:
     """Each month predicted by a model trained on the months before it only."""
     out = []
@@ -238,7 +248,7 @@ def forecast(spend: pd.DataFrame, as_of: pd.Timestamp | None = None, synthetic: 
     q10 = q90 = None
     if len(bt) >= 10:
         resid = (bt["target"] - bt["predicted"]).to_numpy()
-        q10, q90 = np.quantile(resid, [0.1, 0.9])
+        q10, q90 = np.quantile(_relative(bt), [0.1, 0.9])
         metrics.update({"backtest_n": len(bt), "mae": float(np.abs(resid).mean()),
                         "baseline_mae": float((bt["target"] - bt["baseline"]).abs().mean())})
         metrics["beats_baseline"] = bool(metrics["mae"] < metrics["baseline_mae"])
@@ -248,10 +258,11 @@ def forecast(spend: pd.DataFrame, as_of: pd.Timestamp | None = None, synthetic: 
             earlier = bt[bt["month"] < month]
             if len(earlier) < 10:
                 continue
-            r = (earlier["target"] - earlier["predicted"]).to_numpy()
-            lo, hi = np.quantile(r, [0.1, 0.9])
+            lo, hi = np.quantile(_relative(earlier), [0.1, 0.9])
             now = bt[bt["month"] == month]
-            hits += list((now["target"] >= now["predicted"] + lo) & (now["target"] <= now["predicted"] + hi))
+            scale = _scale(now)
+            hits += list((now["target"] >= now["predicted"] + lo * scale) &
+                         (now["target"] <= now["predicted"] + hi * scale))
         if hits:
             metrics["interval_80_coverage"] = float(np.mean(hits))
     else:
@@ -266,7 +277,7 @@ def forecast(spend: pd.DataFrame, as_of: pd.Timestamp | None = None, synthetic: 
         width = nxt.set_index(["currency", "category"]).index.map(spread).to_numpy(float) * 1.2816
         lower, upper = pred - width, pred + width
     else:
-        lower, upper = pred + q10, pred + q90
+        lower, upper = pred + q10 * _scale(nxt), pred + q90 * _scale(nxt)
     fc = pd.DataFrame({"month": nxt["month"].dt.to_timestamp().dt.date, "category": nxt["category"],
                        "currency": nxt["currency"], "forecast": pred.round(2),
                        "lower": np.clip(lower, 0, None).round(2), "upper": np.maximum(upper, pred).round(2),
@@ -274,6 +285,43 @@ def forecast(spend: pd.DataFrame, as_of: pd.Timestamp | None = None, synthetic: 
     run = ModelRun(model=name, area="finance", rows=len(rows), features=FORECAST_FEATURES, metrics=metrics,
                    message=message, synthetic=synthetic)
     return run, fc
+
+
+# -- synthetic data (tests and the notebook's demonstration; its metrics are labelled synthetic) -----------
+def synthetic_transactions(months: int = 36, seed: int = 0, start: str = "2022-01-01",
+                           categories: dict[str, float] | None = None, seasonal: float = 0.4,
+                           noise: float = 0.05) -> pd.DataFrame:
+    """Two accounts' transactions with known answers.
+
+    - per category and month, spending = base * (1 + seasonal * sin(2 pi month / 12)) * (1 + N(0, noise)),
+      split over four purchases on the checking account;
+    - a streaming charge on the 15th of every month, 15.49 then 17.99 from the 25th month;
+    - 500.00 moved from checking to savings on the 1st of every month, arriving a day later;
+    - a salary of 4000 on checking on the 28th.
+    """
+    rng = np.random.default_rng(seed)
+    categories = categories or {"groceries": 600.0, "dining": 250.0, "fuel": 150.0, "utilities": 180.0}
+    rows = []
+    first = pd.Timestamp(start)
+
+    def add(account, day, amount, payee, category):
+        rows.append({"account_id": account, "transaction_id": f"syn{len(rows)}", "posted_date": day,
+                     "amount": round(float(amount), 2), "currency": "USD", "payee": payee, "memo": None,
+                     "merchant_name": None, "category": category})
+
+    for m in range(months):
+        month = first + pd.DateOffset(months=m)
+        for cat, base in categories.items():
+            total = base * (1 + seasonal * np.sin(2 * np.pi * month.month / 12)) * (1 + rng.normal(0, noise))
+            for k, share in enumerate((0.4, 0.3, 0.2, 0.1)):
+                add("syn:checking", month + pd.Timedelta(days=3 + 6 * k), -total * share, f"{cat.upper()} STORE {k}",
+                    cat)
+        add("syn:checking", month + pd.Timedelta(days=14), -(15.49 if m < 24 else 17.99), f"NETFLIX.COM {m:04d}",
+            "subscriptions")
+        add("syn:checking", month, -500.00, "TRANSFER TO SAVINGS", "transfer")
+        add("syn:savings", month + pd.Timedelta(days=1), 500.00, "TRANSFER FROM CHECKING", "transfer")
+        add("syn:checking", month + pd.Timedelta(days=27), 4000.00, "ACME PAYROLL", "income")
+    return prepare(pd.DataFrame(rows))
 
 
 # -- the nightly task ---------------------------------------------------------------------------

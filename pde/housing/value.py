@@ -165,6 +165,28 @@ def fit(frame: pd.DataFrame, kind: str, folds: int = 5, seed: int = 0, synthetic
     return run, est.sort_values("deal_rank").reset_index(drop=True), final
 
 
+# -- synthetic data (tests and the notebook's demonstration; its metrics are labelled synthetic) -----------
+def synthetic_listings(n: int = 300, seed: int = 0, ppsf: dict[str, float] | None = None, bed_factor: float = 1.05,
+                       noise: float = 0.05, status: str = "FOR_SALE") -> pd.DataFrame:
+    """Listings priced by a known formula: ppsf[zip] * sqft * bed_factor ** beds * exp(N(0, noise)).
+
+    ``true_value`` holds the price without the noise: what a perfect model would say.
+    """
+    rng = np.random.default_rng(seed)
+    ppsf = ppsf or {"04011": 220.0, "04101": 310.0, "04086": 160.0}
+    zips = rng.choice(list(ppsf), n)
+    sqft = rng.uniform(600, 3200, n).round()
+    beds = rng.integers(1, 6, n)
+    true = np.array([ppsf[z] for z in zips]) * sqft * bed_factor ** beds
+    price = (true * np.exp(rng.normal(0, noise, n))).round()
+    return pd.DataFrame({
+        "zpid": [f"syn{i}" for i in range(n)], "address": [f"{i} Synthetic St" for i in range(n)], "city": "Synth",
+        "zip": zips, "status": status, "price": price, "sold_price": np.nan, "sold_date": None, "beds": beds,
+        "baths": np.maximum(1, beds - 1).astype(float), "sqft": sqft, "lot_size": np.nan, "year_built": np.nan,
+        "home_type": "SINGLE_FAMILY", "zestimate": np.nan, "rent_zestimate": np.nan, "is_building": False,
+        "true_value": true})
+
+
 # -- the nightly task ---------------------------------------------------------------------------
 COLUMNS = ["zpid", "kind", "model_run_id", "status", "address", "zip", "list_price", "predicted_value", "gap",
            "gap_pct", "deal_rank", "baseline_value", "zestimate"]
