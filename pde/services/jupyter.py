@@ -141,6 +141,12 @@ class Jupyter:
             return
         self.home.mkdir(parents=True, exist_ok=True)
         os.chmod(self.home, 0o700)
+        import socket
+
+        with socket.socket() as probe:
+            if probe.connect_ex((self.host, self.port)) == 0:
+                raise JupyterError(f"port {self.port} on {self.host} is taken by another program; "
+                                   f"set PDE_JUPYTER_PORT to a free port")
         python = venv_dir() / "bin" / "python"
         if not python.exists():
             raise JupyterError(f"{python} is missing: run `make setup` (or `pde notebook`, which installs it)")
