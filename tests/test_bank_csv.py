@@ -784,3 +784,29 @@ def test_csv_profile_usage_errors():
     out = subprocess.run([sys.executable, "-m", "pde.cli", "csv-profile", "/nonexistent/x.csv"],
                          capture_output=True, text=True)
     assert out.returncode == 1 and "cannot read /nonexistent/x.csv" in out.stderr
+
+
+def test_headerless_unknown_file_gets_a_mapping_by_naming_its_columns(pde_home, tmp_path):
+    export = tmp_path / "no-header.csv"
+    export.write_text("2024-01-05;-4,75;Bakery\n2024-01-06;-12,00;Books\n2024-01-09;1500,00;Salary\n")
+    with pytest.raises(ParseError) as err:
+        _read(export.read_bytes(), str(export))
+    assert "name its 3 columns with --columns (e.g. --columns 'Date,Amount,Description')" in str(err.value)
+    done = _pde("csv-profile", str(export), "--columns", "Date,Amount,Description", "--currency", "EUR",
+                "--name", "my_headerless", home=pde_home)
+    assert done.returncode == 0, done.stderr
+    assert "Preview (3 transactions" in done.stdout
+    parsed = _read(export.read_bytes(), str(export))
+    assert parsed.profile.name == "my_headerless" and parsed.profile.headerless
+    assert [(x.posted_date, x.amount, x.currency) for x in of(parsed.records, Transaction)] == [
+        (dt.date(2024, 1, 5), Decimal("-4.75"), "EUR"), (dt.date(2024, 1, 6), Decimal("-12.00"), "EUR"),
+        (dt.date(2024, 1, 9), Decimal("1500.00"), "EUR")]
+
+
+def test_a_title_line_as_wide_as_the_header_is_not_taken_for_it():
+    body = (b"Account,Everyday Checking,Jane Doe\n\nDate,Description,Amount\n"
+            b"01/13/2024,Coffee,-3.50\n01/14/2024,Refund,10.00\n01/15/2024,Lunch,-12.00\n")
+    parsed = _read(body)
+    assert parsed.guess.header == ["Date", "Description", "Amount"] and parsed.guess.header_index == 2
+    assert [x.amount for x in of(parsed.records, Transaction)] == [Decimal("-3.50"), Decimal("10.00"),
+                                                                    Decimal("-12.00")]

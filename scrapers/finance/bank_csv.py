@@ -564,6 +564,8 @@ class Guess:
     def command(self, path: str) -> str:
         c = self.choices
         parts = ["pde", "csv-profile", _quote(path)]
+        if c.get("headerless"):
+            parts += ["--columns", _quote(",".join(self.header))]
         for key, flag in (("date", "--date"), ("date_format", "--date-format"), ("amount", "--amount"),
                           ("debit", "--debit"), ("credit", "--credit"), ("direction", "--direction"),
                           ("sign", "--sign"), ("payee", "--description"), ("currency", "--currency"),
@@ -618,7 +620,7 @@ def _find_guess_header(lines: list[str]) -> tuple[int, str, list[str], list[list
                 continue  # a data row, not a header
             rows = _rows_after(lines, index, delimiter, len(cells))
             dated = sum(1 for r in rows if any(DATE_SHAPE.match(c) for c in r))
-            score = (dated, len(rows), len(cells))
+            score = (dated, len(cells), index)  # the last of equal candidates: a title line is not the header
             if dated and (best is None or score > best[0]):
                 best = (score, index, delimiter, cells, rows)
     return None if best is None else best[1:]
@@ -638,9 +640,22 @@ def guess_layout(text: str, overrides: dict | None = None) -> Guess:
             if rows:
                 found = (index, o["delimiter"], cells, rows)
                 break
+    if o.get("columns"):  # a file without a header line: the user names its columns
+        first = next((line for line in lines if line.strip()), "")
+        delimiter = o.get("delimiter") or max(DELIMITERS, key=first.count)
+        width = len(o["columns"])
+        rows = _rows_after(["", *lines], 0, delimiter, width)
+        found = (-1, delimiter, list(o["columns"]), rows) if rows else None
+        g.choices["headerless"] = True
+        if not rows:
+            g.problems.append(f"no row has the {width} fields that --columns names")
+            return g
     if found is None:
-        g.problems.append("no header line followed by rows of the same width was found "
-                          "(is it a CSV export with a header?)")
+        first = next((line for line in lines if line.strip()), "")
+        fields_ = len(_split(first, max(DELIMITERS, key=first.count)))
+        g.problems.append("no header line followed by rows of the same width was found: if the file has no "
+                          f"header, name its {fields_} columns with --columns (e.g. "
+                          f"--columns '{','.join(['Date', 'Amount', 'Description', 'Other'][:fields_])}')")
         return g
     g.header_index, g.delimiter, g.header, rows = found
     names = [_norm(c) for c in g.header]
@@ -1102,6 +1117,7 @@ def _csv_profile_parser() -> argparse.ArgumentParser:
     p.add_argument("--currency-column", dest="currency_column", help="column holding the currency")
     p.add_argument("--decimal", choices=[".", ","], help="decimal mark of the amounts")
     p.add_argument("--delimiter", help="field separator (default: recognised)")
+    p.add_argument("--columns", help="comma list naming the columns of a file that has no header line")
     p.add_argument("--dry-run", action="store_true", help="show the mapping and the preview, save nothing")
     return p
 
@@ -1118,6 +1134,8 @@ def csv_profile_main(argv: list[str] | None = None) -> int:
     overrides = {k: v for k, v in vars(args).items() if k not in ("file", "dry_run")}
     if overrides.get("delimiter") == "\\t":
         overrides["delimiter"] = "\t"
+    if overrides.get("columns"):
+        overrides["columns"] = [v.strip() for v in overrides["columns"].split(",")]
     if overrides.get("debit_values"):
         overrides["debit_values"] = [v.strip() for v in overrides["debit_values"].split(",") if v.strip()]
     text = decode(body)
