@@ -810,3 +810,13 @@ def test_a_title_line_as_wide_as_the_header_is_not_taken_for_it():
     assert parsed.guess.header == ["Date", "Description", "Amount"] and parsed.guess.header_index == 2
     assert [x.amount for x in of(parsed.records, Transaction)] == [Decimal("-3.50"), Decimal("10.00"),
                                                                     Decimal("-12.00")]
+
+
+def test_a_debit_credit_column_settles_the_sign_of_mostly_positive_amounts():
+    body = (b"Date,Description,Type,Amount\n01/13/2024,Groceries,DEBIT,50.00\n01/14/2024,Payment,CREDIT,-100.00\n"
+            b"01/15/2024,Fuel,DEBIT,30.00\n")
+    parsed = _read(body)
+    assert parsed.profile.sign == "inverted" and "sign read from 'Type' (its debit rows are positive)" in \
+        parsed.guess.assumptions
+    assert [x.amount for x in of(parsed.records, Transaction)] == [Decimal("-50.00"), Decimal("100.00"),
+                                                                    Decimal("-30.00")]

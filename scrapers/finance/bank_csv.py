@@ -759,7 +759,8 @@ def guess_layout(text: str, overrides: dict | None = None) -> Guess:
         numbers = []
     # -- sign
     if c.get("amount"):
-        _guess_sign(g, o, values, named, numbers)
+        _guess_sign(g, o, values, named, numbers, lambda col: [r[columns[_norm(col)]].strip() for r in rows
+                                                               if r[columns[_norm(c["amount"])]].strip()])
     # -- description, balance, currency, account, category...
     payee = given("payee") or next((x for x in named("payee") if values(x)), None)
     if not payee:
@@ -778,7 +779,7 @@ def guess_layout(text: str, overrides: dict | None = None) -> Guess:
     return g
 
 
-def _guess_sign(g: Guess, o: dict, values, named, numbers) -> None:
+def _guess_sign(g: Guess, o: dict, values, named, numbers, pairs_of) -> None:
     """Negative = money out when most rows are negative (spending accounts, most cards); else ask.
 
     A running balance cannot settle it: a card's balance is the debt, which moves with its
@@ -804,6 +805,19 @@ def _guess_sign(g: Guess, o: dict, values, named, numbers) -> None:
                 c["direction"] = col
                 c["debit_values"] = sorted({v for v in values(col) if v.casefold() in DEBIT_WORDS})
                 return
+    else:
+        for col in named("direction"):  # a Debit/Credit column beside signed amounts says which sign is out
+            if col == c.get("amount"):
+                continue
+            pairs = [(w.casefold(), n) for w, n in zip(pairs_of(col), numbers) if n and w]
+            if len(pairs) < 2 or not all(w in DEBIT_WORDS | CREDIT_WORDS for w, _ in pairs):
+                continue
+            for sign, out in (("normal", lambda n: n < 0), ("inverted", lambda n: n > 0)):
+                if all((w in DEBIT_WORDS) == out(n) for w, n in pairs):
+                    c["sign"] = sign
+                    way = "negative" if sign == "normal" else "positive"
+                    g.assumptions.append(f"sign read from {col!r} (its debit rows are {way})")
+                    return
     if negatives and negatives >= 0.5 * nonzero:
         c["sign"] = "normal"
         g.assumptions.append("negative amounts read as money out (most rows are negative)")
