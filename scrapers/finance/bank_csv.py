@@ -240,7 +240,7 @@ def save_user_profile(profile: Profile, path: Path | None = None) -> Path:
     kept = [b for b in blocks if not b.startswith(f"[{profile.name}]\n")]
     new = "".join(kept).rstrip("\n") + "\n\n" + profile.to_toml()
     Profile.from_table(profile.name, tomllib.loads(profile.to_toml())[profile.name], f"{path} [{profile.name}]")
-    tmp = path.with_suffix(".toml.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(new, encoding="utf-8")
     os.replace(tmp, path)
     return path

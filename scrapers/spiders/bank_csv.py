@@ -17,7 +17,8 @@ Arguments:
 - ``-a account=everyday-checking`` the account, for files that have no account
   column (default: the file name without extension, which changes with every
   download, so pass it).
-- ``-a profile=schwab_checking`` force a profile instead of recognising it.
+- ``-a profile=schwab_checking`` force a profile (the project's or your own) instead of
+  recognising it.
 
 Credentials: none (files only).
 """
@@ -37,7 +38,7 @@ from scrapers.spiders.base import PdeSpider
 class BankCsvSpider(PdeSpider):
     name = "bank_csv"
     area = "finance"
-    file_suffixes = (".csv",)
+    file_suffixes = (".csv", ".tsv")
 
     def __init__(self, *args, account: str | None = None, profile: str | None = None, **kwargs):
         super().__init__(*args, account=account, profile=profile, **kwargs)
