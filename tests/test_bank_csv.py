@@ -820,3 +820,14 @@ def test_a_debit_credit_column_settles_the_sign_of_mostly_positive_amounts():
         parsed.guess.assumptions
     assert [x.amount for x in of(parsed.records, Transaction)] == [Decimal("-50.00"), Decimal("100.00"),
                                                                     Decimal("-30.00")]
+
+
+def test_a_user_profile_wins_over_the_project_profile_for_the_same_header(pde_home):
+    body = (FIX / "pcmastercard.csv").read_bytes()
+    mine = Profile.from_table("my_pc", {**{k: v for k, v in vars(PROFILES["pcfinancial_mastercard"]).items()
+                                           if k not in ("name", "origin", "sample")},
+                                        "unverified": True, "institution": "My PC card", "sign": "normal"})
+    save_user_profile(mine)
+    parsed = _read(body)
+    assert (parsed.profile.name, parsed.profile.origin) == ("my_pc", "user")
+    assert of(parsed.records, Transaction)[0].amount == Decimal("36.33")

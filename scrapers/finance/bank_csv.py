@@ -103,10 +103,12 @@ class Profile:
     account_type: str | None = None
     skip_rows_matching: str | None = None
     skip_if_empty: list[str] = field(default_factory=list)
+    #: "project" or "user" (from $PDE_HOME): not a TOML key; a user's profile wins a tie
+    origin: str = field(default="project", compare=False)
 
     @classmethod
     def from_table(cls, name: str, table: dict, where: str | None = None) -> Profile:
-        known = {f.name for f in fields(cls)} - {"name"}
+        known = {f.name for f in fields(cls)} - {"name", "origin"}
         unknown = sorted(set(table) - known)
         where = where or f"{PROFILES_PATH.name} [{name}]"
         if unknown:
@@ -162,7 +164,7 @@ class Profile:
         lines = [f"[{self.name}]"]
         defaults = {f.name: f.default for f in fields(self) if f.default is not dataclasses.MISSING}
         for f in fields(self):
-            if f.name == "name":
+            if f.name in ("name", "origin"):
                 continue
             value = getattr(self, f.name)
             if value is None or value == [] or value == {} or (f.name in defaults and value == defaults[f.name]):
@@ -225,7 +227,9 @@ def load_all_profiles(user_path: Path | None = None) -> dict[str, Profile]:
     profiles = load_profiles()
     user_path = user_path or user_profiles_path()
     if user_path.exists():
-        profiles.update(load_profiles(user_path))
+        for name, profile in load_profiles(user_path).items():
+            profile.origin = "user"
+            profiles[name] = profile
     return profiles
 
 
@@ -373,9 +377,9 @@ def _find_header(lines: list[str], profiles: list[Profile]) -> tuple[Profile, in
             cells = _header_cells(_split(line, delimiter))
             for p in group:
                 if _header_matches(p, cells):
-                    hits.append((p.match == "exact", len(p.columns), p, cells))
+                    hits.append((p.origin == "user", p.match == "exact", len(p.columns), p, cells))
         if hits:
-            _, _, profile, cells = max(hits, key=lambda h: (h[0], h[1]))
+            *_, profile, cells = max(hits, key=lambda h: h[:3])
             return profile, index, cells
     return None
 
@@ -1145,6 +1149,9 @@ def csv_profile_main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         print(f"pde csv-profile: cannot read {path}: {exc.strerror}", file=sys.stderr)
         return 1
+    if args.name and not re.fullmatch(r"[A-Za-z0-9_-]+", args.name):
+        print(f"pde csv-profile: --name {args.name!r}: use letters, digits, '_' and '-' only", file=sys.stderr)
+        return 2
     overrides = {k: v for k, v in vars(args).items() if k not in ("file", "dry_run")}
     if overrides.get("delimiter") == "\\t":
         overrides["delimiter"] = "\t"
@@ -1171,7 +1178,15 @@ def csv_profile_main(argv: list[str] | None = None) -> int:
         print(f"\nStill ambiguous: {'; '.join(guess.problems)}.\nGive the missing choices, e.g.\n  "
               f"{guess.command(str(path))}", file=sys.stderr)
         return 2
-    profile = guess.profile(origin=f"written by pde csv-profile from {path.name} on {dt.date.today()}")
+    try:
+        profile = guess.profile(origin=f"written by pde csv-profile from {path.name} on {dt.date.today()}")
+    except ValueError as exc:
+        print(f"pde csv-profile: {exc}", file=sys.stderr)
+        return 2
+    known = _find_header(_lines(text), list(load_profiles().values()))
+    if known:
+        print(f"note: pde already reads this layout with its profile {known[0].name!r} ({known[0].institution}); "
+              "the profile saved here takes precedence for you.")
     try:
         records = _Parser(profile, guess.header, str(path), None, path.stem).parse(text, guess.header_index)
     except ParseError as exc:
