@@ -507,7 +507,7 @@ SYNTHETIC = {
     "fidelity_2024": [("2025-04-01", "2500.00"), ("2025-04-03", "-1000.00")],
     "vanguard": [("2024-01-04", "-2350.00"), ("2024-01-02", "3000.00")],
     "venmo": [("2024-01-05", "-18.50"), ("2024-01-07", "600.00")],
-    "paypal": [("2024-01-05", "-42.00"), ("2024-01-06", "96.80")],
+    "paypal": [("2024-01-15", "-42.00"), ("2024-01-16", "96.80")],
     "monzo": [("2024-01-05", "-4.35"), ("2024-01-25", "2100.00")],
     "revolut": [("2024-01-05", "-23.40"), ("2024-01-07", "-100.50"), ("2024-01-02", "500.00")],
     "revolut_2019": [("2019-01-05", "-23.40"), ("2019-01-02", "500.00")],
@@ -831,3 +831,19 @@ def test_a_user_profile_wins_over_the_project_profile_for_the_same_header(pde_ho
     parsed = _read(body)
     assert (parsed.profile.name, parsed.profile.origin) == ("my_pc", "user")
     assert of(parsed.records, Transaction)[0].amount == Decimal("36.33")
+
+
+def test_a_profile_with_two_date_orders_refuses_a_file_whose_dates_read_both_ways():
+    lines = (SYNTH / "paypal.csv").read_text().splitlines()  # 01/15/2024 and 01/16/2024: month first
+
+    def with_dates(first: str, second: str) -> bytes:
+        return "\n".join([lines[0], lines[1].replace('"01/15/2024"', f'"{first}"'),
+                          lines[2].replace('"01/16/2024"', f'"{second}"')]).encode()
+
+    european = of(_read(with_dates("15/01/2024", "06/02/2024")).records, Transaction)
+    assert [x.posted_date for x in european] == [dt.date(2024, 1, 15), dt.date(2024, 2, 6)]
+    with pytest.raises(ParseError) as err:
+        _read(with_dates("01/05/2024", "01/06/2024"), "/downloads/paypal.csv")
+    assert ("the dates in 'Date' read as %m/%d/%Y or %d/%m/%Y (e.g. '01/05/2024') and profile 'paypal' cannot "
+            "tell which; nothing was loaded. Write a mapping with: pde csv-profile /downloads/paypal.csv --date Date "
+            "--date-format <one of them>") in str(err.value)

@@ -1034,9 +1034,16 @@ class _Parser:
         rejected: list[Rejected] = []
         accounts: dict[str, Account] = {}
         rows = list(self.rows(text, header_index))
-        if len(self.formats) > 1:  # the first format that reads every row of this file
+        if len(self.formats) > 1:  # the format that reads every row of this file
             i = self.index[_norm(p.date)]
-            readable = formats_reading_all([r[i] for _, r in rows if r[i].strip()], self.formats, self.strip)
+            dates = [r[i] for _, r in rows if r[i].strip()]
+            readable = formats_reading_all(dates, self.formats, self.strip)
+            meanings = {tuple(parse_date(d, [f], self.strip) for d in dates) for f in readable}
+            if len(meanings) > 1:
+                raise ParseError(
+                    f"{self.source}: the dates in {p.date!r} read as {' or '.join(readable)} (e.g. {dates[0]!r}) and "
+                    f"profile {p.name!r} cannot tell which; nothing was loaded. Write a mapping with: "
+                    f"pde csv-profile {_quote(self.source)} --date {_quote(p.date)} --date-format <one of them>")
             self.formats = readable[:1] or self.formats
         for line, row in rows:
             try:
