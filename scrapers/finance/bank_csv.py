@@ -1195,7 +1195,7 @@ def csv_profile_main(argv: list[str] | None = None) -> int:
         print(f"note: pde already reads this layout with its profile {known[0].name!r} ({known[0].institution}); "
               "the profile saved here takes precedence for you.")
     try:
-        records = _Parser(profile, guess.header, str(path), None, path.stem).parse(text, guess.header_index)
+        records = _Parser(profile, guess.header, str(path), path.stem, None).parse(text, guess.header_index)
     except ParseError as exc:
         print(f"pde csv-profile: {exc}", file=sys.stderr)
         return 2
