@@ -1048,3 +1048,16 @@ def test_direct_connect_logs_no_account_number_or_password(caplog):
     with caplog.at_level(logging.DEBUG):
         direct_connect_request(ENV, days=30, now=dt.datetime(2024, 3, 23, 12, tzinfo=UTC))
     assert "4111222233334444" not in caplog.text and "hunter2-secret" not in caplog.text
+
+
+def test_an_invalid_optional_value_of_a_trade_is_set_aside_and_the_trade_loads():
+    body = (LIBOFX / "ofx-2.1.1-sect-13.13.ofx").read_bytes()
+    body = body.replace(b"<UNITPRICE>18.9000</UNITPRICE>", b"<UNITPRICE>N/A</UNITPRICE>", 1)
+    body = body.replace(b"<DTTRADE>20060106000000.000[-5:EST]", b"<DTTRADE>20060106006100.000[-5:EST]")
+    records = parse(body=body)
+    inv = {i.transaction_id: i for i in of(records, InvestmentTransaction)}
+    assert len(inv) == 3
+    assert inv["212839062820295310723"].unit_price is None and inv["212839062820295310723"].units == Decimal("14.6860")
+    assert inv["212849815151950488609"].trade_date == dt.date(2006, 1, 6)  # minute 61: the day is kept
+    [aside] = of(records, Rejected)
+    assert aside.table == "finance.investment_transactions" and "'N/A'" in aside.reason

@@ -694,6 +694,14 @@ class _Statement:
             self.out.append(Rejected(table="finance.transactions", reason=reason,
                                      raw=record.to_json(), source_url=self.source))
 
+    def _number(self, el: ET.Element, path: str, table: str) -> Decimal | None:
+        """An optional amount; one that is not a number is set aside (quarantine), the record loads."""
+        try:
+            return _amount(el, path)
+        except _Bad as exc:
+            self._reject(table, el, f"{exc}: that value is set aside, the rest is loaded")
+            return None
+
     def _when(self, el: ET.Element, path: str, table: str, required: bool = False,
               keeps_time: bool = False) -> tuple[dt.date, dt.datetime | None] | None:
         """A date element. Only the invalid part of a value is set aside (in quarantine, with the
@@ -795,9 +803,9 @@ class _Statement:
             fitid = _text(invtran, "FITID")
             if not fitid:
                 raise _Bad("INVTRAN/FITID is missing")
-            trade = _date(invtran, "DTTRADE", required=True)
-            settle = _date(invtran, "DTSETTLE")
-            values = {name: _amount(el, f".//{tag}") for name, tag in (
+            trade = self._when(invtran, "DTTRADE", "finance.investment_transactions", required=True)
+            settle = self._when(invtran, "DTSETTLE", "finance.investment_transactions")
+            values = {name: self._number(el, f".//{tag}", "finance.investment_transactions") for name, tag in (
                 ("units", "UNITS"), ("unit_price", "UNITPRICE"), ("commission", "COMMISSION"),
                 ("fees", "FEES"), ("total", "TOTAL"))}
         except _Bad as exc:
@@ -820,11 +828,11 @@ class _Statement:
             security_id = self._security_id(invpos)
             if not security_id:
                 raise _Bad("INVPOS/SECID is missing")
-            price_asof = _date(invpos, "DTPRICEASOF")
+            price_asof = self._when(invpos, "DTPRICEASOF", "finance.holdings", keeps_time=True)
             when = asof or price_asof
             if when is None:
                 raise _Bad("neither the statement DTASOF nor DTPRICEASOF is given")
-            values = {name: _amount(invpos, tag) for name, tag in (
+            values = {name: self._number(invpos, tag, "finance.holdings") for name, tag in (
                 ("units", "UNITS"), ("unit_price", "UNITPRICE"), ("market_value", "MKTVAL"))}
         except _Bad as exc:
             self._reject("finance.holdings", pos, str(exc))
@@ -846,8 +854,8 @@ class _Statement:
             self._reject("finance.securities", info, "SECINFO/SECID is incomplete")
             return
         try:
-            price = _amount(secinfo, "UNITPRICE")
-            asof = _date(secinfo, "DTASOF")
+            price = self._number(secinfo, "UNITPRICE", "finance.securities")
+            asof = self._when(secinfo, "DTASOF", "finance.securities", keeps_time=True)
         except _Bad as exc:
             self._reject("finance.securities", info, str(exc))
             return
