@@ -200,12 +200,14 @@ class _TreeBuilder:
         for i in range(top, -1, -1):
             if tag in self.aggregates.get(self.stack[i].el.tag, ()):
                 if i != top:
+                    # an end tag left out: Nubank omits </BANKTRANLIST>, the OFX 2.1.1 specification's
+                    # own 401(k) example </YEARTODATE>; what follows shows where the element ended
                     inner = self.stack[top].el.tag
                     self._close_above(i, line, f"<{tag}> ends <{inner}>, whose end tag is missing")
                 return i
         if tag == "STMTTRN":
-            # A STMTTRN after </BANKTRANLIST> (seen in exports written by converters and some
-            # credit unions): it belongs to the statement's transaction list.
+            # A STMTTRN after </BANKTRANLIST> (issue 11 names the quirk, not the bank; libofx and
+            # ofxparse read such files): it belongs to the statement's transaction list.
             stmt = next((i for i in range(top, -1, -1)
                          if self.stack[i].el.tag in ("STMTRS", "CCSTMTRS")), None)
             if stmt is not None:
@@ -230,7 +232,8 @@ class _TreeBuilder:
             del self.stack[index:]
             return
         if tag in self.pending:
-            # end tags swapped (</STMTTRN></PAYEE>): nothing came in between, so nothing moved
+            # end tags swapped (American Express: </STMTTRN></MEMO>): nothing came in between,
+            # so nothing moved
             del self.pending[tag]
             self.repairs.append(f"line {line}: </{tag}> comes after its parent's end tag (ignored)")
         elif tag in self.closed_early:
