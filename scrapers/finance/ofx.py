@@ -127,16 +127,18 @@ class _Broken(ValueError):
 
 
 class _Open:
-    __slots__ = ("el", "line", "reopened", "text")
+    __slots__ = ("el", "reopened", "text")
 
-    def __init__(self, el: ET.Element, line: int, reopened: bool = False) -> None:
-        self.el, self.line, self.text, self.reopened = el, line, False, reopened
+    def __init__(self, el: ET.Element, reopened: bool = False) -> None:
+        self.el, self.text, self.reopened = el, False, reopened
 
 
 class _TreeBuilder:
     """OFX 1.x SGML and 2.x XML into an ElementTree, repairing only what is unambiguous."""
 
-    def __init__(self) -> None:
+    def __init__(self, line_of=lambda pos: pos) -> None:
+        #: events carry a character offset; line numbers are worked out only for messages
+        self.line_of = line_of
         self.aggregates, self.leaves = _grammar()
         self.root: ET.Element | None = None
         self.stack: list[_Open] = []
@@ -152,40 +154,40 @@ class _TreeBuilder:
     def _path(self) -> str:
         return "/".join(f.el.tag for f in self.stack)
 
-    def fail(self, line: int, reason: str) -> _Broken:
+    def fail(self, pos: int, reason: str) -> _Broken:
         if self.last_structural:
-            return _Broken(f"{self.last_structural}; then at line {line}: {reason}")
-        return _Broken(f"at line {line}: {reason}")
+            return _Broken(f"{self.last_structural}; then at line {self.line_of(pos)}: {reason}")
+        return _Broken(f"at line {self.line_of(pos)}: {reason}")
 
-    def _close_above(self, index: int, line: int, why: str) -> None:
+    def _close_above(self, index: int, pos: int, why: str) -> None:
         """Close every element above stack[index] (their end tags are missing)."""
         while len(self.stack) > index + 1:
             frame = self.stack.pop()
             if frame.reopened or not self._is_aggregate_like(frame):
                 continue  # an SGML data element: its end tag is optional
-            self.pending[frame.el.tag] = (line, why)
+            self.pending[frame.el.tag] = (self.line_of(pos), why)
             self.closed_early.pop(frame.el.tag, None)
-            self.last_structural = f"at line {line}: {why}"
-            self.repairs.append(f"line {line}: {why}")
+            self.last_structural = f"at line {self.line_of(pos)}: {why}"
+            self.repairs.append(f"line {self.line_of(pos)}: {why}")
 
     # events
-    def start(self, tag: str, line: int) -> None:
+    def start(self, tag: str, pos: int) -> None:
         self.closed_early.update(self.pending)
         self.pending.clear()
         self.closed_early.pop(tag, None)
         if not self.stack:
             if self.root is not None or tag != "OFX":
-                raise self.fail(line, f"<{tag}> outside <OFX>")
+                raise self.fail(pos, f"<{tag}> outside <OFX>")
             self.root = ET.Element(tag)
-            self.stack.append(_Open(self.root, line))
+            self.stack.append(_Open(self.root))
             return
         while len(self.stack) > 1 and (self.stack[-1].text or self.stack[-1].el.tag in self.leaves):
             self.stack.pop()  # a data element ends where the next tag starts
-        parent = self._parent_for(tag, line)
+        parent = self._parent_for(tag, pos)
         el = ET.SubElement(self.stack[parent].el, tag)
-        self.stack.append(_Open(el, line))
+        self.stack.append(_Open(el))
 
-    def _parent_for(self, tag: str, line: int) -> int:
+    def _parent_for(self, tag: str, pos: int) -> int:
         top = len(self.stack) - 1
         known = next((i for i in range(top, -1, -1) if self.stack[i].el.tag in self.aggregates), None)
         if tag in self.leaves:
@@ -203,7 +205,7 @@ class _TreeBuilder:
                     # an end tag left out: Nubank omits </BANKTRANLIST>, the OFX 2.1.1 specification's
                     # own 401(k) example </YEARTODATE>; what follows shows where the element ended
                     inner = self.stack[top].el.tag
-                    self._close_above(i, line, f"<{tag}> ends <{inner}>, whose end tag is missing")
+                    self._close_above(i, pos, f"<{tag}> ends <{inner}>, whose end tag is missing")
                 return i
         if tag == "STMTTRN":
             # A STMTTRN after </BANKTRANLIST> (issue 11 names the quirk, not the bank; libofx and
@@ -211,55 +213,57 @@ class _TreeBuilder:
             stmt = next((i for i in range(top, -1, -1)
                          if self.stack[i].el.tag in ("STMTRS", "CCSTMTRS")), None)
             if stmt is not None:
-                self._close_above(stmt, line, f"<STMTTRN> ends <{self.stack[top].el.tag}>")
+                self._close_above(stmt, pos, f"<STMTTRN> ends <{self.stack[top].el.tag}>")
                 lists = self.stack[stmt].el.findall("BANKTRANLIST")
                 tranlist = lists[-1] if lists else ET.SubElement(self.stack[stmt].el, "BANKTRANLIST")
-                self.stack.append(_Open(tranlist, line, reopened=True))
+                self.stack.append(_Open(tranlist, reopened=True))
                 self.closed_early.pop("BANKTRANLIST", None)
-                self.repairs.append(f"line {line}: a <STMTTRN> after </BANKTRANLIST> joins the transaction list")
+                self.repairs.append(f"line {self.line_of(pos)}: a <STMTTRN> after </BANKTRANLIST> "
+                                    "joins the transaction list")
                 return len(self.stack) - 1
         if self.stack[top].el.tag not in self.aggregates and not self.stack[top].text:
             return top  # inside a vendor aggregate: its own business
-        raise self.fail(line, f"<{tag}> cannot be inside <{self.stack[top].el.tag}> ({self._path()})")
+        raise self.fail(pos, f"<{tag}> cannot be inside <{self.stack[top].el.tag}> ({self._path()})")
 
-    def end(self, tag: str, line: int) -> None:
+    def end(self, tag: str, pos: int) -> None:
         index = next((i for i in range(len(self.stack) - 1, -1, -1) if self.stack[i].el.tag == tag), None)
         if index is not None:
             inner = next((f.el.tag for f in reversed(self.stack[index + 1:])
                           if self._is_aggregate_like(f) and not f.reopened), None)
             if inner:
-                self._close_above(index, line, f"</{tag}> closes <{tag}> while <{inner}> is still open")
+                self._close_above(index, pos, f"</{tag}> closes <{tag}> while <{inner}> is still open")
             del self.stack[index:]
             return
         if tag in self.pending:
             # end tags swapped (American Express: </STMTTRN></MEMO>): nothing came in between,
             # so nothing moved
             del self.pending[tag]
-            self.repairs.append(f"line {line}: </{tag}> comes after its parent's end tag (ignored)")
+            self.repairs.append(f"line {self.line_of(pos)}: </{tag}> comes after its parent's end tag "
+                                "(ignored)")
         elif tag in self.closed_early:
             first, why = self.closed_early[tag]
-            raise self.fail(line, f"</{tag}> closes an element already ended at line {first} ({why}), "
+            raise self.fail(pos, f"</{tag}> closes an element already ended at line {first} ({why}), "
                                   "so which element holds what is ambiguous")
         else:
             # An end tag for nothing open: CBA writes <CCSTMTRS>...</STMTRS>, Amex repeats end tags.
-            self.repairs.append(f"line {line}: </{tag}> closes nothing that is open (ignored)")
+            self.repairs.append(f"line {self.line_of(pos)}: </{tag}> closes nothing that is open (ignored)")
 
-    def data(self, text: str, line: int) -> None:
+    def data(self, text: str, pos: int) -> None:
         if not text.strip():
             return
         frame = self.stack[-1] if self.stack else None
         if frame is None or len(frame.el) or frame.el.tag in self.aggregates:
             where = f"inside <{frame.el.tag}>" if frame else "outside <OFX>"
-            raise self.fail(line, f"text {text.strip()[:60]!r} {where}, between elements")
+            raise self.fail(pos, f"text {text.strip()[:60]!r} {where}, between elements")
         frame.el.text = (frame.el.text or "") + text
         frame.text = True
 
-    def close(self, line: int) -> ET.Element:
+    def close(self, pos: int) -> ET.Element:
         while len(self.stack) > 1 and self.stack[-1].text:
             self.stack.pop()  # a data element's end tag is optional
         if self.stack:
             top = self.stack[-1]
-            raise self.fail(line, f"the file ends inside <{top.el.tag}> ({self._path()}): truncated?")
+            raise self.fail(pos, f"the file ends inside <{top.el.tag}> ({self._path()}): truncated?")
         if self.root is None:
             raise _Broken("no <OFX> element")
         return self.root
@@ -285,25 +289,25 @@ def read_tree(body: bytes, source: str, repairs: list[str] | None = None) -> ET.
     def line_of(pos: int) -> int:
         return bisect.bisect_right(line_starts, pos)
 
-    builder = _TreeBuilder()
+    builder = _TreeBuilder(line_of)
     pos = start.start()
     try:
         for m in _TOKEN.finditer(text, pos, stop):
             if m.start() > pos:
-                builder.data(text[pos:m.start()], line_of(pos))
+                builder.data(text[pos:m.start()], pos)
             pos = m.end()
             if m.group("start"):
                 tag = m.group("start").upper()
-                builder.start(tag, line_of(m.start()))
+                builder.start(tag, m.start())
                 if m.group("empty"):  # <BANKID/>, <BALAMT/>: ofxstatement writes these
-                    builder.end(tag, line_of(m.start()))
+                    builder.end(tag, m.start())
             elif m.group("end"):
-                builder.end(m.group("end").upper(), line_of(m.start()))
+                builder.end(m.group("end").upper(), m.start())
             elif m.group("cdata") is not None:
-                builder.data(m.group("cdata"), line_of(m.start()))
+                builder.data(m.group("cdata"), m.start())
         if stop > pos:
-            builder.data(text[pos:stop], line_of(pos))
-        root = builder.close(line_of(stop))
+            builder.data(text[pos:stop], pos)
+        root = builder.close(stop)
     except _Broken as exc:
         raise ParseError(f"{source}: broken OFX {exc}") from None
     trailing = text[stop:].replace("\x00", "").strip()
