@@ -496,6 +496,7 @@ class _Statement:
         self.institutions: dict[str, Institution] = {}
         self.accounts: dict[str, Account] = {}
         self.securities: dict[str, Security] = {}
+        self.keyed: dict[tuple, Record] = {}
         self.transactions: dict[tuple[str, str], Transaction] = {}
         self.keyless: list[Transaction] = []
 
@@ -701,6 +702,17 @@ class _Statement:
             self.out.append(Rejected(table="finance.transactions", reason=reason,
                                      raw=record.to_json(), source_url=self.source))
 
+    def _emit(self, record: Record, el: ET.Element, what: str) -> None:
+        """One record per table key. The same fact twice (a balance repeated by overlapping statements)
+        is one row; a second, different record with that key is set aside, never merged."""
+        key = (type(record), tuple(getattr(record, k) for k in record.key))
+        earlier = self.keyed.setdefault(key, record)
+        if earlier is record:
+            self.out.append(record)
+        elif earlier != record or not isinstance(record, (Balance, Security)):
+            self._reject(record.table, el, f"{what} appears twice in this file: the first is loaded, this "
+                                           "one is set aside")
+
     def _number(self, el: ET.Element, path: str, table: str) -> Decimal | None:
         """An optional amount; one that is not a number is set aside (quarantine), the record loads."""
         try:
@@ -757,10 +769,10 @@ class _Statement:
         except _Bad as exc:
             self._reject("finance.balances", el, str(exc))
             return
-        self.out.append(Balance(
+        self._emit(Balance(
             account_id=account_id, as_of=when[0], as_of_time=when[1], balance_type=kind,
             amount=amount, currency=_text(el, "CURRENCY/CURSYM") or currency, source=SOURCE,
-        ))
+        ), el, f"a {kind} balance of this account on {when[0]}")
 
     # investment statements
     def _investment(self, rs: ET.Element, account_id: str, currency: str | None) -> None:
@@ -819,13 +831,13 @@ class _Statement:
             self._reject("finance.investment_transactions", el, str(exc))
             return
         subtype = next((_text(el, f".//{t}") for t in _INV_SUBTYPES if _text(el, f".//{t}")), None)
-        self.out.append(InvestmentTransaction(
+        self._emit(InvestmentTransaction(
             account_id=account_id, transaction_id=fitid, source=SOURCE, trade_date=trade[0],
             settle_date=settle[0] if settle else None, action=el.tag, subtype=subtype,
             security_id=self._security_id(el), currency=_text(el, ".//CURRENCY/CURSYM") or currency,
             memo=_text(invtran, "MEMO"), subaccount_sec=_text(el, ".//SUBACCTSEC"),
             subaccount_fund=_text(el, ".//SUBACCTFUND"), **values,
-        ))
+        ), el, f"FITID {fitid}")
 
     def _position(self, pos: ET.Element, account_id: str, currency: str | None, asof) -> None:
         invpos = pos.find("INVPOS")
@@ -844,14 +856,15 @@ class _Statement:
         except _Bad as exc:
             self._reject("finance.holdings", pos, str(exc))
             return
-        self.out.append(Holding(
+        held_in = _text(invpos, "HELDINACCT") or "OTHER"
+        self._emit(Holding(
             account_id=account_id, security_id=security_id, as_of=when[0],
-            held_in=_text(invpos, "HELDINACCT") or "OTHER", source=SOURCE,
+            held_in=held_in, source=SOURCE,
             position_type=_text(invpos, "POSTYPE"),
             currency=_text(invpos, "CURRENCY/CURSYM") or currency,
             price_as_of=price_asof[1] if price_asof else None, memo=_text(invpos, "MEMO"),
             **values,
-        ))
+        ), pos, f"a position in {security_id} held in {held_in} on {when[0]}")
 
     def _security(self, info: ET.Element) -> None:
         secinfo = info.find("SECINFO")
@@ -867,13 +880,19 @@ class _Statement:
             self._reject("finance.securities", info, str(exc))
             return
         security_id = f"{kind}:{uid}"
-        self.securities[security_id] = Security(
+        record = Security(
             security_id=security_id, id_type=kind, unique_id=uid, source=SOURCE,
             name=_text(secinfo, "SECNAME"), ticker=_text(secinfo, "TICKER"),
             security_type=_SECURITY_TYPES.get(info.tag, info.tag.lower()),
             currency=(_text(secinfo, "CURRENCY/CURSYM") or "").upper() or None,
             unit_price=price, price_as_of=asof[1] if asof else None,
         )
+        earlier = self.securities.setdefault(security_id, record)
+        if earlier is not record and earlier != record:
+            # Vanguard lists two share classes (VFINX, VFIAX) under one CUSIP (ofxparse's vanguard.ofx)
+            self._reject("finance.securities", info, f"{security_id} is described twice in this file "
+                         f"({earlier.ticker or earlier.name} and {record.ticker or record.name}): the first is "
+                         "loaded, this one is set aside")
 
 
 def _optional_date(el: ET.Element | None, path: str):
