@@ -1079,3 +1079,15 @@ def test_an_invalid_optional_value_of_a_trade_is_set_aside_and_the_trade_loads()
     assert inv["212849815151950488609"].trade_date == dt.date(2006, 1, 6)  # minute 61: the day is kept
     [aside] = of(records, Rejected)
     assert aside.table == "finance.investment_transactions" and "'N/A'" in aside.reason
+
+
+def test_an_error_answer_beside_a_good_statement_is_quarantined_with_the_banks_message():
+    # a Direct Connect answer for two accounts: one statement, one STATUS 2003 (account not found)
+    body = (FIX / "checking.ofx").read_bytes()
+    refused = (b"<STMTTRNRS><TRNUID>1<STATUS><CODE>2003<SEVERITY>ERROR<MESSAGE>Account not found</STATUS>"
+               b"</STMTTRNRS>\n\t</BANKMSGSRSV1>")
+    body = body.replace(b"\t</BANKMSGSRSV1>", refused, 1)
+    records = parse(body=body)
+    assert by_id(records) == checking_ids()
+    [refusal] = of(records, Rejected)
+    assert "STMTTRNRS status 2003 ERROR: Account not found (the account was not found" in refusal.reason

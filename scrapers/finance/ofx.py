@@ -521,6 +521,9 @@ class _Statement:
                 refusals.append((trnrs.tag, *status))
                 logger.warning("%s: %s without a statement: status %s %s %s", self.source, trnrs.tag,
                                *(s or "" for s in status))
+                if status[0] not in (None, "0") and (statements or seclists):
+                    # the other statements load; this one's absence is said where the user looks
+                    self._reject("finance.transactions", trnrs, self._bank_error(trnrs.tag, *status))
         if not statements and not seclists:
             raise ParseError(self._no_statement(refusals))
         for rs in statements:
@@ -541,15 +544,17 @@ class _Statement:
         return [*self.institutions.values(), *self.accounts.values(), *self.securities.values(),
                 *self.out, *self.transactions.values()]
 
+    @staticmethod
+    def _bank_error(tag: str, code: str | None, severity: str | None, message: str | None) -> str:
+        meaning = _STATUS_CODES.get(code or "", "see the institution's message")
+        return (f"the institution answered with an error instead of a statement: {tag} status {code} "
+                f"{severity or ''}: {message or 'no message'} ({meaning})")
+
     def _no_statement(self, refusals: list[tuple]) -> str:
         """Say what the file is instead of a statement: the bank's own error, an account list, ..."""
         errors = [r for r in refusals if r[1] not in (None, "0")]
         if errors:
-            tag, code, severity, message = errors[0]
-            meaning = _STATUS_CODES.get(code, "see the institution's message")
-            return (f"{self.source}: the institution answered with an error instead of a statement: "
-                    f"{tag} status {code} {severity or ''}: {message or 'no message'} ({meaning}). "
-                    "Nothing was loaded from this file.")
+            return f"{self.source}: {self._bank_error(*errors[0])}. Nothing was loaded from this file."
         kinds = [el.tag for el in self.root.iter() if el.tag in ("ACCTINFORS", *_TRANSFERS)]
         if "ACCTINFORS" in kinds:
             n = len(list(self.root.iter("ACCTINFO")))
