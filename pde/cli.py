@@ -57,6 +57,10 @@ DBeaver: New connection > PostgreSQL > Host {u.hostname}, Port {u.port or 5432},
     pg = _embedded_or_none()
     if pg is None:
         return 0
+    if args.action == "upgrade":
+        from pde.pgupgrade import upgrade
+
+        return upgrade(pg)
     if args.action == "start":
         pg.start()
         print(f"embedded PostgreSQL running on 127.0.0.1:{pg.port} (data in {pg.datadir}); `pde db info` for details")
@@ -211,14 +215,46 @@ def cmd_csv_profile(args) -> int:
     from scrapers.finance.bank_csv import csv_profile_main
 
     return csv_profile_main(args.argv)
+MODEL_AREAS = {"housing": "pde.housing.value", "fantasy": "pde.fantasy.projections", "finance": "pde.finance.spending"}
+
+
+def cmd_model(args) -> int:
+    """Train the models (pde/<area>/), write their tables and record each run in platform.model_runs."""
+    import importlib.util
+
+    unknown = [a for a in args.areas if a not in MODEL_AREAS]
+    if unknown:
+        print(f"pde model train: unknown area(s) {', '.join(unknown)}; areas: {', '.join(MODEL_AREAS)}",
+              file=sys.stderr)
+        return 2
+    if importlib.util.find_spec("sqlalchemy") is None:  # the lean crawl environment: run in the notebook one
+        from pde.envs import notebook_python
+
+        python = notebook_python()
+        if python == sys.executable:
+            print("pde: the models need the notebook environment (.venv-notebook): run `make setup`", file=sys.stderr)
+            return 2
+        return subprocess.run([python, "-m", "pde.cli", "model", "train", *args.areas]).returncode
+    import importlib
+
+    from pde.migrate import migrate
+
+    conn = connect()
+    migrate(conn, log=lambda m: None)
+    conn.close()
+    for area in args.areas or list(MODEL_AREAS):
+        module = importlib.import_module(MODEL_AREAS[area])
+        for run in module.train():
+            print(run.summary(), flush=True)
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="pde", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
 
-    db = sub.add_parser("db", help="the embedded PostgreSQL: start, stop, status, info, url, psql")
-    db.add_argument("action", choices=["start", "stop", "status", "info", "url", "psql"])
+    db = sub.add_parser("db", help="the embedded PostgreSQL: start, stop, status, info, url, psql, upgrade")
+    db.add_argument("action", choices=["start", "stop", "status", "info", "url", "psql", "upgrade"])
     db.add_argument("--no-start", action="store_true", help="with url: do not start the embedded server")
     db.add_argument("--demo", action="store_true", help="with url/info/psql: the demo's database (pde_demo)")
     db.set_defaults(func=cmd_db)
@@ -243,6 +279,13 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("argv", nargs=argparse.REMAINDER)
     cp.set_defaults(func=cmd_csv_profile)
 
+    mo = sub.add_parser("model", help="train the models (house value, fantasy projections, spending) and write "
+                                      "their tables")
+    mo.add_argument("action", choices=["train"])
+    mo.add_argument("areas", nargs="*", metavar="AREA",
+                    help="any of: " + ", ".join(MODEL_AREAS) + " (default: all)")
+    mo.set_defaults(func=cmd_model)
+
     from pde.fantasy import cheatsheet
 
     cheatsheet.register(sub)
@@ -252,11 +295,13 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--reset", action="store_true", help="drop the demo database (the user's data is not touched)")
     d.set_defaults(func=cmd_demo)
 
-    from pde import new_source, services
+    from pde import backup, doctor, new_source, services
 
-    new_source.register(sub)
+    new_source.register(sub)  # pde new-source
 
-    services.register(sub)  # pde up/down/status [airflow|superset], pde airflow ..., pde superset ...
+    backup.register(sub)  # pde backup, pde restore
+    doctor.register(sub)  # pde doctor
+    services.register(sub)  # pde up/down/status [airflow|superset|jupyter], pde airflow ..., pde notebook
     return p
 
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what pde needs from the operating system when it is missing:
-# uv (Python packaging), PostgreSQL server binaries, and Chromium (+ poppler, an emoji font)
-# for the browser tests and PDFs.
+# uv (Python packaging), PostgreSQL server binaries, Chromium (+ poppler, an emoji font)
+# for the browser tests and PDFs, and libofx (+ a C compiler) for the OFX cross-check.
 # Idempotent and quick when everything is there. Only the apt packages need root: run as root
 # (or `sudo scripts/system-deps.sh`) once; as a normal user it says what is missing and how to get it.
 # uv is installed into a private venv (~/.local/share/pde/uv), never into the system Python (PEP 668).
@@ -16,6 +16,14 @@ if [ "${PDE_WITH_BROWSER:-1}" = 1 ]; then
   command -v pdftoppm >/dev/null 2>&1 || need_apt+=(poppler-utils)
   # team names with emoji in dashboards and cheat sheets
   dpkg -s fonts-noto-color-emoji >/dev/null 2>&1 || need_apt+=(fonts-noto-color-emoji)
+fi
+
+if [ "${PDE_WITH_LIBOFX:-1}" = 1 ]; then
+  # GnuCash's OFX reader (libofx) and a C compiler: the ofx_statements tests build a small second
+  # reader from tests/tools/libofx_transactions.c to cross-check what pde loads. Debian 12 does not
+  # package ofxdump (libofx-tools comes with Debian 13), so the tests use the library directly.
+  [ -f /usr/include/libofx/libofx.h ] || need_apt+=(libofx-dev)
+  command -v cc >/dev/null 2>&1 || need_apt+=(gcc libc6-dev)
 fi
 
 if [ ${#need_apt[@]} -gt 0 ]; then
