@@ -164,6 +164,16 @@ def test_sold_rows_feed_the_house_value_model(pg_url, pde_home):
                 for r in export_rows(SOLD)}
     got = set(rows(pg_url, "SELECT street, sold_price, sold_date FROM housing.sold_homes WHERE portal = 'redfin'"))
     assert got == expected
+    from pde import data
+    from pde.housing import value
+
+    listings, _ = value.load(data.engine(pg_url, readonly=False))
+    redfin = listings[listings["zpid"].str.startswith("redfin:")]
+    assert {(r.address, r.sold_price, r.sold_date) for r in redfin.itertuples()} == expected
+    homes = dict(zip(redfin["address"], redfin["home_type"], strict=True))
+    assert homes["77 Cornell St"] == "SINGLE_FAMILY" and homes["9 Greenwich Park Unit 2"] == "CONDO"
+    frame = value.training_frame(listings, None, "sale")
+    assert len(frame[frame["zpid"].str.startswith("redfin:")]) == len(expected)
 
 
 @pytest.mark.parametrize("cassette, sign", [("blocked.json", "page contains"),

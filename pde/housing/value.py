@@ -37,7 +37,7 @@ ZILLOW_MEDIAN_ERROR_ON_MARKET = 0.02  # Zillow's published figure for on-market 
 
 # -- data -------------------------------------------------------------------------------
 def load(engine) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(listings, sold events from price histories) from the database."""
+    """(listings, sold events from price histories) from the database; Redfin's sales join the listings."""
     with engine.connect() as conn:
         listings = pd.read_sql(
             "SELECT zpid, address, city, zip, status, price, sold_price, sold_date, beds, baths, sqft, lot_size, "
@@ -46,6 +46,18 @@ def load(engine) -> tuple[pd.DataFrame, pd.DataFrame]:
         sales = pd.read_sql(
             "SELECT zpid, event_date, price FROM housing.price_history "
             "WHERE event ILIKE 'sold%%' AND price > 0 AND NOT coalesce(posting_is_rental, false)", conn)
+        # Redfin's past sales (redfin_listings), unless the same home's Zillow row already holds the sale
+        redfin = pd.read_sql(
+            "SELECT 'redfin:' || p.listing_id AS zpid, p.street AS address, p.city, p.zip, 'SOLD' AS status, "
+            "p.sold_price AS price, p.sold_price, p.sold_date, p.beds, p.baths, p.sqft, p.lot_size, p.year_built, "
+            "p.home_type, NULL::bigint AS zestimate, NULL::bigint AS rent_zestimate, false AS is_building "
+            "FROM housing.portal_listings p "
+            "LEFT JOIN housing.property_matches m ON m.redfin_id = p.listing_id "
+            "LEFT JOIN housing.listings z ON z.zpid = m.zpid "
+            "WHERE p.portal = 'redfin' AND p.status_group = 'sold' AND p.sold_price IS NOT NULL "
+            "AND (z.zpid IS NULL OR z.status NOT IN ('SOLD', 'RECENTLY_SOLD'))", conn)
+    if len(redfin):
+        listings = pd.concat([listings, redfin], ignore_index=True)
     return listings, sales
 
 

@@ -1,4 +1,4 @@
-"""Redfin listings (for sale, or sold within N days) into housing.redfin_listings (sql/0050_redfin_listings.sql).
+"""Redfin listings (for sale, or sold within N days) into housing.redfin_listings (sql/0070_redfin_listings.sql).
 
 Redfin offers what users already download by hand: the "Download All" CSV of a search (350 rows
 at most), served by its gis-csv endpoint. This spider asks that endpoint for a region, or reads

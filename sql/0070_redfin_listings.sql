@@ -104,6 +104,7 @@ SELECT 'zillow'::text AS portal,
        l.city, l.state, l.zip,
        l.price, l.beds, l.baths, l.sqft, l.lot_size, l.year_built, l.latitude, l.longitude,
        l.home_type AS property_type,
+       l.home_type,
        l.status,
        CASE WHEN l.status IN ('SOLD', 'RECENTLY_SOLD') THEN 'sold'
             WHEN l.status = 'FOR_RENT' THEN 'for_rent'
@@ -120,7 +121,15 @@ SELECT 'zillow'::text AS portal,
 UNION ALL
 SELECT 'redfin', r.redfin_id, r.url, r.address, r.city, r.state, r.zip,
        r.price, r.beds, r.baths, r.sqft, r.lot_size, r.year_built, r.latitude, r.longitude,
-       r.property_type, r.status,
+       r.property_type,
+       CASE WHEN r.property_type ILIKE 'single family%' THEN 'SINGLE_FAMILY'
+            WHEN r.property_type ILIKE 'condo%' THEN 'CONDO'
+            WHEN r.property_type ILIKE 'townhouse%' THEN 'TOWNHOUSE'
+            WHEN r.property_type ILIKE 'multi-family%' THEN 'MULTI_FAMILY'
+            WHEN r.property_type ILIKE '%land%' THEN 'LOT'
+            WHEN r.property_type ILIKE 'mobile%' OR r.property_type ILIKE '%manufactured%' THEN 'MANUFACTURED'
+            WHEN r.property_type IS NOT NULL THEN 'OTHER' END,
+       r.status,
        CASE WHEN r.sale_type = 'PAST SALE' OR r.sold_date IS NOT NULL OR r.status ILIKE 'sold%' THEN 'sold'
             WHEN r.status ILIKE 'pending%' OR r.status ILIKE 'contingent%' OR r.status ILIKE 'under contract%'
                 THEN 'pending'
@@ -225,7 +234,7 @@ COMMENT ON COLUMN housing.properties.status_group IS 'for_sale, pending, sold or
 CREATE VIEW housing.sold_homes AS
 SELECT DISTINCT ON (coalesce(address_key, portal || ':' || listing_id), sold_date)
        portal, listing_id, street, city, state, zip, sold_price, sold_date, beds, baths, sqft, lot_size,
-       year_built, latitude, longitude, property_type, address_key
+       year_built, latitude, longitude, property_type, home_type, address_key
   FROM housing.portal_listings
  WHERE status_group = 'sold' AND sold_price IS NOT NULL
  ORDER BY coalesce(address_key, portal || ':' || listing_id), sold_date, (portal = 'redfin') DESC;
@@ -290,6 +299,7 @@ BEGIN
             ('latitude', 'Latitude (WGS84).'),
             ('longitude', 'Longitude (WGS84).'),
             ('property_type', 'Home type as the portal says it (Zillow SINGLE_FAMILY, Redfin Single Family Residential, ...).'),
+            ('home_type', 'Home type in Zillow''s words for both portals: SINGLE_FAMILY, CONDO, TOWNHOUSE, MULTI_FAMILY, LOT, MANUFACTURED, OTHER.'),
             ('sold_date', 'Date of the sale, for sold homes.'),
             ('sold_price', 'Sale price in whole dollars.'),
             ('days_on_market', 'Days on the portal when last crawled.'),
