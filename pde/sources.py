@@ -81,10 +81,11 @@ def split_spec(spec: str) -> list[str]:
         else:
             piece, i = parts[i].strip(), i + 1
             path = local_path(piece) if piece else None
-            if path and not os.path.exists(path) and piece.startswith(("/", "~", "file://")) \
-                    and not glob.has_magic(path):
-                # missing either way: pieces that cannot start a path ("... page 2.html") continue its name,
-                # so the message names the file the user meant
+            # A web address keeps its commas (Zillow's searchQueryState, Redfin's sf=1,2,3). A missing path
+            # does too: pieces that cannot start a path ("... page 2.html") continue its name, so the
+            # message names the file the user meant.
+            if (piece and path is None) or (path and not os.path.exists(path) and not glob.has_magic(path)
+                                            and piece.startswith(("/", "~", "file://"))):
                 while i < len(parts) and parts[i].strip() and not parts[i].strip().startswith(_STARTS):
                     piece, i = f"{piece},{parts[i]}", i + 1
             if piece:

@@ -17,7 +17,7 @@ from urllib.parse import urljoin
 import pytest
 
 from pde.records import Rejected
-from pde.sources import ParseError, Truncated
+from pde.sources import ParseError, Truncated, expand_urls
 from scrapers.fantasy.fantasypros_rankings import FantasyprosRankingsSpider
 from scrapers.fantasy.records import PlayerStats, Ranking, SourcePlayer, Trending
 from tests.conftest import run_crawl
@@ -343,3 +343,16 @@ def test_cut_off_json_downloads_are_refused_as_truncated(spider, path):
     text = path.read_text(encoding="utf-8")
     with pytest.raises(Truncated, match=f"truncated: the .* stops after {len(text) // 2:,} characters"):
         parse_saved(spider, body=text[: len(text) // 2].encode(), url=path.resolve().as_uri())
+
+
+def test_url_lists_keep_commas_that_belong_to_a_web_address_or_a_file(tmp_path):
+    link = "https://www.redfin.com/stingray/api/gis-csv?al=1&region_id=1826&sf=1,2,3,5,6,7&uipt=1,2,3&v=8"
+    other = "https://www.zillow.com/homes/?searchQueryState={%22mapBounds%22:{%22west%22:-71.2,%22east%22:-71.0}}"
+    assert expand_urls(link) == [link]
+    assert expand_urls(f"{link},{other}") == [link, other]
+    saved = tmp_path / "Homes in 33160 - 4,881 Transactions.html"
+    saved.write_text("<html></html>")
+    plain = tmp_path / "a.html"
+    plain.write_text("<html></html>")
+    assert expand_urls(f"{plain},{saved},{link}") == [plain.as_uri(), saved.as_uri(), link]
+    assert expand_urls("file://" + str(saved).replace(" ", "%20")) == [saved.as_uri()]
