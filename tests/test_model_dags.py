@@ -62,7 +62,8 @@ def dag_run(pg_server, tmp_path_factory):
     code = f"from tests.test_dags import _harness; _harness({str(tmp / 'scenarios.json')!r}, {str(out)!r})"
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=800)
     (tmp / "stdout.log").write_text(proc.stdout + "\n--- stderr ---\n" + proc.stderr)
-    assert proc.returncode == 0 and out.exists(), f"the Airflow child failed ({tmp / 'stdout.log'}):\n{proc.stderr[-4000:]}"
+    assert proc.returncode == 0 and out.exists(), \
+        f"the Airflow child failed ({tmp / 'stdout.log'}):\n{proc.stderr[-4000:]}"
     yield json.loads(out.read_text()), proc.stdout + proc.stderr, data_url, tmp / "pde-home"
     with admin.cursor() as cur:
         cur.execute(f'DROP DATABASE IF EXISTS "{data}" WITH (FORCE)')
@@ -108,7 +109,8 @@ def test_housing_value_dag_trains_writes_and_keeps_the_notebook_report(dag_run):
 
 
 @pytest.mark.parametrize("block, message", [
-    ({"when": ["housing.listings"], "notebook": "n.ipynb", "environment": "gpu"}, "environment: one of crawl, notebook"),
+    ({"when": ["housing.listings"], "notebook": "n.ipynb", "environment": "gpu"},
+     "environment: one of crawl, notebook"),
     ({"when": ["housing.listings"], "notebook": "n.ipynb", "parameters": [1]}, "parameters: a mapping"),
     ({"when": ["housing.listings"]}, "needs when: [tables] and command: (or notebook:)"),
 ])

@@ -63,7 +63,8 @@ def test_house_value_refuses_to_train_on_fewer_than_30_homes():
 
 def test_baseline_is_the_median_price_per_sqft_of_the_zip_then_city_then_all():
     train = pd.DataFrame({"zip": ["A", "A", "A", "B"], "city": ["X", "X", "X", "Y"],
-                          "target": [100_000.0, 400_000.0, 300_000.0, 50_000.0], "sqft": [1000.0, 2000.0, 1000.0, 500.0]})
+                          "target": [100_000.0, 400_000.0, 300_000.0, 50_000.0],
+                          "sqft": [1000.0, 2000.0, 1000.0, 500.0]})
     # $/sq ft: A = 100, 200, 300 (median 200); B = 100; X = A's; all = 100, 200, 300, 100 (median 150)
     test = pd.DataFrame({"zip": ["A", "C", "D"], "city": ["X", "X", "Z"], "sqft": [1500.0, 1000.0, 1000.0]})
     assert list(value.baseline_predict(train, test)) == [300_000.0, 200_000.0, 150_000.0]
@@ -140,7 +141,8 @@ def test_projections_refuse_fewer_than_30_pairs():
 
 
 def test_points_in_other_scorings_come_from_receptions():
-    df = pd.DataFrame({"points_std": [100.0, 50.0, np.nan], "points_half": [np.nan] * 3, "points_ppr": [np.nan, 70.0, 90.0],
+    df = pd.DataFrame({"points_std": [100.0, 50.0, np.nan], "points_half": [np.nan] * 3,
+                       "points_ppr": [np.nan, 70.0, 90.0],
                        "rec": [40.0, 20.0, 10.0], "position": ["WR", "RB", "TE"]})
     assert projections.points(df, "ppr").tolist() == [140.0, 70.0, 90.0]
     assert projections.points(df, "half").tolist() == [120.0, 60.0, 85.0]

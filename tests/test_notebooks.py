@@ -112,8 +112,9 @@ def test_notebook_runs_without_error_and_writes_its_report(executed, nb):
 def test_housing_notebook_reports_what_the_rent_model_did_with_the_crawled_rows(executed):
     results, url = executed
     text = _text(results["housing"][1])
-    n = _count(url, """SELECT count(*) FROM housing.listings WHERE status = 'FOR_RENT' AND NOT coalesce(is_building, false)
-                         AND price > 0 AND (sqft IS NOT NULL OR beds IS NOT NULL)""")
+    n = _count(url, """SELECT count(*) FROM housing.listings
+                        WHERE status = 'FOR_RENT' AND NOT coalesce(is_building, false) AND price > 0
+                          AND (sqft IS NOT NULL OR beds IS NOT NULL)""")
     assert (f"house_value.rent: trained on {n} rows" if n >= 30 else f"house_value.rent: too_few_rows: {n} ") in text
     assert "house_value.sale [synthetic]: trained on 300 rows" in text
     assert "[synthetic] median distance to the noise-free price" in text
