@@ -290,15 +290,18 @@ def test_finance_train_writes_transfers_recurring_and_forecast(pg_url, pg_conn, 
 def test_model_tables_and_columns_all_have_comments(pg_conn):
     with pg_conn.cursor() as cur:
         cur.execute("""
-            SELECT c.table_schema || '.' || c.table_name || '.' || c.column_name
+            SELECT c.table_schema || '.' || c.table_name || '.' || c.column_name,
+                   col_description(k.oid, c.ordinal_position) IS NOT NULL AND obj_description(k.oid) IS NOT NULL
               FROM information_schema.columns c
               JOIN pg_class k ON k.relname = c.table_name
               JOIN pg_namespace n ON n.oid = k.relnamespace AND n.nspname = c.table_schema
              WHERE (c.table_schema, c.table_name) IN (('platform', 'model_runs'), ('housing', 'value_estimates'),
                    ('fantasy', 'projections'), ('finance', 'recurring_charges'), ('finance', 'transfer_matches'),
-                   ('finance', 'spending_forecast'))
-               AND col_description(k.oid, c.ordinal_position) IS NULL""")
-        assert cur.fetchall() == []
+                   ('finance', 'spending_forecast'), ('housing', 'deals'), ('platform', 'model_latest'))
+               """)
+        rows = cur.fetchall()
+    assert len({r[0].rsplit(".", 1)[0] for r in rows}) == 8  # every one of the eight was looked at
+    assert [name for name, commented in rows if not commented] == []
 
 
 def test_pde_model_train_command(pg_url, pde_home):
