@@ -11,7 +11,9 @@ import os
 import subprocess
 import sys
 import time
+from urllib.parse import urlsplit
 
+from pde import cassettes, services
 from pde.db import (
     PROJECT_ROOT,
     DatabaseError,
@@ -20,6 +22,14 @@ from pde.db import (
     database_url,
     describe,
 )
+from pde.fantasy import cheatsheet
+from pde.finance import categorize
+from pde.migrate import MigrationError, migrate
+from pde.runs import EXIT_CODES, crawl_command, format_counts, load_run
+from pipelines.spool import load_all, spool_dir
+
+
+STATUS_OF_EXIT_CODE = {code: status for status, code in EXIT_CODES.items()}
 
 
 def _embedded_or_none() -> EmbeddedPostgres | None:
@@ -35,8 +45,6 @@ def cmd_db(args) -> int:
         return 0
     if args.action == "info":
         url = database_url()
-        from urllib.parse import urlsplit
-
         u = urlsplit(url)
         print(f"""PostgreSQL for pde
   URL       {url}
@@ -68,8 +76,6 @@ DBeaver: New connection > PostgreSQL > Host {u.hostname}, Port {u.port or 5432},
 
 
 def cmd_migrate(args) -> int:
-    from pde.migrate import migrate
-
     conn = connect()
     applied = migrate(conn)
     print(f"{len(applied)} migration(s) applied" if applied else "schema up to date")
@@ -77,8 +83,6 @@ def cmd_migrate(args) -> int:
 
 
 def cmd_spool(args) -> int:
-    from pipelines.spool import load_all, spool_dir
-
     if args.action == "list":
         files = sorted(spool_dir().glob("*.jsonl")) if spool_dir().exists() else []
         for f in files:
@@ -87,8 +91,6 @@ def cmd_spool(args) -> int:
             print("no spooled rows")
         return 0
     conn = connect()
-    from pde.migrate import migrate
-
     migrate(conn, log=lambda m: None)
     load_all(conn)
     return 0
@@ -130,26 +132,20 @@ def table_counts(conn) -> list[tuple[str, int]]:
 def _last_run_summary(conn, spider: str) -> list[str]:
     """What the latest run of a spider wrote, and its message, as short lines."""
     with conn.cursor() as cur:
-        cur.execute("SELECT run_id, message FROM platform.runs WHERE spider = %s ORDER BY run_id DESC LIMIT 1", (spider,))
-        row = cur.fetchone()
-        if row is None:
-            return ["no run recorded"]
-        cur.execute("SELECT table_name, inserted, updated, unchanged, quarantined FROM platform.run_tables "
-                    "WHERE run_id = %s ORDER BY table_name", (row[0],))
-        parts = [f"{t} +{i}" + (f" ~{u}" if u else "") + (f" ={n}" if n else "") + (f" quarantined {q}" if q else "")
-                 for t, i, u, n, q in cur.fetchall()]
+        cur.execute("SELECT max(run_id) FROM platform.runs WHERE spider = %s", (spider,))
+        run_id = cur.fetchone()[0]
     conn.commit()
-    lines = [f"run {row[0]}: " + (", ".join(parts) if parts else "nothing written")]
-    if row[1]:
-        lines.append(row[1][:500])
+    if run_id is None:
+        return ["no run recorded"]
+    run = load_run(conn, run_id)
+    lines = [f"run {run.run_id}: {format_counts(run.tables)}"]
+    if run.message:
+        lines.append(run.message[:500])
     return lines
 
 
 def cmd_demo(args) -> int:
     """Crawl every recorded fixture through the real pipeline and show what landed."""
-    from pde import cassettes
-    from pde.migrate import migrate
-
     url = database_url()
     print(f"database: {describe(url)}")
     conn = connect(url)
@@ -160,18 +156,15 @@ def cmd_demo(args) -> int:
         meta = cassettes.metadata(path)
         if not meta.get("spider") or (args.spider and meta["spider"] not in args.spider):
             continue
-        cmd = [sys.executable, "-m", "scrapy", "crawl", meta["spider"], "-s", f"PDE_CASSETTE={path}",
-               "-s", "LOG_LEVEL=WARNING", "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False"]
-        for k, v in meta.get("args", {}).items():
-            cmd += ["-a", f"{k}={v}"]
-        for k, v in meta.get("settings", {}).items():
-            cmd += ["-s", f"{k}={v}"]
+        cmd = crawl_command(meta["spider"], meta.get("args"), {
+            "PDE_CASSETTE": path, "LOG_LEVEL": "WARNING", "DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False,
+            **meta.get("settings", {})})
         expect = meta.get("expect", "succeeded")
         rel = path.relative_to(PROJECT_ROOT)
         print(f"\n--- {meta['spider']} from {rel} (expect {expect})", flush=True)
         t0 = time.time()
         proc = subprocess.run(cmd, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True)
-        status = {0: "succeeded", 3: "blocked"}.get(proc.returncode, "failed")
+        status = STATUS_OF_EXIT_CODE.get(proc.returncode, "failed")
         ok = status == expect
         print(f"    {status} in {time.time() - t0:.1f}s {'(as expected)' if ok else '<-- UNEXPECTED'}")
         for line in _last_run_summary(conn, meta["spider"]):
@@ -191,9 +184,7 @@ def cmd_demo(args) -> int:
 
 
 def cmd_categorize(args) -> int:
-    from pde.finance.categorize import main
-
-    return main()
+    return categorize.main()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -220,23 +211,17 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("categorize", help="finance: apply category rules, retrain the model, predict the rest")
     c.set_defaults(func=cmd_categorize)
 
-    from pde.fantasy import cheatsheet
-
     cheatsheet.register(sub)
 
     d = sub.add_parser("demo", help="crawl every recorded fixture into the database and show what landed")
     d.add_argument("spider", nargs="*", help="only these spiders")
     d.set_defaults(func=cmd_demo)
 
-    from pde import services
-
     services.register(sub)  # pde up/down/status [airflow|superset], pde airflow ..., pde superset ...
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
-    from pde.migrate import MigrationError
-
     args = build_parser().parse_args(argv)
     try:
         return args.func(args) or 0
