@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import socket
+import time
 
 from psycopg2.extras import Json
 from scrapy import signals
@@ -52,7 +53,7 @@ class RunRecorder:
 
     def spider_opened(self, spider):
         run = self.run
-        run.spider, run.args = spider.name, public_args(spider)
+        run.spider, run.args, run.started_at = spider.name, public_args(spider), time.time()
         logging.getLogger().addHandler(self.errors)
         try:
             url = self.crawler.settings.get("DATABASE_URL") or database_url()
