@@ -216,7 +216,8 @@ class Run:
                 {"status": self.status, "finish_reason": self.finish_reason, "message": self.message or None,
                  "finished_at": self.finished_at, "duration_s": self.duration_s, "items_scraped": self.items_scraped,
                  "items_quarantined": self.items_quarantined, "requests": self.requests,
-                 "response_codes": json.dumps(self.response_codes), "errors": json.dumps(self.errors), "run_id": self.run_id},
+                 "response_codes": json.dumps(self.response_codes), "errors": json.dumps(self.errors),
+                 "run_id": self.run_id},
             )
             for table, c in self.tables.items():
                 cur.execute(
@@ -236,7 +237,8 @@ def load_run(conn, run_id: int) -> Run:
     with conn.cursor() as cur:
         cur.execute(
             """SELECT run_id, spider, args, status, finish_reason, coalesce(message, ''), items_scraped,
-                      items_quarantined, requests, response_codes, errors, extract(epoch FROM started_at), extract(epoch FROM finished_at)
+                      items_quarantined, requests, response_codes, errors,
+                      extract(epoch FROM started_at), extract(epoch FROM finished_at)
                FROM platform.runs WHERE run_id = %s""",
             (run_id,),
         )
@@ -254,7 +256,8 @@ def load_run(conn, run_id: int) -> Run:
      finished) = row
     return Run(spider=spider, args=args, run_id=run_id, status=status, message=message, finish_reason=reason,
                started_at=float(started), finished_at=None if finished is None else float(finished),
-               items_scraped=items, items_quarantined=quarantined, requests=requests, response_codes=codes, tables=tables, errors=errors,
+               items_scraped=items, items_quarantined=quarantined, requests=requests, response_codes=codes,
+               tables=tables, errors=errors,
                error_count=len(errors))
 
 

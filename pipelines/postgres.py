@@ -91,7 +91,8 @@ class PostgresPipeline:
                     self.db_down = True
                     raise DatabaseUnavailable(str(exc).strip().splitlines()[0]) from exc
                 delay = self.retry_delay * 2 ** (attempt - 1)
-                logger.warning("Database unavailable (%s); retry %d/%d in %.1fs", str(exc).strip().splitlines()[0], attempt, attempts - 1, delay)
+                logger.warning("Database unavailable (%s); retry %d/%d in %.1fs", str(exc).strip().splitlines()[0],
+                               attempt, attempts - 1, delay)
                 time.sleep(delay)
 
     @property

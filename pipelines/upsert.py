@@ -85,7 +85,6 @@ class TableWriter:
             "SELECT {cols} FROM {t} WITH NO DATA"
         ).format(stg=stg, cols=cols, t=t)
         self.sql_copy = sql.SQL("COPY {stg} ({cols}) FROM STDIN WITH (FORMAT csv)").format(stg=stg, cols=cols)
-        join = sql.SQL(" AND ").join(sql.SQL("t.{k} = s.{k}").format(k=I(k)) for k in self.key)
         sets = [sql.SQL("{c} = COALESCE(EXCLUDED.{c}, t.{c})").format(c=I(c)) for c in self.content]
         ch = changed("EXCLUDED")
         sets += [
@@ -111,7 +110,8 @@ class TableWriter:
         )
         have = {r[0] for r in cur.fetchall()}
         if not have:
-            raise RuntimeError(f"Table {self.table} does not exist: add it to a migration in sql/ (see README, 'Adding a source').")
+            raise RuntimeError(f"Table {self.table} does not exist: add it to a migration in sql/ "
+                               "(see README, 'Adding a source').")
         missing = [n for n in self.names + ["first_seen_at", "last_seen_at", "updated_at", "run_id"] if n not in have]
         if missing:
             raise RuntimeError(
@@ -196,7 +196,8 @@ class TableWriter:
                 raise
             except psycopg2.Error as exc:
                 conn.rollback()
-                logger.warning("%s: batch of %d refused (%s); retrying row by row", self.table, len(items), str(exc).strip().splitlines()[0])
+                logger.warning("%s: batch of %d refused (%s); retrying row by row", self.table, len(items),
+                               str(exc).strip().splitlines()[0])
                 ins = upd = 0
                 for item in items:
                     cur.execute("SAVEPOINT pde_row")
@@ -209,7 +210,8 @@ class TableWriter:
                         raise
                     except psycopg2.Error as row_exc:
                         cur.execute("ROLLBACK TO SAVEPOINT pde_row")
-                        counts.refused_rows.append((item, "database refused the row: " + str(row_exc).strip().splitlines()[0]))
+                        reason = "database refused the row: " + str(row_exc).strip().splitlines()[0]
+                        counts.refused_rows.append((item, reason))
                 conn.commit()
         counts.inserted, counts.updated = ins, upd
         counts.unchanged = len(items) - ins - upd - len(counts.refused_rows)
@@ -217,13 +219,14 @@ class TableWriter:
 
 
 def insert_quarantine(conn, rows: list[dict]) -> None:
-    """Insert rejected items into platform.quarantine; rows: dicts with run_id, spider, table_name, url, reason, item."""
+    """Insert rejected items into platform.quarantine; rows: dicts of run_id, spider, table_name, url, reason, item."""
     if not rows:
         return
     with conn.cursor() as cur:
         execute_values(
             cur,
             "INSERT INTO platform.quarantine (run_id, spider, table_name, url, reason, item) VALUES %s",
-            [(r["run_id"], r["spider"], r["table_name"], r["url"], r["reason"], Json(r["item"], dumps=lambda o: json.dumps(o, default=str))) for r in rows],
+            [(r["run_id"], r["spider"], r["table_name"], r["url"], r["reason"],
+              Json(r["item"], dumps=lambda o: json.dumps(o, default=str))) for r in rows],
         )
     conn.commit()

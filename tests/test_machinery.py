@@ -158,7 +158,8 @@ def _crawl_cmd(cassette, **settings):
 def test_concurrent_second_run_is_refused_and_crashed_run_is_marked(pg_url, tmp_path, pde_home):
     cas = things_cassette(tmp_path / "slow.json", PAGES)
     env = {**os.environ, "DATABASE_URL": pg_url}
-    first = subprocess.Popen(_crawl_cmd(cas, PDE_CASSETTE_DELAY=20), cwd=ROOT, env=env,  # still running when the second starts
+    # slow enough to be still running when the second one starts on a busy machine
+    first = subprocess.Popen(_crawl_cmd(cas, PDE_CASSETTE_DELAY=20), cwd=ROOT, env=env,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert _wait_for(lambda: rows(pg_url, "SELECT count(*) FROM platform.runs WHERE status = 'running'") == [(1,)])

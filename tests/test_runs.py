@@ -158,7 +158,8 @@ def test_result_file_of_a_real_crawl_matches_platform_runs(pg_url, tmp_path, pde
     things = [t for page in bad.values() for t in page["things"]]
     ids = {t["id"] for t in things if "id" in t}
     assert result.items_scraped == len(things)
-    assert result.tables["selftest.things"].inserted == len(ids) == rows(pg_url, "SELECT count(*) FROM selftest.things")[0][0]
+    landed = rows(pg_url, "SELECT count(*) FROM selftest.things")[0][0]
+    assert result.tables["selftest.things"].inserted == len(ids) == landed
     assert result.items_quarantined == sum("id" not in t for t in things) == 1
     assert result.requests == len(bad) and result.response_codes == {"200": len(bad)}
     assert f"Run {result.run_id} SUCCEEDED: {format_counts(result.tables)}" in p.stderr
