@@ -13,7 +13,7 @@ import sys
 import time
 from urllib.parse import urlsplit
 
-from pde import cassettes, services
+from pde import services
 from pde.db import (
     PROJECT_ROOT,
     DatabaseError,
@@ -146,6 +146,8 @@ def _last_run_summary(conn, spider: str) -> list[str]:
 
 def cmd_demo(args) -> int:
     """Crawl every recorded fixture through the real pipeline and show what landed."""
+    from pde import cassettes  # lazy: betamax and requests, for the demo only; keeps `pde` quick to start
+
     url = database_url()
     print(f"database: {describe(url)}")
     conn = connect(url)

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
+import psycopg2
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PORT = 54320
 DB_NAME = "pde"
@@ -218,8 +220,6 @@ class EmbeddedPostgres:
         self._ensure_database()
 
     def _ensure_database(self) -> None:
-        import psycopg2
-
         conn = psycopg2.connect(
             host="127.0.0.1", port=self.port, user=DB_USER, password=self.password,
             dbname="postgres", connect_timeout=10,
@@ -265,8 +265,6 @@ def describe(url: str) -> str:
 
 def connect(url: str | None = None, **kwargs):
     """A psycopg2 connection to pde's database, with a message a user can act on."""
-    import psycopg2
-
     url = url or database_url()
     try:
         return psycopg2.connect(url, application_name="pde", connect_timeout=10, **kwargs)

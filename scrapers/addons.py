@@ -8,6 +8,16 @@ from __future__ import annotations
 
 import os
 
+from pde.sources import is_true
+
+
+def impersonate_target(value) -> str | None:
+    """PDE_IMPERSONATE: off (unset, 0, no), on (1, yes: a current Chrome) or a curl_cffi target such as chrome131."""
+    try:
+        return "chrome" if is_true(value) else None
+    except ValueError:
+        return str(value).strip()
+
 
 class DownloadHandlers:
     def update_settings(self, settings) -> None:
@@ -21,6 +31,6 @@ class DownloadHandlers:
                 "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                          "--disable-component-update", "--disable-sync", "--no-first-run"],
             }, priority="addon")
-        elif str(settings.get("PDE_IMPERSONATE") or "").lower() not in ("", "0", "false", "no"):
+        elif impersonate_target(settings.get("PDE_IMPERSONATE")):
             handler = "scrapy_impersonate.ImpersonateDownloadHandler"
             settings.set("DOWNLOAD_HANDLERS", {"http": handler, "https": handler}, priority="addon")

@@ -27,6 +27,7 @@ from pde import cassettes
 from pde.records import Record, Rejected
 from pde.runs import run_of
 from pde.sources import public_args
+from scrapers.addons import impersonate_target
 
 logger = logging.getLogger(__name__)
 
@@ -178,9 +179,7 @@ class DownloadModeMiddleware:
     def __init__(self, crawler):
         s = crawler.settings
         self.browser = s.getbool("PDE_BROWSER")
-        target = str(s.get("PDE_IMPERSONATE") or "").strip()
-        self.impersonate = None if target.lower() in ("", "0", "false", "no") else (
-            "chrome" if target.lower() in ("1", "true", "yes") else target)
+        self.impersonate = impersonate_target(s.get("PDE_IMPERSONATE"))
         if not (self.browser or self.impersonate):
             raise NotConfigured
         self.wait_until = s.get("PDE_BROWSER_WAIT_UNTIL", "load")

@@ -353,10 +353,10 @@ def sp(source, pid, name, position, team=None, **kw):
 
 
 def load(conn, items):
-    from pipelines.postgres import TableWriter
+    from pipelines.upsert import TableWriter
 
     for cls in {type(i) for i in items}:
-        TableWriter(cls).write(conn, [i for i in items if type(i) is cls])
+        TableWriter(cls).write_batch(conn, [i for i in items if type(i) is cls])
 
 
 def players(cur):

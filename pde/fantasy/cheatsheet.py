@@ -28,11 +28,15 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import html
+import json
 import string
+import sys
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
+from pde.db import connect
+from pde.migrate import migrate
 from pde.services import browser
 
 SCORINGS = {"std": "Standard", "half": "Half PPR", "ppr": "PPR"}
@@ -304,8 +308,6 @@ def match_players(conn) -> None:
 def build(conn, scoring: str = "ppr", season: int | None = None, top: int | None = None,
           replacement: dict[str, int] | None = None, match: bool = True) -> Sheet:
     """Read the sheet from the database: players in order, and what was found and missing."""
-    import json
-
     scoring = normalize_scoring(scoring)
     replacement = {**REPLACEMENT, **(replacement or {})}
     if match:
@@ -585,9 +587,6 @@ def _scoring_arg(text: str) -> str:
 
 
 def cmd_cheatsheet(args) -> int:
-    from pde.db import connect
-    from pde.migrate import migrate
-
     conn = connect()
     try:
         migrate(conn, log=lambda m: None)  # a fresh database has no fantasy schema yet
@@ -652,6 +651,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    import sys
-
     sys.exit(main(sys.argv[1:]))

@@ -28,7 +28,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import shlex
 from typing import Any
+
+from pde.envs import crawl_python
 
 from pde.schedule.assets import spider_alias, table_asset
 from pde.schedule.config import (
@@ -87,7 +90,7 @@ def _default_args(cfg: dict[str, Any]) -> dict[str, Any]:
 
 
 def build_crawl_dag(info: SpiderInfo, config: dict[str, Any]):
-    from airflow.sdk import DAG, get_current_context, task, task_group
+    from airflow.sdk import DAG, get_current_context, task, task_group  # lazy: Airflow (see pde/schedule/tasks.py)
 
     cfg = spider_config(info.name, config)
     spider, modules = info.name, tuple(config["spider_modules"])
@@ -142,7 +145,7 @@ def downstream_dags(config: dict[str, Any] | None = None) -> dict[str, Any]:
 
 
 def build_downstream_dag(name: str, block: dict[str, Any], config: dict[str, Any]):
-    from airflow.sdk import DAG, AssetAll, AssetAny, task
+    from airflow.sdk import DAG, AssetAll, AssetAny, task  # lazy: Airflow (see pde/schedule/tasks.py)
 
     assets = [table_asset(t) for t in block["when"]]
     condition = block.get("condition", "any")
@@ -166,13 +169,9 @@ def build_downstream_dag(name: str, block: dict[str, Any], config: dict[str, Any
 
         @task(task_id="run", execution_timeout=dt.timedelta(minutes=float(block.get("timeout_minutes", 60))))
         def run() -> None:
-            import shlex
-
             command = block["command"]
             argv = shlex.split(command) if isinstance(command, str) else list(command)
             if argv[0] in ("python", "python3"):
-                from pde.envs import crawl_python
-
                 argv[0] = crawl_python()  # the project's Python, whatever the worker's PATH says
             spec = {"spider": name, "env": block.get("env") or {}, "secrets": normalise_secrets(block.get("secrets"))}
             spec_secrets = resolve_secrets(spec)

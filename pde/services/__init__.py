@@ -16,6 +16,8 @@ import importlib
 import os
 import sys
 
+from pde.db import EmbeddedPostgres, database_url, pde_home
+
 SERVICES = ("airflow", "superset")
 
 
@@ -33,15 +35,11 @@ def available() -> list[str]:
 
 
 def _marker():
-    from pde.db import pde_home
-
     return pde_home() / "run" / "postgres-started-by-up"
 
 
 def start_database() -> str:
     """The data database URL; the embedded server is started (and remembered) if needed."""
-    from pde.db import EmbeddedPostgres, database_url
-
     if os.environ.get("DATABASE_URL"):
         return os.environ["DATABASE_URL"]
     pg = EmbeddedPostgres.default()
@@ -54,8 +52,6 @@ def start_database() -> str:
 
 
 def stop_database_if_started() -> bool:
-    from pde.db import EmbeddedPostgres
-
     if not _marker().exists():
         return False
     stopped = EmbeddedPostgres.default().stop()

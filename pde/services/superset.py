@@ -20,6 +20,7 @@ without the latter a password is generated on first run, printed and kept in
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import os
@@ -33,6 +34,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
+import psycopg2
+from psycopg2 import sql
+
 from pde.db import (
     PROJECT_ROOT,
     DatabaseError,
@@ -41,6 +45,7 @@ from pde.db import (
     describe,
     pde_home,
 )
+from pde.migrate import migrate
 
 SUPERSET_DIR = PROJECT_ROOT / "superset"
 DEFAULT_VENV = SUPERSET_DIR / ".venv"
@@ -104,8 +109,6 @@ def ensure_reader_role(conn, password: str, role: str = READER_ROLE) -> list[str
     (new migrations) are readable without running this again. Run it again
     when a new schema appears (``pde up superset`` does, every time).
     """
-    from psycopg2 import sql
-
     with conn.cursor() as cur:
         cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,))
         verb = "ALTER" if cur.fetchone() else "CREATE"
@@ -195,9 +198,7 @@ class Superset:
         override = os.environ.get("PDE_SUPERSET_METADATA_URL")
         if override:
             return override
-        import psycopg2
-
-        u = urlsplit(self.data_url)
+            u = urlsplit(self.data_url)
         admin_url = urlunsplit((u.scheme, u.netloc, "/postgres", u.query, ""))
         try:
             conn = psycopg2.connect(admin_url, connect_timeout=10)
@@ -284,7 +285,7 @@ class Superset:
         return pid if _alive(pid) else None
 
     def healthy(self) -> bool:
-        import requests
+        import requests  # lazy: every `pde` command loads this module; only Superset's API needs requests
 
         try:
             return requests.get(self.base_url + "/health", timeout=3).text.strip() == "OK"
@@ -339,7 +340,7 @@ class Superset:
     # -- talking to it ---------------------------------------------------------------
     def session(self, user: str | None = None, password: str | None = None):
         """A requests session logged in through the API (JWT), with a CSRF token for writes."""
-        import requests
+        import requests  # lazy: every `pde` command loads this module; only Superset's API needs requests
 
         s = requests.Session()
         s.headers["Accept"] = "application/json"
@@ -357,9 +358,9 @@ class Superset:
 
     def import_bundle(self) -> dict:
         """Build the bundle from superset/assets and import it, overwriting what was imported before."""
-        sys.path.insert(0, str(SUPERSET_DIR))
+        sys.path.insert(0, str(SUPERSET_DIR))  # superset/ is a folder of scripts, not a package
         try:
-            import build_bundle
+            import build_bundle  # lazy: importable only with superset/ on the path
         finally:
             sys.path.remove(str(SUPERSET_DIR))
         uri = self.reader_uri()
@@ -391,8 +392,6 @@ class Superset:
 
 # -- commands -------------------------------------------------------------------------
 def up() -> int:
-    from pde.migrate import migrate
-
     install()
     svc = Superset.default()
     conn = connect(svc.data_url)
@@ -483,8 +482,6 @@ def register(subparsers) -> None:
 
 
 if __name__ == "__main__":
-    import argparse
-
     parser = argparse.ArgumentParser(prog="python -m pde.services.superset")
     register(parser.add_subparsers(dest="command", required=True))
     a = parser.parse_args()

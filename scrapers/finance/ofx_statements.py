@@ -85,6 +85,7 @@ SOURCE = "ofx"
 
 def read_tree(body: bytes, source: str) -> ET.Element:
     """The <OFX> element of an OFX/QFX file; ParseError if it is not one or is broken."""
+    # lazy: every crawl imports all spider modules; ofxtools loads only when an OFX file is read
     from ofxtools.header import OFXHeaderError, parse_header
     from ofxtools.Parser import ParseError as OfxToolsError
 
@@ -143,6 +144,7 @@ def _where(exc: Exception, text: str, message: str) -> str:
 
 @functools.cache
 def _strict_builder_class():
+    # lazy: ofxtools (see read_tree)
     from ofxtools.Parser import ParseError as OfxToolsError
     from ofxtools.Parser import TreeBuilder
 
@@ -642,7 +644,7 @@ def direct_connect_request(env=os.environ, days: int = 90,
     PDE_OFX_ACCTID is a comma list; an entry may say its type (``CREDITCARD:4111...``,
     ``INVESTMENT:X123``), otherwise PDE_OFX_ACCTTYPE (default CHECKING) applies.
     """
-    from ofxtools.Client import CcStmtRq, InvStmtRq, OFXClient, StmtRq
+    from ofxtools.Client import CcStmtRq, InvStmtRq, OFXClient, StmtRq  # lazy: ofxtools (see read_tree)
 
     required = ("PDE_OFX_URL", "PDE_OFX_USER", "PDE_OFX_PASSWORD", "PDE_OFX_ACCTID")
     missing = [name for name in required if not env.get(name)]
