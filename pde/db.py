@@ -286,3 +286,48 @@ def wait_until_ready(url: str, timeout: float = 30) -> None:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
+
+
+DEMO_SUFFIX = "_demo"
+
+
+def _with_database(url: str, name: str) -> str:
+    return urlsplit(url)._replace(path="/" + name).geturl()
+
+
+def demo_url(url: str | None = None, create: bool = True) -> str:
+    """The demo's own database beside pde's (``pde_demo`` next to ``pde``), created on first use.
+
+    The demo's made-up rows never mix with the user's: crawls, dashboards and
+    Airflow use ``pde``; ``pde demo --reset`` drops the demo database.
+    """
+    url = url or database_url()
+    name = (urlsplit(url).path.lstrip("/") or DB_NAME) + DEMO_SUFFIX
+    if create:
+        _admin(url, f'CREATE DATABASE "{name}"', unless_exists=name)
+    return _with_database(url, name)
+
+
+def drop_database(url: str) -> bool:
+    """Drop the database ``url`` names (the demo's); False when it did not exist."""
+    name = urlsplit(url).path.lstrip("/")
+    if not name.endswith(DEMO_SUFFIX):
+        raise DatabaseError(f"refusing to drop {name!r}: only the demo database ({DB_NAME}{DEMO_SUFFIX}) is dropped")
+    return _admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', only_if_exists=name)
+
+
+def _admin(url: str, statement: str, unless_exists: str | None = None, only_if_exists: str | None = None) -> bool:
+    """Run a CREATE/DROP DATABASE through the server's maintenance database."""
+    conn = connect(_with_database(url, "postgres"))
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            check = unless_exists or only_if_exists
+            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (check,))
+            exists = cur.fetchone() is not None
+            if (unless_exists and exists) or (only_if_exists and not exists):
+                return False
+            cur.execute(statement)
+            return True
+    finally:
+        conn.close()

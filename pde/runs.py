@@ -136,13 +136,16 @@ class Run:
                 + (f". {self.message}" if self.message else ""))
 
     # -- deciding how it ended ---------------------------------------------------------
-    def finish(self, reason: str, *, expects_items: bool = True, spool_dir: str = "") -> None:
-        """Decide the status from what was reported, in order of what a person must act on first."""
+    def finish(self, reason: str, *, expects_items: bool = True, spool_dir: str = "", notes=()) -> None:
+        """Decide the status from what was reported, in order of what a person must act on first.
+
+        ``notes``: what the spider wants said in the message of a successful run (``run_notes``).
+        """
         self.finish_reason = reason
         self.finished_at = time.time()
-        self.status, self.message = self._verdict(reason, expects_items, spool_dir)
+        self.status, self.message = self._verdict(reason, expects_items, spool_dir, " ".join(notes))
 
-    def _verdict(self, reason: str, expects_items: bool, spool_dir: str) -> tuple[str, str]:
+    def _verdict(self, reason: str, expects_items: bool, spool_dir: str, notes: str) -> tuple[str, str]:
         if self.stopped is not None:
             return self.stopped
         if self.items_spooled:
@@ -156,7 +159,13 @@ class Run:
         if self.items_scraped == 0 and expects_items:
             return "failed", (f"{self.spider} finished but produced no items. The site may have changed its layout, "
                               "or the search matched nothing; check the arguments and the pages in the log.")
-        return "succeeded", ""
+        quarantined, scraped = self.items_quarantined, self.items_scraped
+        where = f"SELECT reason, item FROM platform.quarantine WHERE run_id = {self.run_id};"
+        if quarantined and quarantined >= scraped:
+            return "failed", f"Every one of the {scraped} items was quarantined, nothing was loaded. Why: {where}"
+        if quarantined:
+            notes = f"{quarantined} of {scraped} items quarantined (the rest loaded). Why: {where} {notes}".strip()
+        return "succeeded", notes
 
     def fail(self, message: str) -> None:
         """Something after the verdict went wrong (the end could not be recorded): the run failed."""
@@ -172,7 +181,7 @@ class Run:
         return out
 
     @classmethod
-    def from_json(cls, data: dict) -> "Run":
+    def from_json(cls, data: dict) -> Run:
         names = {f.name for f in dataclasses.fields(cls) if not f.name.startswith("_")}
         run = cls(**{k: v for k, v in data.items() if k in names and k not in ("tables", "stopped")})
         run.tables = {t: TableCounts(**c) for t, c in (data.get("tables") or {}).items()}
@@ -188,7 +197,7 @@ class Run:
         tmp.replace(path)
 
     @classmethod
-    def read_result(cls, path: str | Path) -> "Run":
+    def read_result(cls, path: str | Path) -> Run:
         return cls.from_json(json.loads(Path(path).read_text(encoding="utf-8")))
 
     # -- platform.runs -----------------------------------------------------------------

@@ -101,7 +101,8 @@ class RunRecorder:
             if run.status == "running":
                 run.status, run.message = "failed", "The crawl ended before its run was recorded; see the log."
             return
-        run.finish(reason, expects_items=getattr(spider, "expects_items", True), spool_dir=str(spool_dir()))
+        run.finish(reason, expects_items=getattr(spider, "expects_items", True), spool_dir=str(spool_dir()),
+                   notes=getattr(spider, "run_notes", ()))
         try:
             run.save(self.conn)
             with self.conn.cursor() as cur:

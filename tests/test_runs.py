@@ -11,19 +11,13 @@ from __future__ import annotations
 import json
 import threading
 
-import psycopg2
 import pytest
 
 from pde import cassettes
 from pde.runs import EXIT_CODES, Run, TableCounts, crawl_command, format_counts, load_run
 from tests.conftest import run_crawl
+from tests.helpers import rows
 from tests.test_machinery import PAGES, things_cassette
-
-
-def rows(url, sql, params=()):
-    with psycopg2.connect(url) as conn, conn.cursor() as cur:
-        cur.execute(sql, params)
-        return cur.fetchall()
 
 
 # -- the object alone ---------------------------------------------------------------------

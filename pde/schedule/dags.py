@@ -32,7 +32,6 @@ import shlex
 from typing import Any
 
 from pde.envs import crawl_python
-
 from pde.schedule.assets import spider_alias, table_asset
 from pde.schedule.config import (
     DEFAULTS,
@@ -90,7 +89,8 @@ def _default_args(cfg: dict[str, Any]) -> dict[str, Any]:
 
 
 def build_crawl_dag(info: SpiderInfo, config: dict[str, Any]):
-    from airflow.sdk import DAG, get_current_context, task, task_group  # lazy: Airflow (see pde/schedule/tasks.py)
+    # lazy: importing Airflow reads its configuration (see pde/schedule/tasks.py)
+    from airflow.sdk import DAG, get_current_context, task, task_group
 
     cfg = spider_config(info.name, config)
     spider, modules = info.name, tuple(config["spider_modules"])
@@ -145,7 +145,8 @@ def downstream_dags(config: dict[str, Any] | None = None) -> dict[str, Any]:
 
 
 def build_downstream_dag(name: str, block: dict[str, Any], config: dict[str, Any]):
-    from airflow.sdk import DAG, AssetAll, AssetAny, task  # lazy: Airflow (see pde/schedule/tasks.py)
+    # lazy: importing Airflow reads its configuration (see pde/schedule/tasks.py)
+    from airflow.sdk import DAG, AssetAll, AssetAny, task
 
     assets = [table_asset(t) for t in block["when"]]
     condition = block.get("condition", "any")
