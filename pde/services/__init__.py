@@ -12,11 +12,14 @@ running; ``down`` stops it again in that case, after the services.
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import os
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 
-from pde.db import EmbeddedPostgres, database_url, pde_home
+from pde.db import DatabaseError, EmbeddedPostgres, database_url, pde_home
 
 SERVICES = ("airflow", "superset")
 
@@ -111,3 +114,41 @@ def register(subparsers) -> None:
         module = _module(name)
         if module is not None and hasattr(module, "register"):
             module.register(subparsers)
+
+
+@dataclass
+class Action:
+    """One ``pde <service> <action>`` subcommand: what it runs (returns the exit code) and its help."""
+
+    run: Callable[[argparse.Namespace], int | None]
+    help: str
+    arguments: Callable[[argparse.ArgumentParser], None] | None = None
+
+
+def register_actions(subparsers, service: str, help: str, actions: dict[str, Action],
+                     errors: tuple[type[Exception], ...] = ()) -> argparse.ArgumentParser:
+    """Add ``pde <service> <action>``; a service's own errors (and DatabaseError) print as ``pde: ...``, exit 2."""
+    parser = subparsers.add_parser(service, help=help)
+    sub = parser.add_subparsers(dest="action", required=True)
+    for name, action in actions.items():
+        action_parser = sub.add_parser(name, help=action.help)
+        if action.arguments is not None:
+            action.arguments(action_parser)
+
+    def dispatch(args) -> int:
+        try:
+            return actions[args.action].run(args) or 0
+        except (*errors, DatabaseError) as exc:  # they say what to do
+            print(f"pde: {exc}", file=sys.stderr)
+            return 2
+
+    parser.set_defaults(func=dispatch)
+    return parser
+
+
+def service_main(service: str, register_service: Callable, argv: list[str] | None = None) -> int:
+    """``python -m pde.services.<service> <action>``: the same commands as ``pde <service> <action>``."""
+    parser = argparse.ArgumentParser(prog=f"python -m pde.services.{service}")
+    register_service(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args([service, *(sys.argv[1:] if argv is None else argv)])
+    return args.func(args)

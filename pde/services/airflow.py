@@ -45,9 +45,9 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import psycopg2
 
-from pde.db import PROJECT_ROOT, DatabaseError, database_url, describe, pde_home
+from pde.db import PROJECT_ROOT, database_url, describe, pde_home
 from pde.envs import airflow_python
-from pde.services import start_database
+from pde.services import Action, register_actions, service_main, start_database
 
 COMPONENTS = ("scheduler", "dag-processor", "triggerer", "api-server")
 DEFAULT_PORT = 8080
@@ -396,40 +396,23 @@ def cli(args: list[str]) -> int:
     return subprocess.call([airflow_python(), "-m", "airflow", *args], env=env, cwd=PROJECT_ROOT)
 
 
-def _dispatch(args) -> int:
-    try:
-        if args.action == "up":
-            return up()
-        if args.action == "down":
-            return down()
-        if args.action == "status":
-            return status()
-        if args.action == "cli":
-            return cli([a for a in args.args if a != "--"] if args.args[:1] == ["--"] else args.args)
-    except (AirflowServiceError, DatabaseError) as exc:
-        print(f"pde: {exc}", file=sys.stderr)
-        return 2
-    raise AssertionError(args.action)
+def _cli_args(args) -> list[str]:
+    return [a for a in args.args if a != "--"] if args.args[:1] == ["--"] else args.args
 
 
 def register(subparsers) -> None:
     """Adds ``pde airflow {up,down,status,cli}`` to pde's CLI."""
-    p = subparsers.add_parser("airflow", help="the scheduler: up, down, status, cli -- <airflow args>")
-    sub = p.add_subparsers(dest="action", required=True)
-    sub.add_parser("up", help=f"start Airflow on {HOST} (UI and API), migrating its database first")
-    sub.add_parser("down", help="stop every Airflow process pde started")
-    sub.add_parser("status", help="which Airflow processes run, and their health")
-    c = sub.add_parser("cli", help="run the airflow command with this configuration")
-    c.add_argument("args", nargs=__import__("argparse").REMAINDER)
-    p.set_defaults(func=_dispatch)
+    register_actions(subparsers, "airflow", "the scheduler: up, down, status, cli -- <airflow args>", {
+        "up": Action(lambda args: up(), f"start Airflow on {HOST} (UI and API), migrating its database first"),
+        "down": Action(lambda args: down(), "stop every Airflow process pde started"),
+        "status": Action(lambda args: status(), "which Airflow processes run, and their health"),
+        "cli": Action(lambda args: cli(_cli_args(args)), "run the airflow command with this configuration",
+                      lambda p: p.add_argument("args", nargs=argparse.REMAINDER)),
+    }, errors=(AirflowServiceError,))
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pde.services.airflow", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["airflow", *(argv if argv is not None else sys.argv[1:])])
-    return args.func(args)
+    return service_main("airflow", register, argv)
 
 
 if __name__ == "__main__":

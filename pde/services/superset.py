@@ -20,7 +20,6 @@ without the latter a password is generated on first run, printed and kept in
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import os
@@ -39,13 +38,13 @@ from psycopg2 import sql
 
 from pde.db import (
     PROJECT_ROOT,
-    DatabaseError,
     connect,
     database_url,
     describe,
     pde_home,
 )
 from pde.migrate import migrate
+from pde.services import Action, register_actions, service_main
 
 SUPERSET_DIR = PROJECT_ROOT / "superset"
 DEFAULT_VENV = SUPERSET_DIR / ".venv"
@@ -445,44 +444,29 @@ def viewer_command(name: str, password: str | None = None) -> int:
     return 0
 
 
-def _dispatch(args) -> int:
-    try:
-        if args.action == "up":
-            return up()
-        if args.action == "down":
-            return down()
-        if args.action == "status":
-            return status()
-        if args.action == "install":
-            install()
-            return 0
-        if args.action == "import":
-            return import_command()
-        if args.action == "viewer":
-            return viewer_command(args.name, args.password)
-    except (SupersetError, DatabaseError) as exc:
-        print(f"pde: {exc}", file=sys.stderr)
-        return 2
-    raise AssertionError(args.action)
+def _install() -> int:
+    install()
+    return 0
+
+
+def _viewer_arguments(parser) -> None:
+    parser.add_argument("name")
+    parser.add_argument("--password", help="default: generated and printed")
 
 
 def register(subparsers) -> None:
-    """Adds `pde superset {up,down,status,install,import,viewer NAME}` to pde's CLI."""
-    p = subparsers.add_parser("superset", help="dashboards: up, down, status, install, import, viewer NAME")
-    sub = p.add_subparsers(dest="action", required=True)
-    sub.add_parser("up", help="install if needed, set up, serve on 127.0.0.1:8088 and import the dashboards")
-    sub.add_parser("down", help="stop Superset")
-    sub.add_parser("status", help="is Superset running")
-    sub.add_parser("install", help="create superset/.venv from superset/uv.lock")
-    sub.add_parser("import", help="rebuild the bundle from superset/assets and import it (overwrites)")
-    v = sub.add_parser("viewer", help="create (or reset) a read-only user who sees the dashboards")
-    v.add_argument("name")
-    v.add_argument("--password", help="default: generated and printed")
-    p.set_defaults(func=_dispatch)
+    """Adds ``pde superset {up,down,status,install,import,viewer NAME}`` to pde's CLI."""
+    register_actions(subparsers, "superset", "dashboards: up, down, status, install, import, viewer NAME", {
+        "up": Action(lambda args: up(), "install if needed, set up, serve on 127.0.0.1:8088 and import the dashboards"),
+        "down": Action(lambda args: down(), "stop Superset"),
+        "status": Action(lambda args: status(), "is Superset running"),
+        "install": Action(lambda args: _install(), "create superset/.venv from superset/uv.lock"),
+        "import": Action(lambda args: import_command(),
+                         "rebuild the bundle from superset/assets and import it (overwrites)"),
+        "viewer": Action(lambda args: viewer_command(args.name, args.password),
+                         "create (or reset) a read-only user who sees the dashboards", _viewer_arguments),
+    }, errors=(SupersetError,))
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(prog="python -m pde.services.superset")
-    register(parser.add_subparsers(dest="command", required=True))
-    a = parser.parse_args()
-    sys.exit(a.func(a))
+    sys.exit(service_main("superset", register))
