@@ -239,10 +239,7 @@ def run_crawl(spec: dict) -> dict:
 
 
 def _last_words(lines: list[str]) -> str:
-    """What the crawl said about how it ended (the crawl command's last line), else its errors."""
-    for line in reversed(lines):
-        if re.match(r"^\S+: (failed|blocked|refused)\. ", line):
-            return line
+    """The crawl's errors, else its last lines: for a person when no run result explains the end."""
     errors = [line for line in lines if " ERROR: " in line or line.startswith(("Traceback", "ValueError", "Error"))]
     return "\n".join(errors[-5:] or lines[-8:])
 
