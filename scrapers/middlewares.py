@@ -26,7 +26,7 @@ from scrapy.responsetypes import responsetypes
 from pde import cassettes
 from pde.records import Record, Rejected
 from pde.runs import run_of
-from pde.sources import public_args
+from pde.sources import is_true, public_args
 from scrapers.addons import impersonate_target
 
 logger = logging.getLogger(__name__)
@@ -178,7 +178,7 @@ class DownloadModeMiddleware:
 
     def __init__(self, crawler):
         s = crawler.settings
-        self.browser = s.getbool("PDE_BROWSER")
+        self.browser = is_true(s.get("PDE_BROWSER"))
         self.impersonate = impersonate_target(s.get("PDE_IMPERSONATE"))
         if not (self.browser or self.impersonate):
             raise NotConfigured

@@ -77,6 +77,19 @@ def test_success_and_a_source_that_may_find_nothing():
     assert quiet.status == "succeeded"
 
 
+def test_quarantined_items_are_said_and_all_quarantined_is_a_failure():
+    some = Run(spider="s", run_id=4, items_scraped=3)
+    some.count("a.t", inserted=2, quarantined=1)
+    some.finish("finished", notes=("Two files read.",))
+    assert some.status == "succeeded"
+    assert some.message == ("1 of 3 items quarantined (the rest loaded). Why: SELECT reason, item FROM "
+                            "platform.quarantine WHERE run_id = 4; Two files read.")
+    every = Run(spider="s", run_id=5, items_scraped=2)
+    every.count("a.t", quarantined=2)
+    every.finish("finished")
+    assert every.status == "failed" and every.message.startswith("Every one of the 2 items was quarantined")
+
+
 def test_errors_keep_the_first_fifty_messages_but_count_all():
     run = Run()
     for i in range(80):

@@ -4,21 +4,19 @@ The cheat sheet prints its PDF with it, the dashboard tests and the render
 benchmark open Superset in it. ``PDE_CHROMIUM`` points at another binary. Only
 this machine resolves: every other host name fails at once (map tiles, usage
 pixels), without request interception (which would also turn the browser's cache off).
-(Crawls that render pages, ``-s PDE_BROWSER=1``, launch Chromium through
-scrapy-playwright with the network on: scrapers/addons.py.)
+The binary and its flags are in pde/envs.py, shared with crawls that render
+pages (``-s PDE_BROWSER=1``: scrapy-playwright, with the network on; scrapers/addons.py).
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-CHROMIUM = os.environ.get("PDE_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
-                 "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1"]
+from pde.envs import CHROMIUM, CHROMIUM_ARGS
+
+OFFLINE_ARGS = [*CHROMIUM_ARGS, "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1"]
 
 
 class ChromiumMissing(RuntimeError):
@@ -39,7 +37,7 @@ def launch(playwright, why: str = "pde drives a real browser"):
     missing = missing_message(why)
     if missing:
         raise ChromiumMissing(missing)
-    return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+    return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=OFFLINE_ARGS)
 
 
 @contextmanager
