@@ -15,6 +15,7 @@ from __future__ import annotations
 import glob
 import os
 import pwd
+import re
 import secrets
 import shutil
 import socket
@@ -62,7 +63,6 @@ def find_bindir() -> Path:
 
 def binary_major(bindir: Path) -> int | None:
     """The major version of the PostgreSQL server in bindir (`postgres --version`), None when absent."""
-    import re
 
     try:
         out = subprocess.run([str(bindir / "postgres"), "--version"], capture_output=True, text=True,
