@@ -79,7 +79,9 @@ def bench_load(results: dict, url: str) -> None:
     from scrapy import Spider
     from scrapy.utils.test import get_crawler
 
-    from pipelines.postgres import PostgresPipeline, TableWriter
+    from pde.runs import run_of
+    from pipelines.postgres import PostgresPipeline
+    from pipelines.upsert import TableWriter
     from pipelines.validate import ValidatePipeline
     from scrapers.housing.records import Listing
 
@@ -116,13 +118,13 @@ def bench_load(results: dict, url: str) -> None:
         for item in batch:
             store.process_item(validate.process_item(item))
         store.close_spider()
-        return time.perf_counter() - t, crawler.stats.get_stats()
+        return time.perf_counter() - t, run_of(crawler)
 
     def load_once():
         cur.execute("TRUNCATE housing.listings, housing.listings_history")
         conn.commit()
-        took, stats = run_pipeline(make_listings(N_ROWS))
-        assert stats.get("pde/table/housing.listings/inserted") == N_ROWS, stats
+        took, run = run_pipeline(make_listings(N_ROWS))
+        assert run.tables["housing.listings"].inserted == N_ROWS, run.tables
         return took
 
     # alternate the two, three times each, and compare medians: a checkpoint or a
@@ -142,7 +144,7 @@ def bench_load(results: dict, url: str) -> None:
     before = cur.fetchone()[0]
     conn.commit()
     again = make_listings(N_ROWS)  # equal values, new objects: what a nightly re-crawl produces
-    reload_s, stats = run_pipeline(again)
+    reload_s, _ = run_pipeline(again)
     cur.execute("SELECT count(*) FROM housing.listings WHERE xmin::text::bigint > %s", (before % 2**32,))
     written = cur.fetchone()[0]
     cur.execute("SELECT count(*) FROM housing.listings_history")
