@@ -366,7 +366,16 @@ def take_backup(url: str | None = None, dest: Path | None = None, keep: dict[str
     try:
         for role, name in databases_to_back_up(url):
             db_url = with_database(url, name)
-            dumped = dump_database(db_url, role, partial / (name + (".dump.enc" if key else ".dump")), key)
+            out_path = partial / (name + (".dump.enc" if key else ".dump"))
+            try:
+                dumped = dump_database(db_url, role, out_path, key)
+            except DatabaseError as exc:
+                if role == "data":
+                    raise
+                # Airflow's or Superset's metadata may be out of this user's reach; pde's data is what counts
+                out_path.unlink(missing_ok=True)
+                log(f"  {name:<12} skipped: {str(exc).splitlines()[0]}")
+                continue
             result.files.append(dumped)
             rows = sum(dumped.tables.values())
             log(f"  {name:<12} {dumped.size / 1e6:8.2f} MB  {dumped.seconds:6.1f} s  {rows} rows "
