@@ -339,11 +339,13 @@ def dump_database(db_url: str, role: str, out_path: Path, key: bytes | None) -> 
             proc = subprocess.run([*argv, f"--file={out_path}"], env=env, capture_output=True, text=True)
             err = proc.stderr
         else:
-            proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-            with private_file(out_path) as out:
-                encrypt_stream(key, proc.stdout, out)
-            err = proc.stderr.read().decode(errors="replace")
-            proc.wait()
+            with tempfile.TemporaryFile() as errors:  # a file, so a chatty pg_dump cannot block on a full pipe
+                proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=errors)
+                with private_file(out_path) as out:
+                    encrypt_stream(key, proc.stdout, out)
+                proc.wait()
+                errors.seek(0)
+                err = errors.read().decode(errors="replace")
         seconds = time.monotonic() - t0
     finally:
         conn.close()
