@@ -418,7 +418,7 @@ def _save_state(folder: Path, key: bytes | None, log) -> dict[str, str]:
     if not present:
         return {}
     if key is None:
-        log(f"  note: {', '.join(present)} (in {pde_home()}) are not in this unencrypted backup; "
+        log(f"  note: keys in {pde_home()} ({', '.join(present)}) are left out of an unencrypted backup; "
             "copy them yourself, or set PDE_BACKUP_KEY and they are included, encrypted")
         return {}
     out = {}
@@ -583,8 +583,12 @@ def check_restored(url: str, expected: dict) -> Check:
         w, g = want.get(table), counts.get(table)
         same = w == g
         ok &= same
-        lines.append(f"  {'ok ' if same else 'BAD'} {table:<45} {g if g is not None else 'missing':>9}"
-                     + ("" if same else f"  (backup had {w if w is not None else 'no such table'})"))
+        if g or not same:  # empty tables that match are summed up below
+            lines.append(f"  {'ok ' if same else 'BAD'} {table:<45} {g if g is not None else 'missing':>9}"
+                         + ("" if same else f"  (backup had {w if w is not None else 'no such table'})"))
+    empty = [t for t in want if want[t] == 0 and counts.get(t) == 0]
+    if empty:
+        lines.append(f"  ok  {len(empty)} empty table(s), empty in the backup too")
     if applied != expected["migrations"]:
         ok = False
         lines.append("  BAD platform.schema_migrations differs from the backup's")
