@@ -255,12 +255,25 @@ def database_url(start: bool = True) -> str:
 
 
 def describe(url: str) -> str:
-    """A URL with its password hidden, for logs and messages."""
-    parts = urlsplit(url)
-    if parts.password:
-        netloc = parts.netloc.replace(":" + parts.password + "@", ":***@")
-        return parts._replace(netloc=netloc).geturl()
-    return url
+    """A DSN with its password hidden (URL, ``?password=`` or ``key=value`` form), for logs and messages."""
+    from pde.secrets import mask_dsn
+
+    return mask_dsn(url)
+
+
+def check_url(url: str) -> None:
+    """Refuse a DATABASE_URL libpq cannot parse (``not-a-url``) before anything else runs."""
+    import psycopg2
+    from psycopg2.extensions import parse_dsn
+
+    try:
+        parse_dsn(url)
+    except psycopg2.ProgrammingError as exc:
+        raise DatabaseError(
+            f"DATABASE_URL is not a PostgreSQL connection string ({describe(url)!r}: "
+            f"{str(exc).strip().splitlines()[0]}). Use postgresql://user:password@host:5432/dbname "
+            "(or host=... dbname=... user=... key=value pairs), or unset it to use the embedded server."
+        ) from None
 
 
 def connect(url: str | None = None, **kwargs):
@@ -268,6 +281,7 @@ def connect(url: str | None = None, **kwargs):
     import psycopg2
 
     url = url or database_url()
+    check_url(url)
     try:
         return psycopg2.connect(url, application_name="pde", connect_timeout=10, **kwargs)
     except psycopg2.OperationalError as exc:

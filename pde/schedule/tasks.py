@@ -59,7 +59,9 @@ def describe_command(spec: dict) -> str:
     text = shlex.join(["scrapy", *crawl_command(spec)[3:]])
     if spec.get("secrets"):
         text += f"  (credentials in its environment: {', '.join(sorted(spec['secrets']))})"
-    return text
+    from pde.secrets import mask_dsn, scrub_query_secrets
+
+    return scrub_query_secrets(mask_dsn(text))
 
 
 def resolve_secrets(spec: dict) -> dict[str, str]:
@@ -146,19 +148,22 @@ def crawl_environment(spec: dict, secrets: dict[str, str]) -> dict[str, str]:
 
 def sensitive_values(env: dict[str, str], secrets: dict[str, str]) -> list[str]:
     """The credentials in a crawl's environment: its secrets, the database password, secret-looking variables."""
-    from urllib.parse import urlsplit
+    from pde.secrets import dsn_password
 
     values = set(secrets.values())
-    values.add(urlsplit(env.get("DATABASE_URL", "")).password or "")
+    values.add(dsn_password(env.get("DATABASE_URL", "")) or "")
     values.update(v for k, v in env.items() if SECRET_ENV.search(k))
     return sorted((v for v in values if len(v) >= 4), key=len, reverse=True)
 
 
 def _redact(line: str, values: list[str]) -> str:
+    """Known credential values, then any DSN password or secret-looking query value, masked."""
+    from pde.secrets import mask_dsn, scrub_query_secrets
+
     for v in values:
         if v in line:
             line = line.replace(v, "***")
-    return line
+    return scrub_query_secrets(mask_dsn(line))
 
 
 RUN_STARTED = re.compile(r"Run (\d+) of (\S+) started")
