@@ -74,7 +74,8 @@ def scrub_query_secrets(text: str, placeholder: str = URL_PLACEHOLDER) -> str:
     """Secret-looking query parameters in any text (URLs in log lines, arguments) replaced."""
     if not text or "=" not in text:
         return text
-    return _QUERY_PARAM.sub(lambda m: m["pre"] + placeholder if SECRET_FIELDS.match(m["name"]) else m[0], text)
+    return _QUERY_PARAM.sub(
+        lambda m: m["pre"] + placeholder if SECRET_FIELDS.match(m["name"]) and m["value"] != MASK else m[0], text)
 
 
 def last_four(number: str) -> str:
@@ -106,6 +107,22 @@ def account_numbers(env=None) -> list[str]:
 
 
 _LONG_NUMBER = re.compile(r"(?<![\d.])\d{5,}(?![\d.])")
+
+
+_ACCOUNT_FIELD = re.compile(
+    r"(?P<pre>\b(?:acctid|acct_id|account_number|account_no|number|account_id|accountid)['\"]?\s*[=:]\s*['\"]?)"
+    r"(?P<value>[^'\",\s)}<]+)", re.I)
+
+
+def _mask_segments(value: str) -> str:
+    """Each ``:``-separated part holding 5+ digits shown as its last four digits (``ofx:…7148:…6877``)."""
+    return ":".join(last_four(p) if len(re.sub(r"\D", "", p)) >= 5 else p for p in value.split(":"))
+
+
+def mask_account_fields(text: str) -> str:
+    """``number='123456789'``, ``'account_id': 'ofx:1:123456789'``, ``<ACCTID>...``: last four digits at most."""
+    text = _ACCOUNT_FIELD.sub(lambda m: m["pre"] + _mask_segments(m["value"]), text)
+    return re.sub(r"(<ACCTID>)([^<\s]+)", lambda m: m[1] + _mask_segments(m[2]), text, flags=re.I)
 
 
 def mask_long_numbers(text: str) -> str:
@@ -147,7 +164,7 @@ class RedactingFilter(logging.Filter):
             message = record.getMessage()
         except Exception:
             return True
-        clean = redact(message, self.values, self.accounts)
+        clean = mask_account_fields(redact(message, self.values, self.accounts))
         if record.name.split(".")[0] in self.DIGIT_LOGGERS:
             clean = mask_long_numbers(clean)
         if record.exc_info and record.exc_info[1] is not None and not record.exc_text:

@@ -272,6 +272,7 @@ class PostgresPipeline:
         self._worker_error: BaseException | None = None
         self.database: dict | None = None  # identity of the database, written into spool files
         self.spooled_to = None
+        self.spool_files: list = []
         self._stopping = False
 
     @classmethod
@@ -446,6 +447,8 @@ class PostgresPipeline:
         try:
             self.spooled_to = append(self._spool_path(), kind, self.run_id, self.crawler.spider.name, payloads,
                                      database=self.database)
+            if self.spooled_to not in self.spool_files:
+                self.spool_files.append(self.spooled_to)
         except SpoolError as exc:
             self._inc("pde/unsaved", len(payloads))
             with self._lock:
@@ -453,8 +456,8 @@ class PostgresPipeline:
             saved = self.stats.get_value("pde/spooled", 0)
             message = (
                 f"The database is unavailable and the spool failed: {exc}. {lost} row(s) were NOT saved anywhere"
-                + (f"; {saved} earlier row(s) are safe in {self.spooled_to} (`pde spool load` once the database "
-                   "is back)" if saved else "")
+                + (f"; {saved} earlier row(s) are safe in {' and '.join(map(str, self.spool_files))} "
+                   "(`pde spool load` once the database is back)" if saved else "")
                 + ". The crawl stopped. Free disk space (or set PDE_HOME to a writable folder) and run it again.")
             self.stats.set_value("pde/spool_failed", message)
             logger.error("%s", message)

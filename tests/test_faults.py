@@ -1,0 +1,399 @@
+"""Fault injection: start, stop and starve real processes, and check pde keeps its promises.
+
+Each test reproduces one finding of the reliability drill (issue 10) with real parts:
+`scrapy crawl` subprocesses, a PostgreSQL server stopped under them, a spool
+folder that is full (tmpfs, as root), limited (RLIMIT_FSIZE) or read-only,
+DSNs and URLs carrying credentials, `make up` / `make down` / `make up`, and
+alerts posted to a loopback HTTP receiver by a real Airflow ``dag.test()``.
+Expected values are computed here from the inputs, never copied from pde.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import resource
+import signal
+import subprocess
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+
+import psycopg2
+import pytest
+
+from pde import cassettes
+from tests.conftest import ROOT, _admin, prepare_database, reachable, run_crawl
+from tests.test_machinery import _crawl_cmd, _wait_for, rows, things_cassette
+
+IS_ROOT = os.geteuid() == 0
+
+
+# ---------------------------------------------------------------------------
+# helpers
+# ---------------------------------------------------------------------------
+def _pages(n_pages: int, per_page: int) -> dict[int, dict]:
+    return {n: {"things": [{"id": 1000 * n + i, "name": f"thing {n}.{i}", "price": i} for i in range(per_page)],
+                "next": n + 1 if n < n_pages else None} for n in range(1, n_pages + 1)}
+
+
+def _all_ids(pages: dict[int, dict]) -> set[str]:
+    return {str(t["id"]) for p in pages.values() for t in p["things"]}
+
+
+def _spooled_ids(folder: Path) -> tuple[set[str], int]:
+    """thing ids in every spool file under folder, read with json line by line; and how many lines do not parse."""
+    ids, broken = set(), 0
+    for f in folder.rglob("*.jsonl"):
+        for line in f.read_text(encoding="utf-8").splitlines():
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                broken += 1
+                continue
+            if entry.get("kind") == "record":
+                ids.add(entry["data"]["thing_id"])
+    return ids, broken
+
+
+@pytest.fixture
+def own_pg(tmp_path):
+    """A PostgreSQL server of this test's own, so the test may stop it."""
+    from pde.db import EmbeddedPostgres, free_port
+
+    pg = EmbeddedPostgres(home=reachable(Path(tempfile.mkdtemp(prefix="pde-test-pg-"))), port=free_port(), fast=True)
+    pg.start()
+    prepare_database(pg.url)
+    yield pg
+    pg.destroy()
+
+
+def _mount_tmpfs(path: Path, size: str) -> None:
+    path.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs", str(path)], check=True)
+
+
+def _umount(path: Path) -> None:
+    subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+def _crawl_while_db_stops(pg, tmp_path, pde_home, pages, *, limit_bytes: int | None = None,
+                          extra_env: dict | None = None, delay: float = 0.3):
+    """Crawl; stop the server once the first row is in; returns (proc, stdout, stderr, env)."""
+    cas = things_cassette(tmp_path / "pages.json", pages)
+    env = {**os.environ, "DATABASE_URL": pg.url, "PDE_HOME": str(pde_home), "TMPDIR": str(tmp_path / "tmp"),
+           **(extra_env or {})}
+    (tmp_path / "tmp").mkdir(exist_ok=True)
+
+    def starve():
+        if limit_bytes is not None:
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG
+            resource.setrlimit(resource.RLIMIT_FSIZE, (limit_bytes, limit_bytes))
+
+    crawl = subprocess.Popen(
+        _crawl_cmd(cas, "-s", f"PDE_CASSETTE_DELAY={delay}", "-s", "PDE_BATCH_SIZE=1", "-s", "PDE_DB_RETRIES=1",
+                   "-s", "PDE_DB_RETRY_DELAY=0.05"),
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=starve)
+    try:
+        assert _wait_for(lambda: rows(pg.url, "SELECT count(*) FROM selftest.things")[0][0] >= 1)
+        pg.stop()
+        out, err = crawl.communicate(timeout=180)
+    finally:
+        if crawl.poll() is None:
+            crawl.kill()
+    return crawl, out, err, env
+
+
+def _db_ids(url) -> set[str]:
+    return {r[0] for r in rows(url, "SELECT thing_id FROM selftest.things")}
+
+
+def _spool_load(env, *extra):
+    return subprocess.run([sys.executable, "-m", "pde.cli", "spool", "load", *extra], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+# ---------------------------------------------------------------------------
+# data loss: the spool
+# ---------------------------------------------------------------------------
+def test_spool_hitting_a_file_size_limit_stops_the_crawl_and_keeps_every_complete_row(own_pg, tmp_path, pde_home):
+    """RLIMIT_FSIZE starves both spool places: the crawl stops at once, says rows were lost, leaves no partial line."""
+    pages = _pages(10, 3)
+    crawl, out, err, env = _crawl_while_db_stops(own_pg, tmp_path, pde_home, pages, limit_bytes=1500)
+    assert crawl.returncode == 1, err[-3000:]
+    assert "NOT saved anywhere" in err and str(pde_home / "spool") in err, err[-3000:]
+    assert "could not write" in err
+    # it stopped at once: not every page was fetched
+    crawled = len(re.findall(r"Crawled \(200\) <GET https://things.test/page/", err))
+    assert crawled < len(pages), f"the crawl went on after the spool failed ({crawled} pages)"
+    assert "(finish reason: spool_failed)" in err or "spool_failed" in err
+
+    spooled, broken = set(), 0
+    for folder in (pde_home / "spool", tmp_path / "tmp"):
+        ids, bad = _spooled_ids(folder)
+        spooled |= ids
+        broken += bad
+    assert broken == 0, "a partial line was left in a spool file"
+    assert spooled, "nothing was spooled before the limit"
+
+    own_pg.start()
+    before = _db_ids(own_pg.url)
+    load = _spool_load(env)
+    assert load.returncode == 0, load.stdout + load.stderr
+    got = {r[0] for r in rows(own_pg.url, "SELECT thing_id FROM selftest.things")}
+    assert got == before | spooled
+    assert not list(pde_home.rglob("*.jsonl")) and not list((tmp_path / "tmp").rglob("*.jsonl"))
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="a full disk is a 64 KiB tmpfs, and mounting one needs root (CI runs as root)")
+def test_spool_on_a_full_disk_moves_to_the_fallback_folder_and_nothing_is_lost(own_pg, tmp_path, pde_home):
+    mount = pde_home
+    _mount_tmpfs(mount, "64k")
+    try:
+        pages = _pages(6, 100)
+        crawl, out, err, env = _crawl_while_db_stops(own_pg, tmp_path, pde_home, pages, delay=0.2)
+        assert crawl.returncode == 1, err[-3000:]
+        fallback = tmp_path / "tmp" / f"pde-spool-{os.getuid()}"
+        assert list(fallback.glob("*.jsonl")), "the full disk did not send rows to the fallback folder"
+        main_ids, broken_main = _spooled_ids(pde_home / "spool")
+        fb_ids, broken_fb = _spooled_ids(fallback)
+        assert broken_main == broken_fb == 0
+        assert main_ids, "nothing was spooled on the small disk before it filled"
+        own_pg.start()
+        before = _db_ids(own_pg.url)
+        assert before | main_ids | fb_ids == _all_ids(pages), "rows were lost"
+        load = _spool_load(env)
+        assert load.returncode == 0, load.stdout + load.stderr
+        assert {r[0] for r in rows(own_pg.url, "SELECT thing_id FROM selftest.things")} == _all_ids(pages)
+        status, message = rows(own_pg.url, "SELECT status, message FROM platform.runs")[0]
+        assert status == "failed" and "pde spool load" in message
+    finally:
+        _umount(mount)
+
+
+def test_read_only_spool_folder_sends_rows_to_the_fallback_folder(own_pg, tmp_path, pde_home):
+    spool = pde_home / "spool"
+    if IS_ROOT:  # root ignores permission bits: a read-only mount
+        _mount_tmpfs(spool, "1m")
+        subprocess.run(["mount", "-o", "remount,ro", str(spool)], check=True)
+    else:
+        spool.mkdir(parents=True)
+        spool.chmod(0o555)
+    try:
+        pages = _pages(4, 3)
+        crawl, out, err, env = _crawl_while_db_stops(own_pg, tmp_path, pde_home, pages)
+        assert crawl.returncode == 1, err[-3000:]
+        fallback = tmp_path / "tmp" / f"pde-spool-{os.getuid()}"
+        assert str(fallback) in err
+        ids, broken = _spooled_ids(fallback)
+        own_pg.start()
+        before = _db_ids(own_pg.url)
+        assert broken == 0 and before | ids == _all_ids(pages)
+        load = _spool_load(env)
+        assert load.returncode == 0, load.stdout + load.stderr
+        assert {r[0] for r in rows(own_pg.url, "SELECT thing_id FROM selftest.things")} == _all_ids(pages)
+        assert not list(fallback.glob("*.jsonl"))
+    finally:
+        if IS_ROOT:
+            _umount(spool)
+        else:
+            spool.chmod(0o755)
+
+
+def _write_spool(url: str, path: Path, things: list[dict], identity_url: str | None = None) -> None:
+    from pipelines import spool
+    from tests.selftest.spiders import Thing
+
+    conn = psycopg2.connect(identity_url or url)
+    ident = spool.database_identity(conn)
+    conn.close()
+    payloads = [{"record": Thing.record_name(), "data": Thing(thing_id=str(t["id"]), name=t["name"]).to_json()}
+                for t in things]
+    spool.append(path, "record", None, "selftest_things", payloads, database=ident)
+
+
+def test_spool_load_loads_every_complete_line_and_keeps_a_partial_one(pg_url, pde_home):
+    things = [{"id": i, "name": f"n{i}"} for i in range(1, 8)]
+    path = pde_home / "spool" / "selftest_things-run7.jsonl"
+    _write_spool(pg_url, path, things)
+    with open(path, "a", encoding="utf-8") as f:  # a crash mid-write (an older pde, a full disk)
+        f.write('{"kind": "record", "run_id": null, "spider": "selftest_things", "record": "tests.sel')
+    lines = path.read_text().splitlines()
+    complete = []
+    for line in lines:
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if entry["kind"] == "record":
+            complete.append(entry["data"]["thing_id"])
+    env = {**os.environ, "DATABASE_URL": pg_url, "PDE_HOME": str(pde_home)}
+    load = _spool_load(env)
+    assert load.returncode == 1, load.stdout + load.stderr
+    assert "JSONDecodeError" not in load.stderr and "Traceback" not in load.stderr
+    assert f"line {len(lines)} not loaded: not a complete JSON line" in load.stdout
+    assert sorted(r[0] for r in rows(pg_url, "SELECT thing_id FROM selftest.things")) == sorted(complete)
+    assert not path.exists()
+    kept = path.with_name(path.name + ".unreadable")
+    assert kept.exists() and '"tests.sel' in kept.read_text()
+
+
+def test_spool_file_is_refused_by_another_database_unless_forced(pg_url, pg_server, pde_home):
+    other = "o_" + uuid.uuid4().hex[:10]
+    admin = _admin(pg_server)
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{other}" TEMPLATE "pde"')
+    other_url = pg_server.url.rsplit("/", 1)[0] + "/" + other
+    try:
+        path = pde_home / "spool" / "selftest_things-run3.jsonl"
+        _write_spool(pg_url, path, [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}])
+        header = json.loads(path.read_text().splitlines()[0])
+        assert header["database"]["database"] == pg_url.rsplit("/", 1)[1]
+        env = {**os.environ, "DATABASE_URL": other_url, "PDE_HOME": str(pde_home)}
+        load = _spool_load(env)
+        assert load.returncode == 1
+        assert f"belongs to database '{pg_url.rsplit('/', 1)[1]}'" in load.stdout and "--force" in load.stdout
+        assert path.exists() and rows(other_url, "SELECT count(*) FROM selftest.things") == [(0,)]
+        assert rows(other_url, "SELECT count(*) FROM platform.runs") == [(0,)]
+        forced = _spool_load(env, "--force")
+        assert forced.returncode == 0, forced.stdout + forced.stderr
+        assert rows(other_url, "SELECT count(*) FROM selftest.things") == [(2,)]
+        assert not path.exists()
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{other}" WITH (FORCE)')
+        admin.close()
+
+
+def test_spool_file_stays_until_its_rows_are_committed(pg_server, pde_home):
+    """A database without the table: the load fails, says why, and the file is still there."""
+    name = "n_" + uuid.uuid4().hex[:10]
+    admin = _admin(pg_server)
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}" TEMPLATE template0')
+    url = pg_server.url.rsplit("/", 1)[0] + "/" + name
+    try:
+        path = pde_home / "spool" / "selftest_things-run4.jsonl"
+        _write_spool(url, path, [{"id": 1, "name": "a"}])
+        before = path.read_bytes()
+        load = _spool_load({**os.environ, "DATABASE_URL": url, "PDE_HOME": str(pde_home)})
+        assert load.returncode == 1
+        assert "selftest.things does not exist" in load.stdout and "The file is kept" in load.stdout
+        assert path.read_bytes() == before
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+# ---------------------------------------------------------------------------
+# secrets
+# ---------------------------------------------------------------------------
+def _dsn_forms(pg_url: str):
+    from urllib.parse import urlsplit
+
+    u = urlsplit(pg_url)
+    db = u.path.lstrip("/")
+    return u.password, {
+        "key=value": f"host={u.hostname} port={u.port} dbname={db} user={u.username} password={u.password}",
+        "query": f"postgresql://{u.username}@{u.hostname}:{u.port}/{db}?password={u.password}&sslmode=disable",
+        "url": pg_url,
+    }
+
+
+@pytest.mark.parametrize("form", ["key=value", "query", "url"])
+def test_database_password_never_shows_in_the_crawl_log_in_any_dsn_form(pg_url, tmp_path, pde_home, form):
+    from tests.test_machinery import PAGES
+
+    password, forms = _dsn_forms(pg_url)
+    ok = run_crawl("selftest_things", db=forms[form], cassette=things_cassette(tmp_path / "t.json", PAGES))
+    assert ok.returncode == 0, ok.stderr[-2000:].replace(password, "<pw>")
+    assert password not in ok.stdout + ok.stderr
+    assert "***" in ok.stderr  # the DSN is shown, masked
+    # unreachable: the error message names the server, not the password
+    down = forms[form].replace(str(pg_url.rsplit(":", 1)[1].split("/")[0]), "1")
+    bad = run_crawl("selftest_things", db=down, cassette=things_cassette(tmp_path / "t.json", PAGES))
+    assert bad.returncode == 1
+    assert "Cannot connect to PostgreSQL" in bad.stderr and password not in bad.stdout + bad.stderr
+
+
+def test_malformed_database_url_stops_the_crawl_before_it_fetches(tmp_path, pde_home):
+    from tests.test_machinery import PAGES
+
+    p = run_crawl("selftest_things", db="not-a-url", cassette=things_cassette(tmp_path / "t.json", PAGES))
+    assert p.returncode == 1
+    assert "DATABASE_URL is not a PostgreSQL connection string" in p.stderr
+    assert "Crawled (200)" not in p.stderr and "item_scraped_count" not in p.stderr
+
+
+def test_secret_query_parameters_are_kept_out_of_run_records_and_logs(pg_url, tmp_path, pde_home):
+    token, key = "T0KEN-" + uuid.uuid4().hex, "K3Y-" + uuid.uuid4().hex
+    url = f"https://things.test/page/1.json?token={token}&api_key={key}&q=chairs"
+    page = {"things": [{"id": 1, "name": "chair"}], "next": None}
+    cas = cassettes.build_cassette(tmp_path / "q.json", [cassettes.interaction(
+        url, json.dumps(page).encode(), headers={"Content-Type": "application/json"})], spider="selftest_things")
+    assert token not in cas.read_text()
+    p = run_crawl("selftest_things", db=pg_url, cassette=cas, args={"url": url}, settings={"LOG_LEVEL": "DEBUG"})
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert token not in p.stderr + p.stdout and key not in p.stderr + p.stdout
+    assert "Crawled (200) <GET https://things.test/page/1.json?token=REDACTED" in p.stderr  # logged, without the value
+    (args,) = rows(pg_url, "SELECT args FROM platform.runs")[0]
+    assert args["url"] == "https://things.test/page/1.json?token=REDACTED&api_key=REDACTED&q=chairs"
+
+
+def test_recorded_cassette_keeps_no_token_even_when_the_server_echoes_it(pg_url, tmp_path, pde_home):
+    """Record from a loopback server that echoes the bearer token and the query token back in its body."""
+    import http.server
+    import threading
+
+    bearer, token = "B3ARER-" + uuid.uuid4().hex, "T0KEN-" + uuid.uuid4().hex
+
+    class Echo(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = json.dumps({"things": [{"id": 7, "name": "lamp"}], "next": None,
+                               "you_sent": self.headers.get("Authorization"), "path": self.path}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("X-Echo", self.headers.get("Authorization", ""))
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *a):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Echo)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/page/1.json?token={token}"
+        recorded = tmp_path / "recorded.json"
+        p = run_crawl("selftest_things", db=pg_url, args={"url": url},
+                      settings={"PDE_RECORD": recorded,
+                                "DEFAULT_REQUEST_HEADERS": json.dumps({"Authorization": f"Bearer {bearer}"})})
+        assert p.returncode == 0, p.stderr[-2000:]
+    finally:
+        server.shutdown()
+    text = recorded.read_text()
+    assert bearer not in text and token not in text, "a credential was recorded"
+    assert bearer not in p.stderr and token not in p.stderr
+    meta = json.loads(text)
+    assert meta["pde"]["args"]["url"].endswith("/page/1.json?token=REDACTED")
+    # the scrubbed cassette still replays
+    again = run_crawl("selftest_things", db=pg_url, cassette=recorded, args={"url": url})
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert rows(pg_url, "SELECT thing_id, name FROM selftest.things") == [("7", "lamp")]
+
+
+def test_account_numbers_stay_out_of_the_crawl_log_even_at_debug(pg_url, pde_home):
+    files = [ROOT / "fixtures" / "ofx_statements" / n for n in ("checking.ofx", "multiple_accounts.ofx")]
+    numbers = {m for f in files for m in re.findall(r"<ACCTID>\s*([^<\s]+)", f.read_text(errors="replace"))}
+    numbers = {n for n in numbers if len(re.sub(r"\D", "", n)) > 4}
+    assert numbers
+    p = run_crawl("ofx_statements", db=pg_url, args={"url": ",".join(f.as_uri() for f in files)},
+                  settings={"LOG_LEVEL": "DEBUG"})
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert "Scraped from" in p.stderr  # items were logged, with their numbers masked
+    leaked = [line for line in p.stderr.splitlines() if any(n in line for n in numbers)]
+    assert leaked == [], "account numbers in the log:\n" + "\n".join(line[:300] for line in leaked[:5])
