@@ -397,3 +397,178 @@ def test_account_numbers_stay_out_of_the_crawl_log_even_at_debug(pg_url, pde_hom
     assert "Scraped from" in p.stderr  # items were logged, with their numbers masked
     leaked = [line for line in p.stderr.splitlines() if any(n in line for n in numbers)]
     assert leaked == [], "account numbers in the log:\n" + "\n".join(line[:300] for line in leaked[:5])
+
+
+# ---------------------------------------------------------------------------
+# day two
+# ---------------------------------------------------------------------------
+def _listening(port: int) -> list[str]:
+    from tests.test_airflow_services import _listening as listening
+
+    return listening(port)
+
+
+@pytest.mark.timeout(1800)
+def test_make_up_down_up_from_the_makefile(tmp_path):
+    """The second `make up` used to fail (the crawl environment's pde has no Airflow to read migrations from)."""
+    from pde.db import free_port
+
+    home = reachable(Path(tempfile.mkdtemp(prefix="pde-test-make-")))  # the postgres user must reach it
+    ports = {name: str(free_port()) for name in ("PDE_PG_PORT", "PDE_AIRFLOW_PORT", "PDE_SUPERSET_PORT",
+                                                 "PDE_AIRFLOW_LOG_PORT", "PDE_AIRFLOW_TRIGGER_LOG_PORT")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "DATABASE_URL", "PDE_"))}
+    env.update({"PDE_HOME": str(home), **ports})
+
+    def make(target):
+        return subprocess.run(["make", target], cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+
+    try:
+        first = make("up")
+        assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+        assert f"Airflow is running: http://127.0.0.1:{ports['PDE_AIRFLOW_PORT']}" in first.stdout
+        for name in ("PDE_AIRFLOW_PORT", "PDE_AIRFLOW_LOG_PORT", "PDE_AIRFLOW_TRIGGER_LOG_PORT", "PDE_SUPERSET_PORT"):
+            assert _listening(int(ports[name])) == ["0100007F"], f"{name} must listen on 127.0.0.1 only"
+        down = make("down")
+        assert down.returncode == 0, down.stdout + down.stderr
+        assert all(_listening(int(p)) == [] for p in ports.values()), "something still listens after make down"
+        second = make("up")
+        assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
+        assert f"Airflow is running: http://127.0.0.1:{ports['PDE_AIRFLOW_PORT']}" in second.stdout
+        assert "migrating it" not in second.stdout  # the metadata was current: no `airflow db migrate`
+    finally:
+        last = make("down")
+        import shutil
+
+        shutil.rmtree(home, ignore_errors=True)
+        assert last.returncode == 0, last.stdout + last.stderr
+
+
+# ---------------------------------------------------------------------------
+# alerts, through a real Airflow dag.test()
+# ---------------------------------------------------------------------------
+ALERT_CONFIG = """
+spider_modules: [scrapers.housing, scrapers.finance, scrapers.fantasy, tests.selftest.spiders]
+defaults:
+  retry_delay_minutes: 0.02
+  max_retry_delay_minutes: 0.05
+  alerts: [PDE_ALERT_URLS]
+spiders:
+  zillow_listings:
+    crawls:
+      - {label: blocked, args: {search: "04011", status: for_rent}}
+  selftest_things:
+    alert_after_days: 4
+    crawls:
+      - {label: empty}
+  sleeper_league:
+    alert_after_days: 7
+"""
+
+
+class _Receiver:
+    """A loopback HTTP server keeping every JSON body posted to it (Apprise's json:// target)."""
+
+    def __init__(self):
+        import http.server
+        import threading
+
+        received = self.received = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                received.append({"path": self.path, "auth": self.headers.get("Authorization"),
+                                 "json": json.loads(body or b"null")})
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *a):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_port
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+
+
+@pytest.mark.timeout(600)
+def test_alerts_reach_the_configured_channel_and_say_what_to_do(pg_server, tmp_path):
+    import datetime as dt
+    from urllib.parse import urlsplit
+
+    from pde.services import airflow as service
+
+    admin = _admin(pg_server)
+    data, meta = "d_" + uuid.uuid4().hex[:10], "airflow_" + uuid.uuid4().hex[:10]
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{data}" TEMPLATE "pde"')
+        cur.execute(f'CREATE DATABASE "{meta}"')
+    base = pg_server.url.rsplit("/", 1)[0]
+    data_url = base + "/" + data
+    u = urlsplit(data_url)
+    password = u.password
+    # the crawl DAGs get the data database as a key=value DSN: its password must stay out of every log too
+    data_dsn = f"host={u.hostname} port={u.port} dbname={data} user={u.username} password={password}"
+    five_days_ago = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=5)
+    with psycopg2.connect(data_url) as conn, conn.cursor() as cur:
+        for spider in ("selftest_things", "sleeper_league"):
+            cur.execute("INSERT INTO platform.runs (spider, args, host, pid, status, started_at, finished_at) "
+                        "VALUES (%s, '{}', 'h', 1, 'succeeded', %s, %s)", (spider, five_days_ago, five_days_ago))
+    conn.close()
+    receiver = _Receiver()
+    alert_secret = "al3rt-" + uuid.uuid4().hex
+    empty = things_cassette(tmp_path / "empty.json", {1: {"things": [], "next": None}})
+    config = tmp_path / "crawls.yaml"
+    config.write_text(ALERT_CONFIG)
+    zillow = ROOT / "fixtures" / "zillow_listings" / "blocked.json"
+    scenarios = [
+        {"name": "blocked", "dag": "zillow_listings", "overlay": {"spiders": {"zillow_listings": {"crawls": [
+            {"label": "blocked", "args": {"search": "04011", "status": "for_rent"},
+             "settings": {"PDE_CASSETTE": str(zillow)}}]}}}},
+        {"name": "empty", "dag": "selftest_things", "overlay": {"spiders": {"selftest_things": {"crawls": [
+            {"label": "empty", "settings": {"PDE_CASSETTE": str(empty)}}]}}}},
+        {"name": "health", "dag": "pde_health"},
+    ]
+    (tmp_path / "scenarios.json").write_text(json.dumps(scenarios))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
+    env.update({"PDE_HOME": str(tmp_path / "pde-home"), "PDE_CRAWLS_FILE": str(config),
+                "AIRFLOW_VAR_PDE_ALERT_URLS": f"json://pde:{alert_secret}@127.0.0.1:{receiver.port}/alerts"})
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PDE_HOME", env["PDE_HOME"])
+        env = service.airflow_env(data_dsn, (base + "/" + meta).replace("postgresql://", "postgresql+psycopg2://"),
+                                  base=env)
+    out = tmp_path / "results.json"
+    code = f"from tests.test_dags import _harness; _harness({str(tmp_path / 'scenarios.json')!r}, {str(out)!r})"
+    try:
+        proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+                              timeout=500)
+    finally:
+        receiver.close()
+        with admin.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{data}" WITH (FORCE)')
+            cur.execute(f'DROP DATABASE IF EXISTS "{meta}" WITH (FORCE)')
+        admin.close()
+    everything = proc.stdout + proc.stderr
+    assert proc.returncode == 0 and out.exists(), everything[-4000:].replace(password, "<pw>")
+    results = json.loads(out.read_text())
+    assert results["runs"]["blocked"]["state"] == "failed" and results["runs"]["empty"]["state"] == "failed"
+    assert results["runs"]["health"]["state"] == "success"
+    assert password not in everything, "the database password reached a task log"
+    assert alert_secret not in everything, "an alert URL (a secret) reached a log"
+
+    got = [(r["json"]["title"], r["json"]["message"]) for r in receiver.received]
+    assert all(r["path"] == "/alerts" and r["auth"] for r in receiver.received)
+    titles = sorted(t for t, _ in got)
+    assert titles == sorted(["pde: zillow_listings [blocked] was blocked",
+                             "pde: selftest_things [empty] failed its quality check",
+                             "pde: selftest_things has not succeeded for 4 days"]), titles
+    bodies = {t: b for t, b in got}
+    blocked = bodies["pde: zillow_listings [blocked] was blocked"]
+    assert "What happened:" in blocked and "blocked by the site" in blocked and "What to do:" in blocked
+    quality = bodies["pde: selftest_things [empty] failed its quality check"]
+    assert "produced no items" in quality and "Source: selftest_things [empty] (run " in quality
+    stale = bodies["pde: selftest_things has not succeeded for 4 days"]
+    assert f"{five_days_ago:%Y-%m-%d}" in stale and "pde runs --spider selftest_things" in stale

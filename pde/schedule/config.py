@@ -29,6 +29,8 @@ DEFAULTS: dict[str, Any] = {
     "env": {},
     "secrets": {},
     "quality": {},
+    "alerts": {},  # names of secrets holding Apprise URLs (pde.schedule.alerts)
+    "alert_after_days": 3,
 }
 SPIDER_KEYS = set(DEFAULTS) | {"schedule", "paused", "crawls"}
 CRAWL_KEYS = {"label", "args", "settings", "env", "secrets", "quality"}
@@ -135,6 +137,7 @@ def crawl_specs(name: str, cfg: dict[str, Any], spider_modules: list[str] | tupl
             "env": {**cfg["env"], **(crawl.get("env") or {})},
             "secrets": {**normalise_secrets(cfg["secrets"]), **normalise_secrets(crawl.get("secrets"))},
             "quality": merge(cfg["quality"], crawl.get("quality") or {}),
+            "alerts": normalise_secrets(cfg.get("alerts")),
         }
         if tuple(spider_modules) != DEFAULT_SPIDER_MODULES:
             spec["settings"].setdefault("SPIDER_MODULES", ",".join(spider_modules))

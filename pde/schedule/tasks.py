@@ -254,13 +254,21 @@ def _last_words(lines: list[str]) -> str:
 def crawl_task(spec: dict) -> dict:
     from airflow.sdk.exceptions import AirflowFailException
 
+    from pde.schedule import alerts
+
     try:
         return run_crawl(spec)
     except CrawlBlocked as exc:
         log.error("%s", exc)
+        alerts.alert_for(spec, "blocked", str(exc))
         raise AirflowFailException(str(exc)) from None
     except ConfigError as exc:
+        alerts.alert_for(spec, "config", str(exc))
         raise AirflowFailException(str(exc)) from None
+    except Exception as exc:
+        if alerts.is_last_try():
+            alerts.alert_for(spec, "failed", str(exc))
+        raise
 
 
 def quality_task(result: dict, alias_events=None) -> dict:
@@ -280,6 +288,9 @@ def quality_task(result: dict, alias_events=None) -> dict:
         conn.close()
     log.info("%s", report.summary())
     if not report.ok:
+        from pde.schedule import alerts
+
+        alerts.alert_for(spec, "quality", "; ".join(report.problems), run_id=result["run_id"])
         raise AirflowFailException("Quality check failed:\n- " + "\n- ".join(report.problems))
     written = report.run.written_tables
     for table, counts in sorted(written.items()):
