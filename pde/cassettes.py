@@ -175,7 +175,8 @@ def interaction(
 ) -> dict[str, Any]:
     """One request/response pair, scrubbed, in betamax's serialized form."""
     norm = lambda h: {k: (v if isinstance(v, list) else [v]) for k, v in (h or {}).items()}  # noqa: E731
-    sent = request_secrets(url, norm(request_headers), request_body)
+    env_secrets = secret_values()  # scrubbed later under their variable's name
+    sent = {v: n for v, n in request_secrets(url, norm(request_headers), request_body).items() if v not in env_secrets}
     resp_headers = scrub_headers({k: [scrub_text(v, sent) for v in vs] for k, vs in norm(headers).items()})
     content_type = next((v[0] for k, v in resp_headers.items() if k.lower() == "content-type"), "")
     body = _scrub_echo(body, resp_headers, sent)
