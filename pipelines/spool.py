@@ -112,7 +112,10 @@ def append(path: Path, kind: str, run_id, spider: str, payloads: list[dict], dat
 
 
 def _append(path: Path, kind: str, run_id, spider: str, payloads: list[dict], database: dict | None) -> Path:
+    """The folder (0700) and files (0600) are the user's only: they hold personal data."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    if path.parent.stat().st_mode & 0o077:
+        os.chmod(path.parent, 0o700)
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     try:
         start = os.fstat(fd).st_size
@@ -263,7 +266,7 @@ def load_file(conn, path: Path, log=print, force: bool = False) -> dict[str, int
     conn.commit()
     if spool.unreadable:
         kept = path.with_name(path.name + ".unreadable")
-        with open(kept, "a", encoding="utf-8") as f:
+        with os.fdopen(os.open(kept, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "a", encoding="utf-8") as f:
             for n, reason, text in spool.unreadable:
                 f.write(json.dumps({"line": n, "reason": reason, "text": text}) + "\n")
             f.flush()
