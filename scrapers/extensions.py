@@ -20,7 +20,9 @@ from psycopg2.extras import Json
 from scrapy import signals
 from scrapy.exceptions import CloseSpider
 
+from pde.liveness import mark_abandoned, tag_connection
 from pde.sources import public_args
+from pipelines.spool import database_identity
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +76,8 @@ class RunRecorder:
         self.crawler = crawler
         self.conn = None
         self.run_id = None
+        self.url = None
+        self.database = None
         self.started = None
         self.errors = _ErrorCollector()
         crawler.pde_status = None
@@ -121,13 +125,7 @@ class RunRecorder:
                     "wait for the other one to finish, or stop it.",
                     "already_running",
                 )
-            cur.execute(
-                """UPDATE platform.runs SET status = 'failed', finish_reason = 'abandoned', finished_at = now(),
-                       message = 'The crawl process ended without recording how it finished (killed, crashed, or the machine stopped). Marked by the next run.'
-                   WHERE spider = %s AND args = %s AND status = 'running' RETURNING run_id""",
-                (spider.name, Json(args)),
-            )
-            stale = [r[0] for r in cur.fetchall()]
+            stale = mark_abandoned(self.conn, spider.name)  # any arguments: their processes are gone
             if stale:
                 logger.warning("Marked abandoned run(s) %s of %s as failed", stale, spider.name)
             cur.execute(
@@ -135,12 +133,42 @@ class RunRecorder:
                 (spider.name, Json(args), socket.gethostname(), os.getpid()),
             )
             self.run_id = cur.fetchone()[0]
+            tag_connection(self.conn, self.run_id)
         self.conn.commit()
+        self.url, self.database = url, database_identity(self.conn)
         self.crawler.stats.set_value("pde/run_id", self.run_id)
         logger.info("Run %s of %s started (database %s)", self.run_id, spider.name, describe(url))
 
+    def _finish(self, update: dict, attempts: int = 4) -> None:
+        """Write the run's end, reconnecting if the database restarted during the crawl."""
+        from pde.db import connect
+
+        for attempt in range(attempts):
+            try:
+                if self.conn is None or self.conn.closed:
+                    self.conn = connect(self.url)
+                finish_run(self.conn, self.run_id, update)
+                with self.conn.cursor() as cur:
+                    cur.execute("SELECT pg_advisory_unlock_all()")
+                self.conn.commit()
+                self.conn.close()
+                return
+            except Exception as exc:
+                if attempt == attempts - 1:
+                    raise
+                logger.warning("Recording the end of run %s failed (%s); reconnecting", self.run_id,
+                               str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
+                try:
+                    self.conn.close()
+                except Exception:
+                    pass
+                self.conn = None
+                time.sleep(min(0.5 * 2 ** attempt, 5))
+
     def _status(self, spider, reason: str) -> tuple[str, str]:
         stats = self.crawler.stats
+        if stats.get_value("pde/spool_failed"):
+            return "failed", stats.get_value("pde/spool_failed")
         scraped = stats.get_value("item_scraped_count", 0)
         spooled = stats.get_value("pde/spooled", 0)
         if stats.get_value("pde/blocked"):
@@ -194,19 +222,22 @@ class RunRecorder:
             "response_codes": codes, "errors": self.errors.messages, "tables": tables,
         }
         try:
-            finish_run(self.conn, self.run_id, update)
-            with self.conn.cursor() as cur:
-                cur.execute("SELECT pg_advisory_unlock_all()")
-            self.conn.commit()
-            self.conn.close()
-        except Exception as exc:  # the database went away: keep the record in the spool
-            from pipelines.spool import append, spool_path
+            self._finish(update)
+        except Exception as exc:  # the database is still away: keep the record in the spool
+            from pipelines.spool import SpoolError, append, spool_path
 
             update["status"] = status = "failed"
             update["message"] = (message + " " if message else "") + f"The run record could not be written ({exc})."
             self.crawler.pde_status = "failed"
-            append(spool_path(spider.name, self.run_id), "run", self.run_id, spider.name, [{"update": update}])
-            logger.error("Could not record the end of run %s (%s); saved to the spool: run `pde spool load` later.", self.run_id, exc)
+            self.crawler.pde_message = update["message"]
+            try:
+                where = append(spool_path(spider.name, self.run_id), "run", self.run_id, spider.name,
+                               [{"update": update}], database=self.database)
+                logger.error("Could not record the end of run %s (%s); saved to %s: run `pde spool load` later.",
+                             self.run_id, exc, where)
+            except SpoolError as spool_exc:
+                logger.error("Could not record the end of run %s (%s), nor spool it (%s). It stays `running` until "
+                             "the next run of %s marks it failed.", self.run_id, exc, spool_exc, spider.name)
         summary = ", ".join(
             f"{t} +{c.get('inserted', 0)} ~{c.get('updated', 0)} ={c.get('unchanged', 0)}"
             + (f" quarantined {c['quarantined']}" if c.get("quarantined") else "")

@@ -145,6 +145,12 @@ def test_spool_hitting_a_file_size_limit_stops_the_crawl_and_keeps_every_complet
     got = {r[0] for r in rows(own_pg.url, "SELECT thing_id FROM selftest.things")}
     assert got == before | spooled
     assert not list(pde_home.rglob("*.jsonl")) and not list((tmp_path / "tmp").rglob("*.jsonl"))
+    # its end could be recorded nowhere: the next run of the spider (other arguments) closes it
+    assert rows(own_pg.url, "SELECT status FROM platform.runs") == [("running",)]
+    nxt = run_crawl("selftest_things", db=own_pg.url, cassette=tmp_path / "pages.json", args={"start_page": "9"})
+    assert nxt.returncode == 0, nxt.stderr[-2000:]
+    assert rows(own_pg.url, "SELECT status, finish_reason FROM platform.runs ORDER BY run_id") == [
+        ("failed", "abandoned"), ("succeeded", "finished")]
 
 
 @pytest.mark.skipif(not IS_ROOT, reason="a full disk is a 64 KiB tmpfs, and mounting one needs root (CI runs as root)")
@@ -572,3 +578,81 @@ def test_alerts_reach_the_configured_channel_and_say_what_to_do(pg_server, tmp_p
     assert "produced no items" in quality and "Source: selftest_things [empty] (run " in quality
     stale = bodies["pde: selftest_things has not succeeded for 4 days"]
     assert f"{five_days_ago:%Y-%m-%d}" in stale and "pde runs --spider selftest_things" in stale
+
+
+# ---------------------------------------------------------------------------
+# a run is never left `running`
+# ---------------------------------------------------------------------------
+def test_database_restart_mid_crawl_the_run_reconnects_and_records_its_end(own_pg, tmp_path, pde_home):
+    pages = _pages(6, 2)
+    cas = things_cassette(tmp_path / "pages.json", pages)
+    env = {**os.environ, "DATABASE_URL": own_pg.url, "PDE_HOME": str(pde_home)}
+    crawl = subprocess.Popen(
+        _crawl_cmd(cas, "-s", "PDE_CASSETTE_DELAY=0.5", "-s", "PDE_BATCH_SIZE=1", "-s", "PDE_DB_RETRIES=6",
+                   "-s", "PDE_DB_RETRY_DELAY=0.3"),
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert _wait_for(lambda: rows(own_pg.url, "SELECT count(*) FROM selftest.things")[0][0] >= 1)
+        own_pg.stop()
+        own_pg.start()  # a restart: every connection of the crawl is gone
+        out, err = crawl.communicate(timeout=180)
+    finally:
+        if crawl.poll() is None:
+            crawl.kill()
+    assert crawl.returncode == 0, err[-3000:]
+    assert _db_ids(own_pg.url) == _all_ids(pages)
+    status, message = rows(own_pg.url, "SELECT status, coalesce(message, '') FROM platform.runs")[0]
+    assert status == "succeeded", message
+    assert not list(pde_home.rglob("*.jsonl")), "nothing should have been spooled"
+
+
+def test_killed_run_is_marked_by_the_next_run_with_other_arguments_and_a_live_one_is_not(pg_url, tmp_path,
+                                                                                         pde_home):
+    from tests.test_machinery import PAGES
+
+    cas = things_cassette(tmp_path / "slow.json", {**PAGES, 3: {"things": [{"id": 9, "name": "x"}], "next": None}})
+    env = {**os.environ, "DATABASE_URL": pg_url, "PDE_HOME": str(pde_home)}
+
+    def start(page):
+        return subprocess.Popen(_crawl_cmd(cas, "-s", "PDE_CASSETTE_DELAY=10", "-a", f"start_page={page}"), cwd=ROOT,
+                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    running = "SELECT count(*) FROM platform.runs WHERE status = 'running'"
+    first = start(1)
+    try:
+        assert _wait_for(lambda: rows(pg_url, running) == [(1,)])
+        # a second, live run with other arguments: a third run must leave it alone
+        second = start(3)
+        assert _wait_for(lambda: rows(pg_url, running) == [(2,)])
+        first.send_signal(signal.SIGKILL)
+        first.wait(30)
+        third = run_crawl("selftest_things", db=pg_url, cassette=cas, args={"start_page": "2"})
+        assert third.returncode == 0, third.stderr[-2000:]
+        out, err = second.communicate(timeout=120)
+        assert second.returncode == 0, err[-2000:]
+    finally:
+        for p in (first, second):
+            if p.poll() is None:
+                p.kill()
+    got = rows(pg_url, "SELECT run_id, args->>'start_page', status, finish_reason, coalesce(message, '') "
+                       "FROM platform.runs ORDER BY run_id")
+    assert [(r[0], r[1], r[2], r[3]) for r in got] == [
+        (1, "1", "failed", "abandoned"), (2, "3", "succeeded", "finished"), (3, "2", "succeeded", "finished")]
+    assert f"process {first.pid} on" in got[0][4] and "is gone" in got[0][4]
+
+
+def test_a_run_whose_every_item_was_quarantined_fails_and_pde_runs_says_the_share(pg_url, tmp_path, pde_home):
+    bad = {1: {"things": [{"id": i, "name": None} for i in range(1, 5)], "next": None}}  # name is required
+    p = run_crawl("selftest_things", db=pg_url, cassette=things_cassette(tmp_path / "bad.json", bad))
+    assert p.returncode == 1, p.stderr[-2000:]
+    some = {1: {"things": [{"id": i, "name": None if i <= 2 else f"n{i}"} for i in range(1, 6)], "next": None}}
+    p = run_crawl("selftest_things", db=pg_url, cassette=things_cassette(tmp_path / "some.json", some))
+    assert p.returncode == 0, p.stderr[-2000:]
+    got = rows(pg_url, "SELECT status, items_quarantined FROM platform.runs ORDER BY run_id")
+    assert got == [("failed", 4), ("succeeded", 2)]
+    runs = subprocess.run([sys.executable, "-m", "pde.cli", "runs"], cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, "DATABASE_URL": pg_url, "PDE_HOME": str(pde_home)})
+    assert runs.returncode == 0, runs.stderr
+    lines = {int(line.split()[0]): line for line in runs.stdout.splitlines()[1:]}
+    assert "failed" in lines[1] and "Every one of the 4 items was quarantined" in lines[1]
+    assert "succeeded" in lines[2] and "2 of 5 items quarantined" in lines[2]
