@@ -159,7 +159,7 @@ def test_concurrent_second_run_is_refused_and_crashed_run_is_marked(pg_url, tmp_
 
     cas = things_cassette(tmp_path / "slow.json", PAGES)
     env = {**os.environ, "DATABASE_URL": pg_url}
-    first = subprocess.Popen(_crawl_cmd(cas, "-s", "PDE_CASSETTE_DELAY=3"), cwd=ROOT, env=env,
+    first = subprocess.Popen(_crawl_cmd(cas, "-s", "PDE_CASSETTE_DELAY=10"), cwd=ROOT, env=env,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert _wait_for(lambda: rows(pg_url, "SELECT count(*) FROM platform.runs WHERE status = 'running'") == [(1,)])
