@@ -17,7 +17,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
-import os
 import re
 from pathlib import Path
 from typing import Any

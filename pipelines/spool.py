@@ -123,7 +123,7 @@ def _append(path: Path, kind: str, run_id, spider: str, payloads: list[dict], da
         if start == 0:
             lines.append(json.dumps({"kind": "header", "format": FORMAT, "spider": spider, "run_id": run_id,
                                      "database": database,
-                                     "created_at": dt.datetime.now(dt.timezone.utc).isoformat()}))
+                                     "created_at": dt.datetime.now(dt.UTC).isoformat()}))
         lines += [json.dumps({"kind": kind, "run_id": run_id, "spider": spider, **p}, default=str) for p in payloads]
         try:
             _write_all(fd, ("\n".join(lines) + "\n").encode("utf-8"))

@@ -518,7 +518,7 @@ def test_alerts_reach_the_configured_channel_and_say_what_to_do(pg_server, tmp_p
     password = u.password
     # the crawl DAGs get the data database as a key=value DSN: its password must stay out of every log too
     data_dsn = f"host={u.hostname} port={u.port} dbname={data} user={u.username} password={password}"
-    five_days_ago = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=5)
+    five_days_ago = dt.datetime.now(dt.UTC) - dt.timedelta(days=5)
     with psycopg2.connect(data_url) as conn, conn.cursor() as cur:
         for spider in ("selftest_things", "sleeper_league"):
             cur.execute("INSERT INTO platform.runs (spider, args, host, pid, status, started_at, finished_at) "
