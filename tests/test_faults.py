@@ -137,6 +137,8 @@ def test_spool_hitting_a_file_size_limit_stops_the_crawl_and_keeps_every_complet
         broken += bad
     assert broken == 0, "a partial line was left in a spool file"
     assert spooled, "nothing was spooled before the limit"
+    claimed = re.search(r"FAILED: selftest\.things .*? spooled (\d+)", err)
+    assert claimed and int(claimed[1]) == len(spooled), "the summary must count only rows that reached a file"
 
     own_pg.start()
     before = _db_ids(own_pg.url)

@@ -106,7 +106,7 @@ def _connection_field(conn_id: str, fieldname: str) -> str | None:
     return (conn.extra_dejson or {}).get(fieldname)
 
 
-SECRET_ENV = re.compile(r"(PASSWORD|SECRET|TOKEN|API_KEY|ESPN_S2|SWID|COOKIE|CREDENTIAL)", re.I)
+from pde.secrets import SECRET_ENV  # noqa: E402  (credential-looking variable names, alert URLs too)
 
 
 def _mask(value: str) -> None:
