@@ -268,7 +268,7 @@ def check_sources(conn, config: dict, days: float) -> list[Finding]:
 
 # -- waiting rows ----------------------------------------------------------------------------
 def check_waiting(conn, days: float) -> list[Finding]:
-    from pipelines.spool import fallback_dir, spool_dir, spool_files
+    from pipelines.spool import fallback_dir, read, spool_dir, spool_files
 
     out = []
     with conn.cursor() as cur:
@@ -288,9 +288,9 @@ def check_waiting(conn, days: float) -> list[Finding]:
         out.append(Finding(OK, "quarantine", "empty"))
     files = spool_files()
     if files:
-        lines = sum(sum(1 for _ in f.open()) for f in files)
+        waiting = sum(len(c.entries) + len(c.unreadable) for c in map(read, files))
         where = ", ".join(sorted({str(f.parent) for f in files}))
-        out.append(Finding(FAIL, "spool", f"{lines} line(s) in {len(files)} file(s) waiting in {where}",
+        out.append(Finding(FAIL, "spool", f"{waiting} row(s) in {len(files)} file(s) waiting in {where}",
                            "run `pde spool load` (the database was away when they were crawled)"))
     unreadable = [f for d in {spool_dir(), fallback_dir()} if d.is_dir() for f in d.glob("*.unreadable")]
     if unreadable:
