@@ -460,6 +460,7 @@ defaults:
   retry_delay_minutes: 0.02
   max_retry_delay_minutes: 0.05
   alerts: [PDE_ALERT_URLS]
+  alert_digest: true
 spiders:
   zillow_listings:
     crawls:
@@ -568,6 +569,11 @@ def test_alerts_reach_the_configured_channel_and_say_what_to_do(pg_server, tmp_p
     assert alert_secret not in everything, "an alert URL (a secret) reached a log"
 
     got = [(r["json"]["title"], r["json"]["message"]) for r in receiver.received]
+    digest = [b for t, b in got if t == "pde: daily digest"]
+    assert len(digest) == 1, got
+    assert "selftest_things: 0 of 1 run(s) succeeded in the last 24h; latest failed" in digest[0]
+    assert "zillow_listings: 0 of 1 run(s) succeeded in the last 24h; latest blocked; last success never" in digest[0]
+    got = [g for g in got if g[0] != "pde: daily digest"]
     assert all(r["path"] == "/alerts" and r["auth"] for r in receiver.received)
     titles = sorted(t for t, _ in got)
     assert titles == sorted(["pde: zillow_listings [blocked] was blocked",

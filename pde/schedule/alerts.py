@@ -13,7 +13,8 @@ environment, an Airflow Variable or a Connection::
         alerts: {ZILLOW_NTFY: "connection:ntfy.password"}
         alert_after_days: 7
 
-One value may hold several URLs (comma or space separated). Every message says
+One value may hold several URLs (comma or space separated). ``alert_digest: true``
+under defaults adds a daily summary of every source's runs. Every message says
 which source, what happened and what to do. The crawl task alerts when a crawl
 is blocked or fails for good (its last retry), the quality task when a check
 fails, and the ``pde_health`` DAG once a day for each spider whose last success
@@ -192,6 +193,9 @@ def check_health(config: dict | None = None) -> list[Alert]:
         quiet = quiet_sources(conn, {s: c.get("alert_after_days", DEFAULT_AFTER_DAYS) for s, c in cfgs.items()})
     finally:
         conn.close()
+    defaults = spider_config("", config, overlay)
+    if defaults.get("alert_digest"):
+        send_digest(spiders, normalise_secrets(defaults.get("alerts")))
     alerts = []
     for q in quiet:
         alert = quiet_alert(q)
@@ -201,6 +205,41 @@ def check_health(config: dict | None = None) -> list[Alert]:
     if not alerts:
         log.info("every source with runs succeeded within its alert_after_days")
     return alerts
+
+
+def digest_text(conn, hours: int = 24) -> str:
+    """One line per spider: its runs in the last ``hours`` and how the latest ended."""
+    with conn.cursor() as cur:
+        cur.execute(
+            """SELECT spider, count(*) FILTER (WHERE started_at > now() - %s * interval '1 hour'),
+                      count(*) FILTER (WHERE status = 'succeeded' AND started_at > now() - %s * interval '1 hour'),
+                      (array_agg(status ORDER BY run_id DESC))[1],
+                      to_char(max(started_at) FILTER (WHERE status = 'succeeded'), 'YYYY-MM-DD HH24:MI')
+               FROM platform.runs GROUP BY spider ORDER BY spider""", (hours, hours))
+        rows = cur.fetchall()
+    conn.commit()
+    return "\n".join(f"{spider}: {ok} of {n} run(s) succeeded in the last {hours}h; latest {latest}; "
+                     f"last success {last_ok or 'never'}" for spider, n, ok, latest, last_ok in rows) or "no runs yet"
+
+
+def send_digest(spiders: list[str], alerts: dict[str, str]) -> bool:
+    from pde.db import connect
+    from pde.schedule.tasks import data_database_url
+
+    conn = connect(data_database_url())
+    try:
+        text = digest_text(conn)
+    finally:
+        conn.close()
+    urls = alert_urls(alerts, "digest")
+    if not urls:
+        return False
+    import apprise
+
+    sender = apprise.Apprise()
+    for url in urls:
+        sender.add(url)
+    return bool(sender.notify(title="pde: daily digest", body=text))
 
 
 def health_dags(config: dict | None = None) -> dict:

@@ -33,6 +33,7 @@ DEFAULTS: dict[str, Any] = {
     "quality": {},
     "alerts": {},  # names of secrets holding Apprise URLs (pde.schedule.alerts)
     "alert_after_days": 3,
+    "alert_digest": False,  # under defaults: the pde_health DAG also sends a daily summary
 }
 SPIDER_KEYS = set(DEFAULTS) | {"schedule", "paused", "crawls"}
 CRAWL_KEYS = {"label", "args", "settings", "env", "secrets", "quality"}
