@@ -34,7 +34,8 @@ from pathlib import Path
 from pde.db import pde_home
 
 FORMAT = 2
-KINDS = {"record": ("record", "data"), "rejected": ("table_name", "reason", "item"), "run": ("update",)}
+#: the keys each kind of line must have (a run's end: "update", or the whole run object as "run")
+KINDS = {"record": ("record", "data"), "rejected": ("table_name", "reason", "item"), "run": ()}
 
 
 class SpoolError(OSError):
@@ -186,6 +187,8 @@ def read(path: Path) -> SpoolFile:
             out.header = entry
             continue
         missing = [k for k in KINDS.get(kind, ()) if k not in entry]
+        if kind == "run" and not ("update" in entry or "run" in entry):
+            missing = ["update"]
         if kind not in KINDS or missing:
             why = f"unknown kind {kind!r}" if kind not in KINDS else f"missing {', '.join(missing)}"
             out.unreadable.append((n, why, raw.decode("utf-8", "replace")))
