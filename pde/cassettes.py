@@ -15,6 +15,7 @@ base64. Secrets are scrubbed *before* anything is written.
 from __future__ import annotations
 
 import base64
+import gzip
 import datetime as dt
 import json
 import re
@@ -23,6 +24,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import betamax
+import requests
 from betamax.cassette import Cassette
 
 from pde.secrets import SECRET_ENV, SECRET_FIELDS, URL_PLACEHOLDER  # noqa: F401  (re-exported)
@@ -144,8 +146,6 @@ def _scrub_echo(body: bytes, headers: dict[str, list[str]], sent: dict[str, str]
     if not sent or not body:
         return body
     if "gzip" in str(headers).lower():
-        import gzip
-
         try:
             raw = gzip.decompress(body)
         except OSError:
@@ -252,8 +252,6 @@ class Replayer:
             raise CassetteError(f"Cassette {path} holds no interactions.")
 
     def find(self, method: str, url: str, body: bytes = b"") -> dict[str, Any] | None:
-        import requests
-
         prepared = requests.Request(method, scrub_url(url), data=scrub_body(body) or None).prepare()
         found = self.cassette.find_match(prepared)
         return found.data["response"] if found is not None else None

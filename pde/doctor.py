@@ -24,7 +24,16 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg2
+
+from pde.backup import backup_dir
 from pde.db import PROJECT_ROOT, DatabaseError, EmbeddedPostgres, connect, describe, pde_home
+from pde.migrate import discover
+from pde.schedule.config import ConfigError, load_config, normalise_secrets
+from pde.services import airflow
+from pde.services.airflow import metadata_url
+from pde.services.superset import DEFAULT_PORT, Superset
+from pipelines.spool import fallback_dir, read, spool_dir, spool_files
 
 OK, NOTE, FAIL = "ok", "note", "FAIL"
 
@@ -73,8 +82,6 @@ def check_database() -> tuple[list[Finding], object | None]:
 
 
 def check_migrations(conn) -> list[Finding]:
-    from pde.migrate import discover
-
     with conn.cursor() as cur:
         cur.execute("SELECT to_regclass('platform.schema_migrations') IS NOT NULL")
         applied = {}
@@ -132,9 +139,6 @@ def check_envs() -> list[Finding]:
 
 # -- services --------------------------------------------------------------------------------
 def check_services() -> list[Finding]:
-    from pde.services import airflow
-    from pde.services.superset import DEFAULT_PORT, Superset
-
     out = []
     started = [c for c in airflow.COMPONENTS if airflow._pidfile(c).exists()]
     running = [c for c in airflow.COMPONENTS if airflow.pid(c)]
@@ -167,9 +171,6 @@ def _existing(path: Path) -> Path:
 
 
 def check_disk(conn) -> list[Finding]:
-    from pde.backup import backup_dir
-    from pipelines.spool import spool_dir
-
     min_free = float(os.environ.get("PDE_DOCTOR_MIN_FREE_GB", "1")) * 1e9
     places = {"spool": spool_dir(), "backups": backup_dir()}
     if not os.environ.get("DATABASE_URL"):
@@ -268,8 +269,6 @@ def check_sources(conn, config: dict, days: float) -> list[Finding]:
 
 # -- waiting rows ----------------------------------------------------------------------------
 def check_waiting(conn, days: float) -> list[Finding]:
-    from pipelines.spool import fallback_dir, read, spool_dir, spool_files
-
     out = []
     with conn.cursor() as cur:
         cur.execute("""SELECT count(*), count(*) FILTER (WHERE recent),
@@ -306,9 +305,6 @@ def _airflow_names(data_url: str | None) -> tuple[set[str], set[str]] | None:
     """(Variable keys, Connection ids) in Airflow's metadata database, or None when it cannot be read."""
     if not data_url:
         return None
-    import psycopg2
-
-    from pde.services.airflow import metadata_url
 
     try:
         url = metadata_url(data_url).replace("postgresql+psycopg2://", "postgresql://", 1)
@@ -324,8 +320,6 @@ def _airflow_names(data_url: str | None) -> tuple[set[str], set[str]] | None:
 
 
 def check_secrets(config: dict, data_url: str | None) -> list[Finding]:
-    from pde.schedule.config import normalise_secrets
-
     needs: dict[str, tuple[str, set[str]]] = {}
     blocks = [(s, b or {}) for s, b in (config.get("spiders") or {}).items() if (b or {}).get("crawls")]
     blocks += list((config.get("downstream") or {}).items())
@@ -365,9 +359,6 @@ def check_secrets(config: dict, data_url: str | None) -> list[Finding]:
 
 # -- permissions -----------------------------------------------------------------------------
 def check_permissions() -> list[Finding]:
-    from pde.backup import backup_dir
-    from pipelines.spool import spool_dir
-
     home = pde_home()
     loose = []
     places = [home, home / "postgresql.log", spool_dir(), backup_dir()]
@@ -391,6 +382,7 @@ def check_certificates() -> list[Finding]:
     paths += sorted((pde_home() / "tls").glob("*.crt")) + sorted((pde_home() / "tls").glob("*.pem"))
     if not paths:
         return []
+    # lazy: cryptography loads only when there are certificates to check
     from cryptography import x509
 
     out = []
@@ -410,8 +402,6 @@ def check_certificates() -> list[Finding]:
 
 # -- the command -----------------------------------------------------------------------------
 def run_checks(days: float) -> list[Finding]:
-    from pde.schedule.config import ConfigError, load_config
-
     findings, conn = check_database()
     try:
         config = load_config()

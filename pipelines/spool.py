@@ -31,11 +31,15 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psycopg2
+
 from pde.db import pde_home
+from pde.runs import Run
+from pipelines.upsert import TableWriter, insert_quarantine
 
 FORMAT = 2
-#: the keys each kind of line must have (a run's end: "update", or the whole run object as "run")
-KINDS = {"record": ("record", "data"), "rejected": ("table_name", "reason", "item"), "run": ()}
+#: the keys each kind of line must have ("run": the run object, pde.runs.Run.to_json)
+KINDS = {"record": ("record", "data"), "rejected": ("table_name", "reason", "item"), "run": ("run",)}
 
 
 class SpoolError(OSError):
@@ -65,8 +69,6 @@ def spool_files() -> list[Path]:
 
 def database_identity(conn) -> dict:
     """What identifies a database: the cluster's system identifier and the database name."""
-    import psycopg2
-
     with conn.cursor() as cur:
         try:
             cur.execute("SELECT system_identifier::text, current_database() FROM pg_control_system()")
@@ -187,8 +189,6 @@ def read(path: Path) -> SpoolFile:
             out.header = entry
             continue
         missing = [k for k in KINDS.get(kind, ()) if k not in entry]
-        if kind == "run" and not ("update" in entry or "run" in entry):
-            missing = ["update"]
         if kind not in KINDS or missing:
             why = f"unknown kind {kind!r}" if kind not in KINDS else f"missing {', '.join(missing)}"
             out.unreadable.append((n, why, raw.decode("utf-8", "replace")))
@@ -220,8 +220,6 @@ def check_database(spool: SpoolFile, conn, force: bool = False) -> None:
 
 def load_file(conn, path: Path, log=print, force: bool = False) -> dict[str, int]:
     """Write one spool file to the database; delete it once everything readable is committed."""
-    from pipelines.postgres import TableWriter, write_quarantine
-
     spool = read(path)
     check_database(spool, conn, force)
     spider = (spool.header or {}).get("spider") or path.stem.split("-run")[0]
@@ -240,22 +238,20 @@ def load_file(conn, path: Path, log=print, force: bool = False) -> dict[str, int
         cls = _record_class(record)
         writer = TableWriter(cls)
         for i in range(0, len(rows), 1000):
-            counts = writer.write(conn, [cls.from_json(r) for r in rows[i:i + 1000]], run_id)
-            write_quarantine(conn, [
+            counts = writer.write_batch(conn, [cls.from_json(r) for r in rows[i:i + 1000]], run_id)
+            insert_quarantine(conn, [
                 {"run_id": run_id, "spider": spider, "table_name": cls.table,
                  "url": None, "reason": reason, "item": item.to_json()}
-                for item, reason in counts.rejected or []
+                for item, reason in counts.refused_rows
             ])
         done[cls.table] = done.get(cls.table, 0) + len(rows)
-    write_quarantine(conn, [{"run_id": r.get("run_id"), "spider": r.get("spider", spider),
-                             "table_name": r["table_name"], "url": r.get("url"), "reason": r["reason"],
-                             "item": r["item"]} for r in rejects])
+    insert_quarantine(conn, [{"run_id": r.get("run_id"), "spider": r.get("spider", spider),
+                              "table_name": r["table_name"], "url": r.get("url"), "reason": r["reason"],
+                              "item": r["item"]} for r in rejects])
     if rejects:
         done["platform.quarantine"] = len(rejects)
-    from scrapers.extensions import finish_run
-
     for r in runs:
-        finish_run(conn, r["run_id"], r["update"])
+        Run.from_json(r["run"]).save(conn)
     note = f"Spooled rows loaded from {path.name} by `pde spool load`."
     if spool.unreadable:
         note += f" {len(spool.unreadable)} line(s) could not be read (kept in {path.name}.unreadable)."

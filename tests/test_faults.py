@@ -26,7 +26,9 @@ import pytest
 
 from pde import cassettes
 from tests.conftest import ROOT, _admin, prepare_database, reachable, run_crawl
-from tests.test_machinery import _crawl_cmd, _wait_for, rows, things_cassette
+from pde.runs import crawl_command
+from tests.conftest import TEST_SETTINGS
+from tests.test_machinery import _wait_for, rows, things_cassette
 
 IS_ROOT = os.geteuid() == 0
 
@@ -34,6 +36,13 @@ IS_ROOT = os.geteuid() == 0
 # ---------------------------------------------------------------------------
 # helpers
 # ---------------------------------------------------------------------------
+def _crawl_cmd(cassette, args: dict | None = None, **settings) -> list[str]:
+    """selftest_things at the project's download delay (2 s, no jitter): slow enough to act on mid-crawl."""
+    return crawl_command("selftest_things", args, {
+        "SPIDER_MODULES": TEST_SETTINGS["SPIDER_MODULES"], "PDE_CASSETTE": cassette, "AUTOTHROTTLE_ENABLED": False,
+        "DOWNLOAD_DELAY_JITTER": 0, **settings})
+
+
 def _pages(n_pages: int, per_page: int) -> dict[int, dict]:
     return {n: {"things": [{"id": 1000 * n + i, "name": f"thing {n}.{i}", "price": i} for i in range(per_page)],
                 "next": n + 1 if n < n_pages else None} for n in range(1, n_pages + 1)}
@@ -93,8 +102,7 @@ def _crawl_while_db_stops(pg, tmp_path, pde_home, pages, *, limit_bytes: int | N
             resource.setrlimit(resource.RLIMIT_FSIZE, (limit_bytes, limit_bytes))
 
     crawl = subprocess.Popen(
-        _crawl_cmd(cas, "-s", f"PDE_CASSETTE_DELAY={delay}", "-s", "PDE_BATCH_SIZE=1", "-s", "PDE_DB_RETRIES=1",
-                   "-s", "PDE_DB_RETRY_DELAY=0.05"),
+        _crawl_cmd(cas, PDE_CASSETTE_DELAY=delay, PDE_BATCH_SIZE=1, PDE_DB_RETRIES=1, PDE_DB_RETRY_DELAY=0.05),
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=starve)
     try:
         assert _wait_for(lambda: rows(pg.url, "SELECT count(*) FROM selftest.things")[0][0] >= 1)
@@ -596,8 +604,7 @@ def test_database_restart_mid_crawl_the_run_reconnects_and_records_its_end(own_p
     cas = things_cassette(tmp_path / "pages.json", pages)
     env = {**os.environ, "DATABASE_URL": own_pg.url, "PDE_HOME": str(pde_home)}
     crawl = subprocess.Popen(
-        _crawl_cmd(cas, "-s", "PDE_CASSETTE_DELAY=0.5", "-s", "PDE_BATCH_SIZE=1", "-s", "PDE_DB_RETRIES=6",
-                   "-s", "PDE_DB_RETRY_DELAY=0.3"),
+        _crawl_cmd(cas, PDE_CASSETTE_DELAY=0.5, PDE_BATCH_SIZE=1, PDE_DB_RETRIES=6, PDE_DB_RETRY_DELAY=0.3),
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert _wait_for(lambda: rows(own_pg.url, "SELECT count(*) FROM selftest.things")[0][0] >= 1)
@@ -622,7 +629,7 @@ def test_killed_run_is_marked_by_the_next_run_with_other_arguments_and_a_live_on
     env = {**os.environ, "DATABASE_URL": pg_url, "PDE_HOME": str(pde_home)}
 
     def start(page):
-        return subprocess.Popen(_crawl_cmd(cas, "-s", "PDE_CASSETTE_DELAY=10", "-a", f"start_page={page}"), cwd=ROOT,
+        return subprocess.Popen(_crawl_cmd(cas, {"start_page": page}, PDE_CASSETTE_DELAY=10), cwd=ROOT,
                                 env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
     running = "SELECT count(*) FROM platform.runs WHERE status = 'running'"

@@ -27,6 +27,10 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
+from pde.db import connect
+from pde.schedule.config import START_DATE, load_config, normalise_secrets, spider_config
+from pde.schedule.tasks import _mask, data_database_url, resolve_secrets, runtime_overlay
+
 log = logging.getLogger(__name__)
 
 DEFAULT_AFTER_DAYS = 3
@@ -84,8 +88,6 @@ class Alert:
 
 def alert_urls(alerts: dict[str, str], spider: str) -> list[str]:
     """The Apprise URLs named by ``alerts:`` (NAME: source, as for secrets), resolved and masked in logs."""
-    from pde.schedule.tasks import _mask, resolve_secrets
-
     values = resolve_secrets({"spider": spider, "secrets": alerts or {}})
     urls = []
     for value in values.values():
@@ -100,7 +102,7 @@ def send(alert: Alert, urls: list[str]) -> bool:
         log.info("no alert channel configured for %s (alerts: in dags/crawls.yaml): %s", alert.spider, alert.title)
         return False
     try:
-        import apprise
+        import apprise  # lazy: installed in Airflow's environment only (the airflow dependency group)
     except ImportError:
         log.error("cannot send the alert %r: the apprise package is not installed in Airflow's environment",
                   alert.title)
@@ -115,7 +117,9 @@ def send(alert: Alert, urls: list[str]) -> bool:
 
 
 def alert_for(spec: dict, kind: str, what: str, run_id=None) -> bool:
-    """Send one alert about a crawl spec (from the crawl or quality task)."""
+    """Send one alert about a crawl spec (from the crawl or quality task); a failure only on its last try."""
+    if kind == "failed" and not is_last_try():
+        return False
     alert = Alert(kind=kind, spider=spec["spider"], label=spec.get("label"), what=what, run_id=run_id)
     try:
         urls = alert_urls(spec.get("alerts") or {}, spec["spider"])
@@ -128,7 +132,7 @@ def alert_for(spec: dict, kind: str, what: str, run_id=None) -> bool:
 def is_last_try() -> bool:
     """In an Airflow task: will a failure now be final (no retry left)?"""
     try:
-        from airflow.sdk import get_current_context
+        from airflow.sdk import get_current_context  # lazy: Airflow is imported only inside its tasks
 
         ti = get_current_context()["ti"]
         return ti.try_number > (ti.max_tries or 0)
@@ -177,10 +181,6 @@ def quiet_alert(q: Quiet) -> Alert:
 
 def check_health(config: dict | None = None) -> list[Alert]:
     """The pde_health task: alert for every source gone quiet; returns the alerts."""
-    from pde.db import connect
-    from pde.schedule.config import load_config, normalise_secrets, spider_config
-    from pde.schedule.tasks import data_database_url, runtime_overlay
-
     config = config if config is not None else load_config()
     overlay = runtime_overlay()
     conn = connect(data_database_url())
@@ -223,9 +223,6 @@ def digest_text(conn, hours: int = 24) -> str:
 
 
 def send_digest(spiders: list[str], alerts: dict[str, str]) -> bool:
-    from pde.db import connect
-    from pde.schedule.tasks import data_database_url
-
     conn = connect(data_database_url())
     try:
         text = digest_text(conn)
@@ -234,7 +231,7 @@ def send_digest(spiders: list[str], alerts: dict[str, str]) -> bool:
     urls = alert_urls(alerts, "digest")
     if not urls:
         return False
-    import apprise
+    import apprise  # lazy: installed in Airflow's environment only
 
     sender = apprise.Apprise()
     for url in urls:
@@ -244,9 +241,7 @@ def send_digest(spiders: list[str], alerts: dict[str, str]) -> bool:
 
 def health_dags(config: dict | None = None) -> dict:
     """The daily ``pde_health`` DAG (07:00 UTC)."""
-    from airflow.sdk import DAG, task
-
-    from pde.schedule.config import START_DATE
+    from airflow.sdk import DAG, task  # lazy: Airflow only where DAGs are built
 
     with DAG(
         dag_id=HEALTH_DAG, schedule="0 7 * * *", start_date=START_DATE, catchup=False, max_active_runs=1,
