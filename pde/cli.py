@@ -31,7 +31,7 @@ from pde.finance import categorize
 from pde.envs import notebook_python
 from pde.migrate import MigrationError, migrate
 from pde.runs import EXIT_CODES, crawl_command, format_counts, load_run
-from pipelines.spool import load_all, spool_dir
+from pipelines import spool
 
 STATUS_OF_EXIT_CODE = {code: status for status, code in EXIT_CODES.items()}
 
@@ -91,15 +91,20 @@ def cmd_migrate(args) -> int:
 
 def cmd_spool(args) -> int:
     if args.action == "list":
-        files = sorted(spool_dir().glob("*.jsonl")) if spool_dir().exists() else []
+        files = spool.spool_files()
         for f in files:
-            print(f"{f}  {sum(1 for _ in f.open())} lines")
+            content = spool.read(f)
+            bad = f", {len(content.unreadable)} unreadable" if content.unreadable else ""
+            print(f"{f}  {len(content.entries)} lines{bad}  for {spool.describe_identity((content.header or {}).get('database'))}")
         if not files:
             print("no spooled rows")
         return 0
     conn = connect()
     migrate(conn, log=lambda m: None)
-    load_all(conn)
+    problems = spool.load_all(conn, force=args.force)
+    if problems:
+        print(f"pde: {problems} spool file(s) were not loaded completely; see above.", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -249,6 +254,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("spool", help="rows spooled while the database was unavailable: list, load")
     sp.add_argument("action", choices=["list", "load"])
+    sp.add_argument("--force", action="store_true", help="load even into a database the rows were not crawled for")
     sp.set_defaults(func=cmd_spool)
 
     r = sub.add_parser("runs", help="recent crawl runs and how they ended")

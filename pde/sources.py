@@ -11,7 +11,7 @@ import glob
 import os
 from pathlib import Path
 
-from pde.cassettes import SECRET_FIELDS
+from pde.secrets import SECRET_FIELDS, mask_dsn, scrub_query_secrets
 
 
 class ParseError(ValueError):
@@ -19,8 +19,16 @@ class ParseError(ValueError):
 
 
 def public_args(spider) -> dict:
-    """The run's -a arguments without secret-looking ones: what run records and cassettes keep."""
-    return {k: v for k, v in getattr(spider, "pde_args", {}).items() if not SECRET_FIELDS.match(k)}
+    """The run's -a arguments without secret-looking ones: what run records, cassettes and locks keep.
+
+    Secret-looking names are dropped; in the other values, secret-looking query parameters
+    (``url=https://...?token=...``) and DSN passwords are masked.
+    """
+    return {k: _scrub_value(v) for k, v in getattr(spider, "pde_args", {}).items() if not SECRET_FIELDS.match(k)}
+
+
+def _scrub_value(value):
+    return mask_dsn(scrub_query_secrets(value)) if isinstance(value, str) else value
 
 
 def expand_urls(spec: str) -> list[str]:

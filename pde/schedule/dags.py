@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from pde.envs import crawl_python, notebook_python
+from pde.schedule.alerts import alert_for
 from pde.schedule.assets import spider_alias, table_asset
 from pde.schedule.config import (
     DEFAULTS,
@@ -123,14 +124,14 @@ def build_crawl_dag(info: SpiderInfo, config: dict[str, Any]):
               max_active_tis_per_dagrun=int(cfg["parallel_crawls"]))
         def crawl(spec: dict) -> dict:
             get_current_context()["pde_label"] = spec["label"]
-            return crawl_task(spec)
+            return crawl_task(spec, alert=alert_for)
 
         @task(task_id="quality", map_index_template="{{ pde_label }}", retries=0,
               outlets=[spider_alias(spider)])
         def quality(result: dict) -> dict:
             context = get_current_context()
             context["pde_label"] = result["label"]
-            return quality_task(result, context["outlet_events"][spider_alias(spider)])
+            return quality_task(result, context["outlet_events"][spider_alias(spider)], alert=alert_for)
 
         @task_group(group_id="crawls")
         def one_crawl(spec):
