@@ -56,7 +56,7 @@ from decimal import Decimal
 import scrapy
 
 from pde.records import Record, Rejected
-from pde.sources import ParseError
+from pde.sources import Arg, ArgError, ParseError
 from scrapers.finance.common import (
     content_ids,
     expand_files,
@@ -689,9 +689,19 @@ class OfxStatementsSpider(PdeSpider):
     area = "finance"
     file_suffixes = (".ofx", ".qfx")
 
-    def __init__(self, *args, days: str | int | None = None, **kwargs):
-        super().__init__(*args, days=days, **kwargs)
-        self.days = int(days or 90)
+    args = (
+        Arg("url", "downloaded statements: a folder (its *.ofx / *.qfx), a file, a glob or a comma list; "
+            "default: the folder PDE_OFX_DIR and/or Direct Connect (PDE_OFX_URL)", example="~/Downloads/statements"),
+        Arg("days", "Direct Connect: how many days of transactions to ask for", type=int, default=90, min=1),
+    )
+
+    @classmethod
+    def check_ready(cls, values, settings=None):
+        super().check_ready(values, settings)
+        if not (values.get("url") or os.environ.get("PDE_OFX_DIR") or os.environ.get("PDE_OFX_URL")):
+            raise ArgError(
+                "ofx_statements needs -a url=<files or folder>, PDE_OFX_DIR (a folder where you "
+                "save downloaded statements) or PDE_OFX_URL and the other PDE_OFX_* variables (Direct Connect)")
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         if self.url:
