@@ -190,6 +190,46 @@ def cmd_demo(args) -> int:
     return 0
 
 
+def cmd_sources(args) -> int:
+    """The spiders and their -a arguments, from the declarations in their source (nothing is imported)."""
+    from pde.schedule.config import load_config
+    from pde.schedule.registry import spider_registry
+    from pde.sources import describe_args, suggest
+
+    registry = spider_registry(load_config()["spider_modules"])
+    unknown = [n for n in args.spider if n not in registry]
+    if unknown:
+        print(f"pde sources: there is no spider {unknown[0]!r}{suggest(unknown[0], registry) or '.'} "
+              f"Spiders: {', '.join(registry)}", file=sys.stderr)
+        return 2
+    chosen = [registry[n] for n in args.spider] or list(registry.values())
+    if args.markdown:
+        for info in chosen:
+            summary = _summary(info.doc)
+            print(f"#### `{info.name}` ({info.area})\n\n{summary}\n\n"
+                  "| argument | what | allowed | default | notes |\n|---|---|---|---|---|")
+            print("\n".join(describe_args({a.name: a for a in info.args}, markdown=True)) + "\n")
+        return 0
+    for info in chosen:
+        summary = _summary(info.doc)
+        print(f"{info.name} ({info.area}; schedule {info.schedule}): {summary}")
+        print("\n".join(describe_args({a.name: a for a in info.args})) if info.args else "  (no declared arguments)")
+        print(f"  e.g. scrapy crawl {info.name} " + " ".join(
+            f"-a {a.name}={_example(a)}" for a in info.args if a.required) + "\n")
+    return 0
+
+
+def _summary(doc: str) -> str:
+    """A module docstring's first paragraph, on one line."""
+    return " ".join(doc.split("\n\n")[0].split())
+
+
+def _example(arg) -> str:
+    import shlex
+
+    return shlex.quote(arg.example or "...")
+
+
 def cmd_categorize(args) -> int:
     from pde.finance.categorize import main
 
@@ -216,6 +256,13 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--spider")
     r.add_argument("-n", "--limit", type=int, default=20)
     r.set_defaults(func=cmd_runs)
+
+    so = sub.add_parser("sources", help="the spiders and the -a arguments each takes (from their declarations)",
+                        description="List every spider with its -a arguments: what each is, allowed values, "
+                                    "default, whether a live crawl needs it.")
+    so.add_argument("spider", nargs="*", help="only these spiders")
+    so.add_argument("--markdown", action="store_true", help="a Markdown table per spider (the README's)")
+    so.set_defaults(func=cmd_sources)
 
     c = sub.add_parser("categorize", help="finance: apply category rules, retrain the model, predict the rest")
     c.set_defaults(func=cmd_categorize)

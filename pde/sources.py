@@ -21,7 +21,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pde.cassettes import SECRET_FIELDS
+
+
+#: argument, query, form and JSON field names whose values are credentials (never recorded)
+SECRET_FIELDS = re.compile(
+    r"^(password|passwd|pass|pwd|secret|client_secret|token|access_token|refresh_token|"
+    r"api_key|apikey|key|espn_s2|swid|session|sessionid|userpass|pin)$",
+    re.I,
+)
 
 
 class ParseError(ValueError):
@@ -188,9 +195,12 @@ def has_declaration(spidercls) -> bool:
 
 
 def suggest(word: str, options) -> str:
-    """ '; did you mean X?' when a close match exists, else ''."""
-    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
-    return f"; did you mean {close[0]}?" if close else ""
+    """'; did you mean X?' when a close match exists, else ''."""
+    def score(option: str) -> float:  # whole name, or its start ("zilow" -> "zillow_listings")
+        return max(difflib.SequenceMatcher(None, word, o).ratio() for o in (option, option[:len(word) + 1]))
+
+    scored = sorted(((score(o), o) for o in options), reverse=True)
+    return f"; did you mean {scored[0][1]}?" if scored and scored[0][0] >= 0.75 else ""
 
 
 def parse_args(spidercls, given: dict[str, Any]) -> dict[str, Any]:
@@ -271,7 +281,7 @@ def describe_args(spidercls_or_args, markdown: bool = False) -> list[str]:
         notes = []
         if arg.required:
             others = [a.name for a in args.values() if a.instead_of == arg.name]
-            notes.append("required" + (f" (or {', '.join(others)})" if others else "") + " for a live crawl")
+            notes.append("required for a live crawl" + (f" (or {', '.join(others)})" if others else ""))
         if arg.default is not None:
             notes.append(f"default {arg.default_text() or '(empty)'}")
         if arg.secret:

@@ -170,6 +170,40 @@ def test_arg_types():
     assert values["c"] == "A" and str(values["d"]) == "2026-01-31"
     assert normalised_args(S, values) == {"n": "3", "f": "2.5", "b": "1", "d": "2026-01-31", "l": "1,2", "c": "A"}
     for bad, words in [({"n": "-1"}, "-a n=-1"), ({"d": "31/01/2026"}, "date YYYY-MM-DD"), ({"l": "1,x"}, "whole"),
-                       ({"b": "maybe"}, "1 or 0"), ({"c": "z"}, "one of A, B"), ({"nn": "1"}, "did you mean n?")]:
+                       ({"b": "maybe"}, "1 or 0"), ({"c": "z"}, "one of A, B"), ({"tokn": "1"}, "did you mean token?")]:
         with pytest.raises(ArgError, match=re.escape(words)):
             parse_args(S, bad)
+
+
+def _pde(*argv, env=None):
+    import os
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "pde.cli", *argv], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120, check=False, env={**os.environ, **(env or {})})
+
+
+def test_pde_sources_lists_every_spider_with_its_arguments():
+    from scrapy.spiderloader import SpiderLoader
+    from scrapy.utils.project import get_project_settings
+
+    proc = _pde("sources")
+    assert proc.returncode == 0, proc.stderr
+    loader = SpiderLoader.from_settings(get_project_settings())
+    blocks = {b.split(" ", 1)[0]: b for b in proc.stdout.strip().split("\n\n")}
+    assert sorted(blocks) == sorted(loader.list())
+    for name in loader.list():
+        for arg in declared_args(loader.load(name)).values():
+            assert re.search(rf"^  {arg.name}\s+{re.escape(arg.help[:30])}", blocks[name], re.MULTILINE), (name, arg.name)
+    assert "-a search='Brunswick, ME'" in blocks["zillow_listings"]  # an example of what a live crawl needs
+
+
+def test_pde_sources_markdown_and_unknown_spider():
+    proc = _pde("sources", "--markdown", "pfr_stats")
+    assert proc.returncode == 0
+    rows = [line for line in proc.stdout.splitlines() if line.startswith("| `")]
+    assert [r.split("`")[1] for r in rows] == ["url", "seasons", "pages", "players", "rosters"]
+    assert "| fantasy,passing,rushing,receiving |" in proc.stdout
+    proc = _pde("sources", "zilow")
+    assert proc.returncode == 2 and "no spider 'zilow'; did you mean zillow_listings?" in proc.stderr
