@@ -26,12 +26,12 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import betamax
 from betamax.cassette import Cassette
 
+from pde.sources import SECRET_FIELDS  # query, form and JSON fields whose values are credentials
+
 PLACEHOLDER = "<REDACTED>"
 URL_PLACEHOLDER = "REDACTED"  # in URLs and form bodies, where <> would be escaped
 #: request headers whose values are credentials
 SECRET_HEADERS = {"authorization", "cookie", "proxy-authorization", "x-api-key", "x-auth-token"}
-#: query, form and JSON fields whose values are credentials
-from pde.sources import SECRET_FIELDS  # noqa: E402  (defined with the arguments, which must stay light)
 #: environment variables whose values are scrubbed from everything recorded
 SECRET_ENV = re.compile(r"(PASSWORD|SECRET|TOKEN|API_KEY|ESPN_S2|SWID|COOKIE)", re.I)
 
