@@ -26,7 +26,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import betamax
 from betamax.cassette import Cassette
 
-from pde.sources import SECRET_FIELDS  # query, form and JSON fields whose values are credentials
+from pde.sources import SECRET_FIELDS
 
 PLACEHOLDER = "<REDACTED>"
 URL_PLACEHOLDER = "REDACTED"  # in URLs and form bodies, where <> would be escaped
