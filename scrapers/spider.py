@@ -67,17 +67,11 @@ class PdeSpider(scrapy.Spider):
 
     @classmethod
     def check_ready(cls, values: dict[str, Any], settings=None) -> None:
-        """Before a crawl starts: is everything it needs given (required arguments, the
-        environment it reads)? Raise pde.sources.ArgError saying what is missing."""
+        """Before a crawl starts (`scrapy crawl` asks; `scrapy parse` and `shell` do not): is everything it
+        needs given (required arguments, the files and environment it reads)? Raise ArgError saying what not."""
         check_required(cls, values)
         if values.get("url"):
             check_files(values["url"])
-
-    @classmethod
-    def from_crawler(cls, crawler, *args, **kwargs):
-        spider = super().from_crawler(crawler, *args, **kwargs)
-        cls.check_ready(spider.__dict__, crawler.settings)
-        return spider
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         if self.url:

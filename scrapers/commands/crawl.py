@@ -15,6 +15,8 @@ import sys
 from scrapy.commands.crawl import Command as ScrapyCrawl
 from scrapy.exceptions import UsageError
 
+from scrapers.addons import is_db_on
+
 from pde.sources import ArgError, describe_args, has_declaration, parse_args, suggest
 
 EXIT_CODES = {"succeeded": 0, "failed": 1, "refused": 1, "blocked": 3}
@@ -69,6 +71,11 @@ class Command(ScrapyCrawl):
         status = getattr(crawler, "pde_status", None)
         if self.crawler_process.bootstrap_failed:
             self.exitcode = 1
+        elif status is None and not is_db_on(crawler.settings):  # a dry run: no run record to decide
+            errors = crawler.stats.get_value("log_count/ERROR", 0)
+            self.exitcode = 1 if errors else 0
+            if errors:
+                print(f"{name}: dry run with {errors} error(s); see the log above.", file=sys.stderr)
         elif status is not None:
             self.exitcode = EXIT_CODES.get(status, 1)
             if status != "succeeded":

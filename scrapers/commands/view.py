@@ -1,0 +1,7 @@
+"""``scrapy view``: as Scrapy's, but it writes nothing to the database and records no run (PDE_DB=off)."""
+
+from scrapy.commands.view import Command as ScrapyCommand
+
+
+class Command(ScrapyCommand):
+    default_settings = {**ScrapyCommand.default_settings, "PDE_DB": "off"}
