@@ -15,9 +15,8 @@ import sys
 from scrapy.commands.crawl import Command as ScrapyCrawl
 from scrapy.exceptions import UsageError
 
-from scrapers.addons import is_db_on
-
 from pde.sources import ArgError, describe_args, has_declaration, parse_args, suggest
+from scrapers.addons import is_db_on
 
 EXIT_CODES = {"succeeded": 0, "failed": 1, "refused": 1, "blocked": 3}
 EXIT_USAGE = 2
