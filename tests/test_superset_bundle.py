@@ -5,7 +5,7 @@ dataset is there, uuids are unique, every chart answers through a query_context,
 and every column, metric and filter the dashboards use exists in the tables and
 views the migrations create (checked against a migrated test database). Also:
 the read-only role pde creates for Superset can read the data and nothing else,
-including views a later migration adds (sql/0040_dashboard_views.sql grants
+including views a later migration adds (sql/repeatable/0040_dashboard_views.sql grants
 nothing), and the dashboard views count money and fantasy points as their
 comments say.
 """
