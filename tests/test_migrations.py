@@ -44,7 +44,7 @@ def test_real_migrations_apply_to_an_empty_database(empty_pg_conn):
 def test_edited_applied_migration_is_refused_by_name(pg_conn, tmp_path):
     sql = tmp_path / "sql"
     shutil.copytree(SQL_DIR, sql)
-    first = sorted(sql.glob("*.sql"))[0]
+    first = min(sql.glob("*.sql"))
     first.write_text(first.read_text() + "\n-- an innocent edit\n")
     with pytest.raises(MigrationError, match=f"sql/{first.name} was edited after it was applied"):
         migrate(pg_conn, sql, log=lambda m: None)
