@@ -3,6 +3,8 @@
 SHELL := /bin/bash
 export PATH := $(HOME)/.local/bin:$(PATH)
 export TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS :=
+# compile bytecode at install: a fixture crawl takes ~0.9 s instead of ~1.5 s without cached .pyc
+export UV_COMPILE_BYTECODE := 1
 VENV := .venv
 PY := $(VENV)/bin/python
 # Airflow (and the test run, which drives Airflow in-process) use a second
@@ -19,15 +21,20 @@ help:
 	@echo "make up       start Airflow (127.0.0.1:8080) and Superset (127.0.0.1:8088); prints URLs and logins"
 	@echo "make down     stop everything make up started"
 
-setup: $(VENV)/.synced
+setup: $(VENV)/.synced $(AIRFLOW_VENV)/.synced
 
+# the crawl environment: all `make demo` needs
 $(VENV)/.synced: pyproject.toml uv.lock scripts/system-deps.sh
 	@scripts/system-deps.sh
 	uv sync --frozen --group dev
+	@touch $@
+
+# Airflow's environment (make up, make test)
+$(AIRFLOW_VENV)/.synced: pyproject.toml uv.lock $(VENV)/.synced
 	UV_PROJECT_ENVIRONMENT=$(AIRFLOW_VENV) uv sync --frozen --group dev --group airflow
 	@touch $@
 
-demo: setup
+demo: $(VENV)/.synced
 	$(VENV)/bin/pde demo
 
 test: setup
@@ -36,7 +43,7 @@ test: setup
 bench: setup
 	$(PY) benchmarks/run.py
 
-db-info: setup
+db-info: $(VENV)/.synced
 	$(VENV)/bin/pde db info
 
 superset-setup: setup

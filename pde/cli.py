@@ -18,6 +18,7 @@ from pde.db import (
     EmbeddedPostgres,
     connect,
     database_url,
+    demo_url,
     describe,
 )
 
@@ -35,10 +36,11 @@ def cmd_db(args) -> int:
               file=sys.stderr)
         return 2
     if args.action == "url":
-        print(database_url(start=not args.no_start))
+        url = database_url(start=not args.no_start)
+        print(demo_url(url, create=False) if args.demo else url)
         return 0
     if args.action == "info":
-        url = database_url()
+        url = demo_url(create=False) if args.demo else database_url()
         from urllib.parse import urlsplit
 
         u = urlsplit(url)
@@ -55,10 +57,14 @@ DBeaver: New connection > PostgreSQL > Host {u.hostname}, Port {u.port or 5432},
          Username {u.username}, Password as above. Table and column comments show in the Properties tab.""")
         return 0
     if args.action == "psql":
-        os.execvp("psql", ["psql", database_url(), *args.psql_args])
+        os.execvp("psql", ["psql", demo_url(create=False) if args.demo else database_url(), *args.psql_args])
     pg = _embedded_or_none()
     if pg is None:
         return 0
+    if args.action == "upgrade":
+        from pde.pgupgrade import upgrade
+
+        return upgrade(pg)
     if args.action == "start":
         pg.start()
         print(f"embedded PostgreSQL running on 127.0.0.1:{pg.port} (data in {pg.datadir}); `pde db info` for details")
@@ -184,10 +190,16 @@ def _last_run_summary(conn, spider: str) -> list[str]:
 def cmd_demo(args) -> int:
     """Crawl every recorded fixture through the real pipeline and show what landed."""
     from pde import cassettes
+    from pde.db import demo_url, drop_database
     from pde.migrate import migrate
 
-    url = database_url()
-    print(f"database: {describe(url)}")
+    if args.reset:
+        url = demo_url(create=False)
+        dropped = drop_database(url)
+        print(f"demo database {describe(url)} " + ("dropped" if dropped else "did not exist"))
+        return 0
+    url = demo_url()
+    print(f"database: {describe(url)} (the demo's own; your data in {describe(database_url())} is untouched)")
     conn = connect(url)
     migrate(conn)
     env = {**os.environ, "DATABASE_URL": url}
@@ -222,7 +234,10 @@ def cmd_demo(args) -> int:
     if bad:
         print(f"\n{len(bad)} fixture(s) did not end as expected: {', '.join(bad)}")
         return 1
-    print(f"\n{len(results)} fixture crawls ran as expected. Open the data: `pde db info` (psql/DBeaver).")
+    print(f"\n{len(results)} fixture crawls ran as expected.\n"
+          "Look at the demo: `pde db info --demo` (psql/DBeaver), or in the dashboards:\n"
+          "  DATABASE_URL=$(.venv/bin/pde db url --demo) make up\n"
+          "Remove it: `pde demo --reset`. Your own crawls write to the `pde` database, never the demo's.")
     return 0
 
 
@@ -272,6 +287,12 @@ def cmd_categorize(args) -> int:
     return main()
 
 
+def cmd_csv_profile(args) -> int:
+    from scrapers.finance.bank_csv import csv_profile_main
+
+    return csv_profile_main(args.argv)
+
+
 def _version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -287,21 +308,23 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     db = sub.add_parser(
-        "db", help="the embedded PostgreSQL: start, stop, status, info, url, psql",
+        "db", help="the embedded PostgreSQL: start, stop, status, info, url, psql, upgrade",
         description="The PostgreSQL pde writes to. Without DATABASE_URL, pde runs its own (embedded) server "
                     "with its data in $PDE_HOME/pgdata.",
         epilog="actions: start, stop and status the embedded server (status exits 3 when stopped); info prints "
                "how to connect (psql, DBeaver); url prints the connection URL; psql opens psql on it, passing "
-               'on what follows: pde db psql -c "select 1".')
-    db.add_argument("action", choices=["start", "stop", "status", "info", "url", "psql"], help="what to do")
+               'on what follows (pde db psql -c "select 1"; options of pde db go before psql); upgrade moves '
+               "the embedded server's data to a newer PostgreSQL.")
+    db.add_argument("action", choices=["start", "stop", "status", "info", "url", "psql", "upgrade"], help="what to do")
     db.add_argument("--no-start", action="store_true", help="with url: do not start the embedded server")
+    db.add_argument("--demo", action="store_true", help="with url/info/psql: the demo's database (pde_demo)")
     db.add_argument("psql_args", nargs=argparse.REMAINDER, help="with psql: arguments for psql (-c, -f, ...)")
     db.set_defaults(func=cmd_db)
 
     m = sub.add_parser(
         "migrate", help="apply pending SQL migrations from sql/",
         description="Apply the versioned migrations in sql/ (tables; each once, checksummed) and re-apply the "
-                    "repeatable SQL in sql/views/ whose text changed (views, functions). Crawls do this "
+                    "repeatable SQL in sql/repeatable/ whose text changed (views, functions). Crawls do this "
                     "themselves on start; run it to update a database by hand.")
     m.set_defaults(func=cmd_migrate)
 
@@ -332,6 +355,11 @@ def build_parser() -> argparse.ArgumentParser:
                     "categories you set by hand and rules give, predict the rest, and print what it did.")
     c.set_defaults(func=cmd_categorize)
 
+    cp = sub.add_parser("csv-profile", add_help=False, help="finance: write a mapping for a bank CSV layout pde "
+                        "does not know (pde csv-profile FILE --help)")
+    cp.add_argument("argv", nargs=argparse.REMAINDER)
+    cp.set_defaults(func=cmd_csv_profile)
+
     from pde.fantasy import cheatsheet
 
     cheatsheet.register(sub)
@@ -340,10 +368,15 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Crawl every recorded fixture (fixtures/*/) through the real pipeline "
                                    "and show what landed, table by table.")
     d.add_argument("spider", nargs="*", help="only these spiders")
+    d.add_argument("--reset", action="store_true", help="drop the demo database (the user's data is not touched)")
     d.set_defaults(func=cmd_demo)
 
-    from pde import services
+    from pde import backup, doctor, new_source, services
 
+    new_source.register(sub)  # pde new-source
+
+    backup.register(sub)  # pde backup, pde restore
+    doctor.register(sub)  # pde doctor
     services.register(sub)  # pde up/down/status [airflow|superset], pde airflow ..., pde superset ...
     for name, sp in sub.choices.items():  # `pde <command> -h` says what the command does
         if not sp.description:
@@ -354,6 +387,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     from pde.migrate import MigrationError
 
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["csv-profile"]:  # its own options (argparse.REMAINDER would not take a leading --help)
+        return cmd_csv_profile(argparse.Namespace(argv=argv[1:]))
     args = build_parser().parse_args(argv)
     try:
         return args.func(args) or 0

@@ -162,7 +162,14 @@ class RunRecorder:
         if scraped == 0 and getattr(spider, "expects_items", True):
             return "failed", (f"{spider.name} finished but produced no items. The site may have changed its layout, "
                               "or the search matched nothing; check the arguments and the pages in the log.")
-        return "succeeded", ""
+        notes = " ".join(getattr(spider, "run_notes", ()))  # what a spider wants said
+        quarantined = stats.get_value("pde/quarantined", 0)
+        where = f"SELECT reason, item FROM platform.quarantine WHERE run_id = {self.run_id};"
+        if quarantined and quarantined >= scraped:
+            return "failed", f"Every one of the {scraped} items was quarantined, nothing was loaded. Why: {where}"
+        if quarantined:
+            notes = f"{quarantined} of {scraped} items quarantined (the rest loaded). Why: {where} {notes}".strip()
+        return "succeeded", notes
 
     def spider_closed(self, spider, reason):
         logging.getLogger().removeHandler(self.errors)

@@ -13,12 +13,17 @@ pde-specific settings:
 """
 
 import os
+from pathlib import Path
 
 # tldextract (used by the cookie middleware) must use its bundled suffix list, not the network.
 os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
 
 BOT_NAME = "pde"
-SPIDER_MODULES = ["scrapers.housing", "scrapers.finance", "scrapers.fantasy"]
+# every area package under scrapers/ (housing, finance, fantasy, ...): a new area needs no edit here
+SPIDER_MODULES = sorted(
+    f"scrapers.{p.name}" for p in Path(__file__).resolve().parent.iterdir()
+    if (p / "__init__.py").exists() and p.name not in ("commands", "templates")
+)
 NEWSPIDER_MODULE = "scrapers"
 COMMANDS_MODULE = "scrapers.commands"
 

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Installs what pde needs from the operating system when it is missing:
-# uv (Python packaging), PostgreSQL server binaries, and Chromium (+ poppler, an emoji font)
-# for the browser tests and PDFs.
-# Idempotent and quick when everything is there. Debian/Ubuntu (apt) as root, or prints what to install.
+# uv (Python packaging), PostgreSQL server binaries, Chromium (+ poppler, an emoji font)
+# for the browser tests and PDFs, and libofx (+ a C compiler) for the OFX cross-check.
+# Idempotent and quick when everything is there. Only the apt packages need root: run as root
+# (or `sudo scripts/system-deps.sh`) once; as a normal user it says what is missing and how to get it.
+# uv is installed into a private venv (~/.local/share/pde/uv), never into the system Python (PEP 668).
 set -euo pipefail
 
 need_apt=()
+python3 -c "import ensurepip, venv" >/dev/null 2>&1 || need_apt+=(python3-venv)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || [ -n "${PG_BINDIR:-}" ] || need_apt+=(postgresql)
 command -v psql >/dev/null 2>&1 || need_apt+=(postgresql-client)
 if [ "${PDE_WITH_BROWSER:-1}" = 1 ]; then
@@ -13,6 +16,14 @@ if [ "${PDE_WITH_BROWSER:-1}" = 1 ]; then
   command -v pdftoppm >/dev/null 2>&1 || need_apt+=(poppler-utils)
   # team names with emoji in dashboards and cheat sheets
   dpkg -s fonts-noto-color-emoji >/dev/null 2>&1 || need_apt+=(fonts-noto-color-emoji)
+fi
+
+if [ "${PDE_WITH_LIBOFX:-1}" = 1 ]; then
+  # GnuCash's OFX reader (libofx) and a C compiler: the ofx_statements tests build a small second
+  # reader from tests/tools/libofx_transactions.c to cross-check what pde loads. Debian 12 does not
+  # package ofxdump (libofx-tools comes with Debian 13), so the tests use the library directly.
+  [ -f /usr/include/libofx/libofx.h ] || need_apt+=(libofx-dev)
+  command -v cc >/dev/null 2>&1 || need_apt+=(gcc libc6-dev)
 fi
 
 if [ ${#need_apt[@]} -gt 0 ]; then
@@ -23,12 +34,18 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     # Debian's postgresql package starts a cluster on 5432; pde runs its own and needs no system one.
     if command -v service >/dev/null 2>&1; then service postgresql stop >/dev/null 2>&1 || true; fi
   else
-    echo "pde needs: ${need_apt[*]} (e.g. sudo apt-get install ${need_apt[*]})" >&2
+    echo "pde needs these system packages, which only root can install: ${need_apt[*]}" >&2
+    echo "Run once:  sudo apt-get install ${need_apt[*]}   (or: sudo scripts/system-deps.sh)" >&2
+    echo "then run the same make command again as yourself." >&2
     exit 1
   fi
 fi
 
-if ! command -v uv >/dev/null 2>&1; then
-  echo "installing uv (Python package manager) with pip"
-  python3 -m pip install --quiet uv 2>/dev/null || python3 -m pip install --quiet --user uv
+if ! command -v uv >/dev/null 2>&1 && [ ! -x "$HOME/.local/bin/uv" ]; then
+  tools="$HOME/.local/share/pde/uv"
+  echo "installing uv (Python package manager) into its own venv: $tools"
+  python3 -m venv "$tools"
+  "$tools/bin/pip" install --quiet --disable-pip-version-check uv
+  mkdir -p "$HOME/.local/bin"
+  ln -sf "$tools/bin/uv" "$HOME/.local/bin/uv"
 fi

@@ -63,11 +63,23 @@ def test_taken_port_gives_an_actionable_message(embedded_env, pg_server):
     assert f"Port {pg_server.port} on 127.0.0.1 is taken" in out.stderr and "PDE_PG_PORT" in out.stderr
 
 
-def test_demo_replays_fixtures_and_reports_every_outcome(pg_url):
+def test_demo_replays_fixtures_into_its_own_database_and_reset_removes_it(pg_url, pg_conn):
     env = {**os.environ, "DATABASE_URL": pg_url}
     out = pde("demo", "zillow_listings", env=env)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     assert "blocked in" in out.stdout and "succeeded in" in out.stdout and "UNEXPECTED" not in out.stdout
     listings = next(line for line in out.stdout.splitlines() if line.strip().startswith("housing.listings "))
     assert int(listings.split()[-1]) == 37  # 36 search rows + the details page's home
-    assert "fixture crawls ran as expected" in out.stdout
+    assert "fixture crawls ran as expected" in out.stdout and "pde demo --reset" in out.stdout
+    # the user's own database got none of the made-up rows
+    with pg_conn.cursor() as cur:
+        cur.execute("SELECT count(*) FROM housing.listings")
+        assert cur.fetchone()[0] == 0
+        cur.execute("SELECT count(*) FROM platform.runs")
+        assert cur.fetchone()[0] == 0
+    demo = pde("db", "url", "--demo", env=env).stdout.strip()
+    assert demo.endswith(pg_url.rsplit("/", 1)[1] + "_demo")
+    reset = pde("demo", "--reset", env=env)
+    assert reset.returncode == 0 and "dropped" in reset.stdout
+    again = pde("demo", "--reset", env=env)
+    assert again.returncode == 0 and "did not exist" in again.stdout

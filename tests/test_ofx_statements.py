@@ -6,7 +6,11 @@ Expected values were read from the files in fixtures/ofx_statements/ (see its PR
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
+import shutil
+import subprocess
+from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 
@@ -16,11 +20,7 @@ from scrapy.http import TextResponse
 from pde.records import Rejected, validate
 from pde.sources import ParseError
 from scrapers.finance.common import expand_files
-from scrapers.finance.ofx_statements import (
-    OfxStatementsSpider,
-    direct_connect_request,
-    parse_ofx_datetime,
-)
+from scrapers.finance.ofx_statements import OfxStatementsSpider, direct_connect_request, parse_ofx, parse_ofx_datetime
 from scrapers.finance.records import (
     Account,
     Balance,
@@ -453,7 +453,7 @@ def test_a_folder_stands_for_its_ofx_and_qfx_files(tmp_path):
     assert expand_files(f"{tmp_path}/*.txt", (".ofx",)) == [(tmp_path / "notes.txt").as_uri()]
     empty = tmp_path / "empty"
     empty.mkdir()
-    with pytest.raises(ValueError, match="No .ofx/.qfx files in folder"):
+    with pytest.raises(ValueError, match="No .ofx/.qfx/.qbo files in folder"):
         expand_files(str(empty), OfxStatementsSpider.file_suffixes)
 
 
@@ -526,3 +526,524 @@ def test_scheduled_run_reads_the_statement_folder(monkeypatch, tmp_path):
     monkeypatch.setenv("PDE_OFX_DIR", str(tmp_path))
     [req] = list(OfxStatementsSpider().live_requests())
     assert req.url == (tmp_path / "june.qfx").as_uri()
+
+
+# -- real files from other projects, and the quirks real banks write (issue 11) ---------------
+#
+# "Right" is checked independently of the parser: the counts and sums below come from a few
+# regular expressions over the raw file, and from GnuCash's libofx where it is installed.
+
+PEER = FIX / "peer"
+QUIRKS = FIX / "quirks"
+LIBOFX = FIX / "libofx"
+STATEMENT_SUFFIXES = (".ofx", ".qfx", ".qbo")
+PEER_FILES = sorted(p for p in PEER.rglob("*") if p.suffix.lower() in STATEMENT_SUFFIXES)
+QUIRK_FILES = sorted(p for p in QUIRKS.iterdir() if p.suffix.lower() in STATEMENT_SUFFIXES)
+
+
+def raw_text(path: Path) -> str:
+    return path.read_bytes().decode("latin-1")
+
+
+def raw_tag(block: str, tag: str) -> str | None:
+    m = re.search(rf"<{tag}>([^<\r\n]*)", block, re.I)
+    return m.group(1).strip() if m else None
+
+
+def raw_stmttrns(raw: str) -> list[dict]:
+    """Every <STMTTRN> block of the raw file: FITID, TRNAMT, DTPOSTED as written."""
+    blocks = re.findall(r"<STMTTRN>(.*?)(?=</STMTTRN>|<STMTTRN>|</BANKTRANLIST>|</INVBANKTRAN>)", raw, re.S | re.I)
+    return [{"fitid": raw_tag(b, "FITID"), "amount": raw_tag(b, "TRNAMT"), "posted": raw_tag(b, "DTPOSTED")}
+            for b in blocks]
+
+
+def raw_is_valid(trn: dict) -> bool:
+    """What a careful reader loads: a real calendar date and a plain number."""
+    m = re.match(r"(\d{4})(\d{2})(\d{2})", trn["posted"] or "")
+    try:
+        dt.date(*map(int, m.groups())) if m else None
+    except ValueError:
+        return False
+    return bool(m) and re.fullmatch(r"[-+]?\d+([.,]\d+)?", trn["amount"] or "") is not None
+
+
+def expected_transactions(raw: str) -> tuple[list[dict], int]:
+    """(the transactions that must load, how many must go to quarantine): a second use of a
+    FITID is set aside, never merged."""
+    trns = raw_stmttrns(raw)
+    seen, load = set(), []
+    for t in trns:
+        if raw_is_valid(t) and (not t["fitid"] or t["fitid"] not in seen):
+            load.append(t)
+            seen.add(t["fitid"])
+    return load, len(trns) - len(load)
+
+
+def raw_amount(text: str) -> Decimal:
+    return Decimal(text.replace(",", "."))
+
+
+def refusal_reason(raw: str) -> str:
+    """What a file without a statement is, read from the raw text: the words the refusal must use."""
+    if re.search(r"<SONRS>(?:(?!</SONRS>).)*<SEVERITY>\s*ERROR", raw, re.S | re.I):
+        return "refused the sign-on"
+    if re.search(r"<CODE>\s*[1-9]", raw):
+        return "answered with an error instead of a statement"
+    if "<ACCTINFORS>" in raw:
+        return "an account list"
+    if "<INTRARS>" in raw:
+        return "a transfer confirmation"
+    if re.search(r"<OFX>\s*</OFX>", raw):
+        return "an empty OFX file"
+    return "only a sign-on answer"
+
+
+def parse_file(path: Path, **kwargs) -> list:
+    return parse_ofx(path.read_bytes(), str(path), **kwargs)
+
+
+@pytest.mark.parametrize("path", PEER_FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_every_peer_file_loads_right_or_is_refused_clearly(path):
+    raw = raw_text(path)
+    if not re.search(r"<(STMTRS|CCSTMTRS|INVSTMTRS)>", raw):
+        with pytest.raises(ParseError) as err:
+            parse_file(path)
+        assert str(path) in str(err.value)
+        assert refusal_reason(raw) in str(err.value)
+        return
+    records = parse_file(path, fallback_account=path.stem)
+    for r in records:
+        assert isinstance(r, Rejected) or validate(r) is None, r
+    quarantined = Counter(r.table for r in records if isinstance(r, Rejected))
+
+    load, set_aside = expected_transactions(raw)
+    loaded = of(records, Transaction)
+    assert len(loaded) == len(load)
+    assert sum(t.amount for t in loaded) == sum(raw_amount(t["amount"]) for t in load)
+    assert {t.transaction_id for t in loaded if not t.transaction_id.startswith("ofx:")} == \
+        {t["fitid"] for t in load if t["fitid"]}
+    assert quarantined["finance.transactions"] == set_aside
+
+    invtran = len(re.findall(r"<INVTRAN>", raw))
+    assert len(of(records, InvestmentTransaction)) + quarantined["finance.investment_transactions"] == invtran
+    positions = len(re.findall(r"<INVPOS>", raw))
+    assert len(of(records, Holding)) + quarantined["finance.holdings"] == positions
+    assert len(of(records, Security)) == len(set(re.findall(r"<SECINFO>\s*<SECID>\s*<UNIQUEID>([^<\s]+)", raw)))
+    for tag, kind in (("LEDGERBAL", "ledger"), ("AVAILBAL", "available")):
+        amounts = [raw_tag(b, "BALAMT") for b in re.findall(rf"<{tag}>(.*?)</{tag}>", raw, re.S)]
+        got = [b.amount for b in of(records, Balance) if b.balance_type == kind]
+        assert sorted(got) == sorted(raw_amount(a) for a in amounts if a)
+
+
+# -- a second reader: GnuCash's libofx -----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def libofx_reader(tmp_path_factory):
+    """tests/tools/libofx_transactions.c built against libofx (scripts/system-deps.sh installs libofx-dev)."""
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if not cc or not Path("/usr/include/libofx/libofx.h").exists():
+        pytest.skip("libofx is not installed (Debian: libofx-dev, see scripts/system-deps.sh); no cross-check")
+    exe = tmp_path_factory.mktemp("libofx") / "libofx_transactions"
+    src = Path(__file__).parent / "tools" / "libofx_transactions.c"
+    subprocess.run([cc, str(src), "-lofx", "-o", str(exe)], check=True, capture_output=True)
+    return exe
+
+
+def libofx_transactions(exe: Path, path: Path) -> list[tuple[str, Decimal]]:
+    out = subprocess.run([str(exe), str(path)], capture_output=True, text=True, timeout=60, check=False).stdout
+    return [(fitid, Decimal(amount)) for fitid, amount, _ in
+            (line.split(" ")[1:] for line in out.splitlines() if line.startswith("TRN "))]
+
+
+# bank and card statements (libofx reports an investment account's cash rows differently)
+CROSS_CHECKED = [p for p in [*PEER_FILES, *QUIRK_FILES, *sorted(FIX.glob("*.ofx"))]
+                 if re.search(r"<(STMTRS|CCSTMTRS)>", raw_text(p)) and "<INVSTMTRS>" not in raw_text(p)]
+
+
+@pytest.mark.parametrize("path", CROSS_CHECKED, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_libofx_reads_the_same_transactions(libofx_reader, path):
+    raw = raw_text(path)
+    if not re.search(r"<ACCTID>", raw):
+        pytest.skip("libofx reports no transactions for a statement without an account")
+    theirs = libofx_transactions(libofx_reader, path)
+    records = parse_file(path, fallback_account=path.stem)
+    ours = of(records, Transaction)
+    set_aside = [r for r in records if isinstance(r, Rejected) and r.table == "finance.transactions"]
+    # libofx keeps what pde sets aside (bad dates, a repeated FITID): together they are the same rows
+    assert len(theirs) == len(ours) + len(set_aside)
+    for t in ours:
+        fitid = t.transaction_id if not t.transaction_id.startswith("ofx:") else "-"
+        if fitid != "-":
+            assert (fitid, t.amount) in theirs
+
+
+# -- each tolerance ------------------------------------------------------------------------------
+
+
+def checking_ids() -> dict:
+    return by_id(parse("checking.ofx"))
+
+
+def test_nul_bytes_and_blank_lines_after_the_end_are_ignored():
+    body = (QUIRKS / "nul-after-ofx.qfx").read_bytes()
+    assert body.rstrip(b"\x00\n ").endswith(b"</OFX>") and b"\x00" in body  # the quirk is there
+    assert by_id(parse_file(QUIRKS / "nul-after-ofx.qfx")) == checking_ids()
+
+
+def test_text_after_the_end_is_ignored_and_logged(caplog):
+    body = (FIX / "checking.ofx").read_bytes() + b"\r\n<!-- end -->\r\nDownloaded from online banking\r\n"
+    with caplog.at_level(logging.INFO, logger="scrapers.finance.ofx_statements"):
+        assert by_id(parse(body=body)) == checking_ids()
+    assert "after </OFX>" in caplog.text
+
+
+def test_headerless_file_loads():
+    # ofxparse's empty_balance.ofx has no OFX header at all (its authors' bank download, trimmed)
+    path = PEER / "jseutter__ofxparse" / "empty_balance.ofx"
+    assert not raw_text(path).lstrip().startswith("OFXHEADER")
+    [t] = of(parse_file(path), Transaction)
+    assert (t.transaction_id, t.amount, t.currency, t.posted_date) == (
+        "2000957249", Decimal("120"), "CAD", dt.date(2011, 3, 8))
+
+
+def test_qbo_files_are_found_in_folders_and_globs(tmp_path):
+    shutil.copy(QUIRKS / "checking.qbo", tmp_path / "March.QBO")
+    shutil.copy(FIX / "checking.ofx", tmp_path / "april.ofx")
+    (tmp_path / "notes.txt").write_text("x")
+    sub = tmp_path / "2024"
+    sub.mkdir()
+    shutil.copy(QUIRKS / "checking.qbo", sub / "may.qbo")
+    folder = expand_files(str(tmp_path), OfxStatementsSpider.file_suffixes)
+    assert folder == [(tmp_path / "March.QBO").as_uri(), (tmp_path / "april.ofx").as_uri()]
+    assert expand_files(f"{tmp_path}/*.QBO", OfxStatementsSpider.file_suffixes) == [(tmp_path / "March.QBO").as_uri()]
+    # a glob that matches folders stands for their statement files
+    assert expand_files(f"{tmp_path}/20*", OfxStatementsSpider.file_suffixes) == [(sub / "may.qbo").as_uri()]
+    assert by_id(parse_file(QUIRKS / "checking.qbo")) == checking_ids()
+
+
+def test_self_closing_and_empty_elements():
+    # ofxstatement writes <BANKID/> and <BALAMT/>; ofxparse's ofx-v102-empty-tags.ofx (an Australian
+    # bank, CBA) and empty_balance.ofx have empty <BALAMT></BALAMT>: the balance is set aside, the rest loads
+    records = parse_file(QUIRKS / "self-closing.ofx")
+    [acct] = of(records, Account)
+    assert (acct.account_id, acct.bank_id) == ("ofx:1452687~7", None)
+    t = by_id(records)
+    assert set(t) == {"0000486", "0000487", "0000488"} and t["0000487"].memo is None
+    assert balances(records)[(acct.account_id, "ledger")].amount == Decimal("100.99")
+    [bad] = of(records, Rejected)
+    assert (bad.table, bad.raw["BALAMT"]) == ("finance.balances", "") and "BALAMT is missing or empty" in bad.reason
+    records = parse_file(PEER / "jseutter__ofxparse" / "ofx-v102-empty-tags.ofx")
+    [t] = of(records, Transaction)
+    assert (t.amount, t.currency, t.memo) == (Decimal("12.34"), "AUD", "CBA:Transfer")
+    assert [r.table for r in of(records, Rejected)] == ["finance.balances"]
+
+
+def test_missing_banktranlist_end_tag_nubank():
+    # Nubank (Brazil) leaves </BANKTRANLIST> out; the balance after it must still be the statement's
+    records = parse_file(QUIRKS / "nubank-banktranlist-not-closed.ofx")
+    raw = raw_text(QUIRKS / "nubank-banktranlist-not-closed.ofx")
+    assert "</BANKTRANLIST>" not in raw
+    loaded = of(records, Transaction)
+    assert [t.amount for t in loaded] == [raw_amount(a) for a in re.findall(r"<TRNAMT>([^<]+)", raw)]
+    [acct] = of(records, Account)
+    assert (acct.account_id, acct.currency) == ("ofx:0260:1:99887766-5", "BRL")
+    assert balances(records)[(acct.account_id, "ledger")].amount == Decimal("1207.10")
+    assert not of(records, Rejected)
+    # the same with nothing between the last </STMTTRN> and </STMTRS>
+    body = re.sub(rb"<LEDGERBAL>.*?</LEDGERBAL>\n", b"", (QUIRKS / "nubank-banktranlist-not-closed.ofx").read_bytes(),
+                  flags=re.S)
+    assert len(of(parse(body=body), Transaction)) == 3
+
+
+def test_missing_yeartodate_end_tag_in_the_specifications_own_example():
+    path = LIBOFX / "ofx-2.1.1-sect-13.13.ofx"
+    raw = raw_text(path)
+    assert raw.count("<YEARTODATE>") == 1 and "</YEARTODATE>" not in raw
+    records = parse_file(path)
+    inv = of(records, InvestmentTransaction)
+    assert sorted(i.transaction_id for i in inv) == sorted(re.findall(r"<FITID>([^<]+)</FITID>", raw))
+    assert sum(i.total for i in inv) == sum(Decimal(x) for x in re.findall(r"<INVBUY>.*?<TOTAL>([^<]+)", raw, re.S))
+    assert {i.action for i in inv} == {"BUYMF"} and not of(records, Rejected)
+
+
+def test_stray_and_swapped_end_tags_amex():
+    # American Express QFX: one line, unclosed elements, end tags repeated or after their parent's
+    path = QUIRKS / "amex-stray-end-tags.qfx"
+    raw = raw_text(path)
+    records = parse_file(path)
+    t = by_id(records)
+    assert sorted(t) == sorted(re.findall(r"<FITID>(\d+)", raw))
+    assert sum(x.amount for x in t.values()) == sum(raw_amount(a) for a in re.findall(r"<TRNAMT>([-\d.]+)", raw))
+    assert t["320240340123456789"].memo == "OAKLAND CA" and t["320240340123456789"].payee == "BLUE BOTTLE COFFEE"
+    [acct] = of(records, Account)
+    assert balances(records)[(acct.account_id, "ledger")].amount == Decimal("-402.49")
+
+
+def test_credit_card_statement_closed_as_bank_statement_cba():
+    # Commonwealth Bank of Australia: <CCSTMTRS> ... </STMTRS>
+    records = parse_file(QUIRKS / "cba-ccstmtrs-closed-as-stmtrs.ofx")
+    assert [t.amount for t in of(records, Transaction)] == [Decimal("-64.20"), Decimal("500.00")]
+    [acct] = of(records, Account)
+    assert acct.type == "credit card"
+    assert balances(records)[(acct.account_id, "ledger")].amount == Decimal("-1234.56")
+
+
+def test_stmttrn_after_the_transaction_list():
+    records = parse_file(QUIRKS / "stmttrn-after-banktranlist.ofx")
+    assert by_id(records) == checking_ids()
+    assert balances(records) == balances(parse("checking.ofx"))
+
+
+def test_end_tags_that_leave_the_structure_ambiguous_are_refused():
+    # an early end tag, then content, then the end tag of what it closed: did the MEMO belong to
+    # the transaction or not? Refused, naming both places.
+    body = (FIX / "checking.ofx").read_bytes()
+    assert body.count(b"<MEMO>AUTOMATIC WITHDRAWAL") == 1
+    body = body.replace(b"<MEMO>AUTOMATIC WITHDRAWAL", b"</BANKTRANLIST><MEMO>AUTOMATIC WITHDRAWAL")
+    early = body[:body.index(b"</BANKTRANLIST><MEMO>")].count(b"\n") + 1
+    with pytest.raises(ParseError, match=rf"broken OFX at line {early}: </BANKTRANLIST> closes <BANKTRANLIST> while "
+                                         rf"<STMTTRN> is still open; then at line {early + 1}: </STMTTRN> closes an "
+                                         rf"element already ended at line {early}"):
+        parse(body=body)
+
+
+def test_invalid_time_sets_aside_only_that_value_capital_one_360():
+    records = parse_file(QUIRKS / "capitalone360-minute-82.qfx")
+    assert len(of(records, Transaction)) == 2
+    [acct] = of(records, Account)
+    bal = balances(records)
+    ledger, available = bal[(acct.account_id, "ledger")], bal[(acct.account_id, "available")]
+    assert (ledger.amount, ledger.as_of, ledger.as_of_time) == (Decimal("12018.42"), dt.date(2023, 10, 15), None)
+    assert available.as_of_time == dt.datetime(2023, 10, 15, 12, tzinfo=UTC)
+    [aside] = of(records, Rejected)
+    assert aside.table == "finance.balances" and aside.raw["DTASOF"] == "20231015128200.000"
+    assert "minute must be in 0..59" in aside.reason and "only the time is set aside" in aside.reason
+
+
+def test_statement_without_account_takes_the_argument_or_the_file_name(caplog):
+    # Actual Budget's tracking-number.ofx: a STMTRS with no BANKACCTFROM
+    path = PEER / "actualbudget__actual" / "tracking-number.ofx"
+    with caplog.at_level(logging.WARNING, logger="scrapers.finance.ofx_statements"):
+        records = parse_file(path, account="joint-checking", fallback_account="tracking-number")
+    [acct] = of(records, Account)
+    assert (acct.account_id, acct.name, acct.number) == ("ofx:joint-checking", "joint-checking", None)
+    assert {t.account_id for t in of(records, Transaction)} == {"ofx:joint-checking"}
+    assert "has no BANKACCTFROM" in caplog.text and "'joint-checking' (from -a account=)" in caplog.text
+    [acct] = of(parse_file(path, fallback_account="tracking-number"), Account)
+    assert acct.account_id == "ofx:tracking-number"
+    with pytest.raises(ParseError, match="pass -a account=NAME"):
+        parse_file(path)
+
+
+def test_the_banks_own_error_is_reported():
+    # Silicon Valley Bank answered a statement request with STATUS 2000 (ofxparse's error_message.ofx)
+    with pytest.raises(ParseError) as err:
+        parse_file(PEER / "jseutter__ofxparse" / "error_message.ofx")
+    msg = str(err.value)
+    assert "answered with an error instead of a statement: STMTTRNRS status 2000 ERROR: General Server Error" in msg
+    assert "try the download again later" in msg
+    with pytest.raises(ParseError, match="refused the sign-on .status 15500 ERROR: Your request could not be"):
+        parse_file(PEER / "jseutter__ofxparse" / "signon_fail.ofx")
+
+
+def test_same_fitid_twice_identical_is_set_aside_not_merged():
+    records = parse_file(QUIRKS / "duplicate-fitid.ofx")
+    assert by_id(records) == checking_ids()
+    [aside] = of(records, Rejected)
+    assert aside.raw["FITID"] == "0000486" and "appears twice in this file" in aside.reason
+
+
+def test_transactions_without_date_or_amount_are_quarantined_and_the_rest_loads():
+    # ofxparse's date_missing.ofx: no DTPOSTED, an empty one, and 2012-02-31
+    records = parse_file(PEER / "jseutter__ofxparse" / "date_missing.ofx")
+    assert of(records, Transaction) == []
+    reasons = [r.reason for r in of(records, Rejected)]
+    assert len(reasons) == 3 and sum("DTPOSTED is missing or empty" in r for r in reasons) == 2
+    assert "day is out of range" in reasons[2]
+    assert of(records, Account) and of(records, Balance)
+    body = (FIX / "checking.ofx").read_bytes().replace(b"<TRNAMT>-34.51\n", b"")
+    records = parse(body=body)
+    assert set(by_id(records)) == {"0000486", "0000488"}
+    assert "TRNAMT is missing or empty" in of(records, Rejected)[0].reason
+
+
+FUZZED = sorted(p for p in LIBOFX.iterdir() if p.suffix in (".ofx", ".xml") and "sect" not in p.name)
+
+
+@pytest.mark.parametrize("path", FUZZED, ids=lambda p: p.name)
+def test_libofx_fuzzing_files_are_refused_with_line_and_reason(path):
+    with pytest.raises(ParseError) as err:
+        parse_file(path)
+    msg = str(err.value)
+    assert msg.startswith(str(path))
+    assert re.search(r"broken OFX at line \d+: .*(cannot be inside|ends inside)", msg) or \
+        "not an OFX/QFX statement" in msg
+
+
+# -- through scrapy and PostgreSQL ------------------------------------------------------------------
+
+
+def crawl(pg_url, *paths, args=None, settings=None):
+    from tests.conftest import run_crawl
+
+    url = ",".join(str(p) for p in paths)
+    return run_crawl("ofx_statements", db=pg_url, args={"url": url, **(args or {})}, settings=settings)
+
+
+def query(pg_url, sql, *params):
+    import psycopg2
+
+    with psycopg2.connect(pg_url) as conn, conn.cursor() as cur:
+        cur.execute(sql, params or None)
+        return cur.fetchall()
+
+
+def last_run(pg_url):
+    return query(pg_url, "SELECT status, items_quarantined, coalesce(message, '') FROM platform.runs "
+                         "ORDER BY run_id DESC LIMIT 1")[0]
+
+
+def test_crawl_folder_with_qbo_headerless_and_padded_files(pg_url, pde_home, tmp_path):
+    headerless = PEER / "jseutter__ofxparse" / "empty_balance.ofx"
+    for path in (QUIRKS / "checking.qbo", QUIRKS / "nul-after-ofx.qfx", headerless):
+        shutil.copy(path, tmp_path / path.name)
+    p = crawl(pg_url, tmp_path)
+    assert p.returncode == 0, p.stderr[-3000:]
+    fitids = {t["fitid"] for f in tmp_path.iterdir() for t in raw_stmttrns(raw_text(f))}
+    assert {r[0] for r in query(pg_url, "SELECT transaction_id FROM finance.transactions")} == fitids
+    assert query(pg_url, "SELECT count(*) FROM platform.quarantine "
+                         "WHERE reason LIKE '%BALAMT is missing or empty%'") == [(2,)]
+    status, quarantined, message = last_run(pg_url)
+    assert (status, quarantined) == ("succeeded", 2) and "2 of" in message and "quarantined" in message
+
+
+def test_crawl_structural_quirks(pg_url, pde_home):
+    files = [QUIRKS / n for n in ("nubank-banktranlist-not-closed.ofx", "amex-stray-end-tags.qfx",
+                                  "cba-ccstmtrs-closed-as-stmtrs.ofx", "stmttrn-after-banktranlist.ofx",
+                                  "self-closing.ofx")] + [LIBOFX / "ofx-2.1.1-sect-13.13.ofx"]
+    p = crawl(pg_url, *files)
+    assert p.returncode == 0, p.stderr[-3000:]
+    expected = {(t["fitid"], raw_amount(t["amount"])) for f in files for t in raw_stmttrns(raw_text(f))}
+    assert set(query(pg_url, "SELECT transaction_id, amount FROM finance.transactions")) == expected
+    assert query(pg_url, "SELECT count(*) FROM finance.investment_transactions") == [(3,)]
+    assert query(pg_url, "SELECT amount FROM finance.balances WHERE account_id = 'ofx:0260:1:99887766-5'") == \
+        [(Decimal("1207.10"),)]
+    assert query(pg_url, "SELECT table_name FROM platform.quarantine") == [("finance.balances",)]  # self-closing BALAMT
+    assert "repair(s)" in p.stderr and "whose end tag is missing" in p.stderr
+
+
+def test_crawl_value_quirks_go_to_quarantine_with_reasons(pg_url, pde_home):
+    files = [QUIRKS / "capitalone360-minute-82.qfx", QUIRKS / "duplicate-fitid.ofx",
+             PEER / "jseutter__ofxparse" / "date_missing.ofx"]
+    p = crawl(pg_url, *files)
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert query(pg_url, "SELECT as_of, as_of_time FROM finance.balances WHERE amount = 12018.42 "
+                         "AND balance_type = 'ledger'") == [(dt.date(2023, 10, 15), None)]
+    reasons = sorted(r[0] for r in query(pg_url, "SELECT reason FROM platform.quarantine"))
+    assert len(reasons) == 1 + 1 + 3
+    assert sum("only the time is set aside" in r for r in reasons) == 1
+    assert sum("appears twice in this file" in r for r in reasons) == 1
+    assert sum("DTPOSTED" in r for r in reasons) == 3
+    loaded, _ = zip(*[expected_transactions(raw_text(f)) for f in files])
+    fitids = {t["fitid"] for ts in loaded for t in ts}
+    assert query(pg_url, "SELECT count(*) FROM finance.transactions") == [(len(fitids),)]
+    status, quarantined, message = last_run(pg_url)
+    assert (status, quarantined) == ("succeeded", 5) and "platform.quarantine" in message
+
+
+def test_crawl_statement_without_account(pg_url, pde_home):
+    path = PEER / "actualbudget__actual" / "tracking-number.ofx"
+    p = crawl(pg_url, path, args={"account": "joint-checking"})
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert query(pg_url, "SELECT account_id, name FROM finance.accounts") == [("ofx:joint-checking", "joint-checking")]
+    amounts = [raw_amount(a) for a in re.findall(r"<TRNAMT>([^\s<]+)", raw_text(path))]
+    assert query(pg_url, "SELECT count(*), sum(amount) FROM finance.transactions "
+                         "WHERE account_id = 'ofx:joint-checking'") == [(len(amounts), sum(amounts))]
+    assert "has no BANKACCTFROM" in p.stderr and "from -a account=" in p.stderr
+
+
+@pytest.mark.parametrize("path, words", [
+    (PEER / "jseutter__ofxparse" / "error_message.ofx", "STMTTRNRS status 2000 ERROR: General Server Error"),
+    (LIBOFX / "heap-buffer-overflow-1.ofx", "broken OFX at line 5: <CCACCTINFO> cannot be inside <CCSTMTRS>"),
+])
+def test_crawl_refusals_fail_the_run_with_the_reason(pg_url, pde_home, path, words):
+    p = crawl(pg_url, path)
+    assert p.returncode != 0
+    assert words in p.stderr
+    status, _, message = last_run(pg_url)
+    assert status == "failed" and words in message
+    assert query(pg_url, "SELECT count(*) FROM finance.transactions") == [(0,)]
+
+
+def test_crawl_where_every_item_is_quarantined_fails(pg_url, pde_home, tmp_path):
+    from tests.conftest import run_crawl
+
+    page = tmp_path / "things.json"
+    page.write_text('{"things": [{"name": "no id"}, {"name": "no id either"}], "next": null}')
+    p = run_crawl("selftest_things", db=pg_url, args={"url": str(page)})
+    assert p.returncode != 0
+    status, quarantined, message = last_run(pg_url)
+    assert (status, quarantined) == ("failed", 2) and "Every one of the 2 items was quarantined" in message
+
+
+def test_account_numbers_are_never_logged_whole(pg_url, pde_home):
+    p = crawl(pg_url, FIX / "checking.ofx", FIX / "bank_medium.ofx", settings={"LOG_LEVEL": "DEBUG"})
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert "Scraped from" in p.stderr  # items are dumped at DEBUG...
+    for number in ("1452687~7", "12300 000012345678"):
+        assert number not in p.stderr  # ...with their account numbers masked
+        assert "…" + number[-4:] in p.stderr
+    assert query(pg_url, "SELECT number FROM finance.accounts ORDER BY number") == [
+        ("12300 000012345678",), ("1452687~7",)]
+
+
+@pytest.mark.parametrize("name, payee", [
+    ("1252.qfx", "Café Métro €uro"),  # CHARSET:1252 (Windows-1252 bytes)
+    ("utf-8.qfx", "Café Métro €uro"),  # ENCODING:UTF-8
+    ("8859-1.qfx", "Paiement facture/Carte prépayée"),  # CHARSET:8859-1
+])
+def test_charsets_of_real_qfx_files(name, payee):
+    # Actual Budget's files (a French-Canadian bank's QFX): the same text in three encodings
+    [t] = of(parse_file(PEER / "actualbudget__actual" / name), Transaction)
+    assert t.payee == payee
+
+
+def test_utf8_bytes_under_a_1252_header_are_read_as_utf8():
+    body = (FIX / "checking.ofx").read_bytes().replace(b"ELECTRIC BILL WEB", "ÉLECTRIC BILL WEB".encode())
+    assert b"CHARSET:1252" in body
+    assert by_id(parse(body=body))["0000487"].memo == "AUTOMATIC WITHDRAWAL, ÉLECTRIC BILL WEB(S )"
+
+
+def test_ofx_start_tag_with_space_and_lowercase_tags():
+    # a bank writing `<OFX >` (reported to Actual Budget, pull request 5203); lowercase tags from hand-made files
+    body = (FIX / "checking.ofx").read_bytes()
+    head, _, rest = body.partition(b"<OFX>")
+    assert by_id(parse(body=head + b"<OFX >" + rest)) == checking_ids()
+    lower = re.sub(rb"</?[A-Z][A-Z0-9.]*>", lambda m: m.group(0).lower(), body)
+    assert by_id(parse(body=lower)) == checking_ids()
+
+
+def test_text_between_elements_is_refused_with_the_line():
+    body = (FIX / "checking.ofx").read_bytes().replace(b"</STMTTRN>", b"</STMTTRN> stray words", 1)
+    line = body[:body.index(b"stray words")].count(b"\n") + 1
+    with pytest.raises(ParseError, match=rf"broken OFX at line {line}: text 'stray words' inside <BANKTRANLIST>"):
+        parse(body=body)
+
+
+def test_accountless_statement_with_only_a_balance_loads():
+    body = (PEER / "actualbudget__actual" / "tracking-number.ofx").read_bytes()
+    body = re.sub(rb"<STMTTRN>.*</STMTTRN>\n", b"", body, flags=re.S)
+    body = body.replace(b"</BANKTRANLIST>\n",
+                        b"</BANKTRANLIST>\n<LEDGERBAL>\n<BALAMT>55.10\n<DTASOF>20190124\n</LEDGERBAL>\n")
+    # the spider passes the file name as the fallback account
+    [bal] = of(parse(body=body, url="file:///downloads/joint.ofx"), Balance)
+    assert (bal.account_id, bal.amount) == ("ofx:joint", Decimal("55.10"))
+
+
+def test_direct_connect_logs_no_account_number_or_password(caplog):
+    # ofxtools logs the statement requests (account numbers) at INFO and the whole request,
+    # password included, at DEBUG
+    with caplog.at_level(logging.DEBUG):
+        direct_connect_request(ENV, days=30, now=dt.datetime(2024, 3, 23, 12, tzinfo=UTC))
+    assert "4111222233334444" not in caplog.text and "hunter2-secret" not in caplog.text

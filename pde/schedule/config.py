@@ -10,10 +10,12 @@ import re
 from pathlib import Path
 from typing import Any
 
+from scrapers.settings import SPIDER_MODULES
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG = PROJECT_ROOT / "dags" / "crawls.yaml"
 VARIABLE = "pde_crawls"
-DEFAULT_SPIDER_MODULES = ("scrapers.housing", "scrapers.finance", "scrapers.fantasy")
+DEFAULT_SPIDER_MODULES = tuple(SPIDER_MODULES)  # every area package under scrapers/
 DEFAULT_SCHEDULE = "0 3 * * *"
 START_DATE = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)
 

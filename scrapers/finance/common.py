@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import glob
 import hashlib
+import logging
 import os
 import re
 from collections import Counter
@@ -124,6 +126,52 @@ def expand_files(spec: str, suffixes: Iterable[str]) -> list[str]:
             if not found:
                 raise ValueError(f"No {'/'.join(suffixes)} files in folder {path}")
             urls.extend(p.resolve().as_uri() for p in found)
+        elif "://" not in part.removeprefix("file://") and glob.has_magic(path):
+            # a glob: its files as they are, and the statement files of folders it matches
+            matches = sorted(glob.glob(path))
+            if not matches:
+                raise ValueError(f"No file matches {part!r}")
+            for m in map(Path, matches):
+                if m.is_dir():
+                    urls.extend(p.resolve().as_uri() for p in sorted(m.iterdir())
+                                if p.is_file() and p.suffix.lower() in suffixes)
+                else:
+                    urls.append(m.resolve().as_uri())
         else:
             urls.extend(expand_urls(part))
     return urls
+
+
+class _AccountNumberMask(logging.Filter):
+    """Rewrites every log line so that registered account numbers show only their last four characters."""
+
+    numbers: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.numbers:
+            return True
+        try:
+            message = record.getMessage()
+        except Exception:
+            return True
+        masked = message
+        for number in sorted(self.numbers, key=len, reverse=True):
+            masked = masked.replace(number, "…" + number[-4:])
+        if masked != message:
+            record.msg, record.args = masked, None
+        return True
+
+
+_MASK = _AccountNumberMask()
+
+
+def mask_in_logs(numbers: Iterable[str | None]) -> None:
+    """Never log these account numbers beyond their last four characters (any logger, any level).
+
+    The filter sits on the root logger's handlers (Scrapy's log, the run's error collector),
+    so item dumps at DEBUG and library messages are masked too.
+    """
+    _MASK.numbers.update(n for n in numbers if n and len(n) > 4)
+    for handler in logging.getLogger().handlers:
+        if _MASK not in handler.filters:
+            handler.addFilter(_MASK)

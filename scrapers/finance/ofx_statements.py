@@ -1,16 +1,19 @@
-"""OFX / QFX statements: bank, credit-card and investment accounts into finance.*.
+"""OFX / QFX / QBO statements: bank, credit-card and investment accounts into finance.*.
 
-Reads downloaded statements (Quicken ``.qfx``, Money/MS ``.ofx``, OFX 1.x SGML
-or 2.x XML) or asks the institution's OFX server directly (Direct Connect).
+Reads downloaded statements (Quicken ``.qfx``, Money/MS ``.ofx``, QuickBooks Web
+Connect ``.qbo``; OFX 1.x SGML or 2.x XML, with the quirks real banks write:
+scrapers/finance/ofx.py lists them) or asks the institution's OFX server directly (Direct Connect).
 Yields institutions, accounts, balances, transactions, investment transactions,
-holdings and securities (scrapers/finance/records.py). A file is parsed whole
+holdings and securities (scrapers/items/finance.py). A file is parsed whole
 before anything is yielded; a broken one raises ParseError and loads nothing.
 
 Arguments:
-- ``-a url=~/Downloads/statements`` a folder (its *.ofx / *.qfx files), a file,
+- ``-a url=~/Downloads/statements`` a folder (its *.ofx / *.qfx / *.qbo files), a file,
   a glob or a comma list. Without it (scheduled runs) the spider reads the folder
   ``PDE_OFX_DIR`` and/or uses Direct Connect when ``PDE_OFX_URL`` is set. Loading
   the same statement again changes nothing (transactions are keyed by FITID).
+- ``-a account=everyday-checking`` the account of a statement that names none (no
+  BANKACCTFROM; default: the file name without extension). Ignored when the file names it.
 - ``-a days=90`` Direct Connect: how many days of transactions to ask for.
 
 Credentials (Direct Connect only; environment variables, never arguments):
@@ -24,28 +27,35 @@ optional ``PDE_OFX_VERSION`` (default 220), ``PDE_OFX_APPID``/``PDE_OFX_APPVER``
 
 Parsing
 -------
-OFX / QFX statements to finance records, and OFX Direct Connect requests.
+OFX / QFX / QBO statements to finance records, and OFX Direct Connect requests.
 
 Reads OFX 1.x (SGML: end tags optional, one tag per line or the whole file on
 one line, mixed closed/unclosed) and OFX 2.x (XML) with bank (STMTRS), credit
 card (CCSTMTRS) and investment (INVSTMTRS + SECLIST) statements.
 
-ofxtools reads the header (CHARSET:1252 etc.) and tokenises the body; its tree
-builder accepts truncated or mis-nested files without a word, so ours checks
-every end tag and refuses a file that stops inside an element. A whole file is
-parsed before any record is returned: a broken file raises ParseError naming
-the file, the line and the tag, and yields nothing.
+The reader (``read_tree``) knows OFX's nesting from ofxtools' models, so it can
+accept what real banks write (see "reading the file" below: missing or stray end
+tags, self-closing elements, bytes after </OFX>, no header) while still refusing,
+with the line and the reason, a file whose structure is not certain. A whole file
+is parsed before any record is returned: a broken file raises ParseError naming
+the file, the line and the tag, and yields nothing. Inside a readable file, a
+record that lacks a required value (no date, no amount) or a single invalid value
+goes to quarantine with the reason; the rest loads.
 
 Dates are kept as the institution wrote them: ``20090401122017.000[-5:EST]`` is
-posted on 2009-04-01 (the local date), with the time in its own offset.
+posted on 2009-04-01 (the local day), with the time in its own offset.
+
+Account numbers are never logged beyond their last four characters: ofxtools'
+loggers (which print whole requests) are silenced, and every number read is
+masked in the log (``mask_in_logs``).
 """
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import functools
 import html
-import io
 import logging
 import os
 import re
@@ -57,13 +67,7 @@ import scrapy
 
 from pde.records import Record, Rejected
 from pde.sources import Arg, ArgError, ParseError
-from scrapers.finance.common import (
-    content_ids,
-    expand_files,
-    mask,
-    parse_amount,
-    source_name,
-)
+from scrapers.finance.common import content_ids, expand_files, file_stem, mask, mask_in_logs, parse_amount, source_name
 from scrapers.finance.records import (
     Account,
     Balance,
@@ -77,114 +81,267 @@ from scrapers.finance.records import (
 from scrapers.spider import PdeSpider
 
 logger = logging.getLogger(__name__)
+# ofxtools logs account numbers (INFO) and whole requests with the password (DEBUG)
+logging.getLogger("ofxtools").setLevel(logging.CRITICAL + 1)
 
 SOURCE = "ofx"
 
 # -- reading the file --------------------------------------------------------
+#
+# Real statements bend the specification in ways that ofxparse, libofx (GnuCash) and
+# Quicken accept, so the reader does too, as long as what holds what stays certain.
+# Each tolerance below names who writes the quirk; every repair is logged per file.
+# What stays refused, with the line and the reason: a file that ends inside an element
+# (truncated), a known aggregate where the specification allows it nowhere (libofx's
+# fuzzing files), text between elements, and end tags that leave it unclear which
+# element holds what.
 
-
-def read_tree(body: bytes, source: str) -> ET.Element:
-    """The <OFX> element of an OFX/QFX file; ParseError if it is not one or is broken."""
-    from ofxtools.header import OFXHeaderError, parse_header
-    from ofxtools.Parser import ParseError as OfxToolsError
-
-    text = None
-    try:
-        _, message = parse_header(io.BytesIO(body))
-    except UnicodeDecodeError:
-        # Declared UTF-8/ASCII but written in Windows-1252 (common in QFX).
-        _, message = parse_header(io.BytesIO(body.decode("cp1252", errors="replace").encode("utf-8")))
-    except (OFXHeaderError, ValueError):
-        # No (or a non-standard) header: take the body from <OFX> on.
-        start = body.upper().find(b"<OFX>")
-        if start < 0:
-            raise ParseError(
-                f"{source}: not an OFX/QFX statement: expected an OFX header "
-                f"(OFXHEADER:100 ... or <?OFX OFXHEADER=\"200\" ...?>) and an <OFX> element"
-            ) from None
-        text = _decode(body)
-        message = text[text.upper().find("<OFX>"):]
-    if text is None:
-        text = _decode(body)
-
-    builder = _new_builder()
-    try:
-        builder.feed(message)
-        root = builder.close()
-    except OfxToolsError as exc:
-        raise ParseError(f"{source}: broken OFX {_where(exc, text, message)}") from None
-    if root is None or root.tag != "OFX":
-        raise ParseError(f"{source}: not an OFX statement: the top element is not <OFX>")
-    return root
-
-
-def _decode(body: bytes) -> str:
-    try:
-        return body.decode("utf-8")
-    except UnicodeDecodeError:
-        return body.decode("cp1252", errors="replace")
-
-
-def _where(exc: Exception, text: str, message: str) -> str:
-    """'at line 57: </BANKTRANLIST> closes <STMTTRN>, ...' from an ofxtools error."""
-    msg = str(exc)
-    pos = re.search(r" - position=\[(\d+):\d+\]$", msg)
-    msg = msg[: pos.start()] if pos else msg
-    tail = re.match(r"Tail text '(.*?)' in ", msg, re.S)
-    if tail:
-        msg = f"unexpected text {tail.group(1)[:60]!r} after a closing tag"
-    msg = msg[:300]
-    if not pos:
-        return f"at the end (line {text.rstrip().count(chr(10)) + 1}): {msg}"
-    offset = text.find(message[:200])
-    line = text.count("\n", 0, max(offset, 0)) + message.count("\n", 0, int(pos.group(1))) + 1
-    return f"at line {line}: {msg}"
+_OFX_START = re.compile(r"<\s*OFX(?=[\s>/])", re.I)
+# Some downloads are padded after `</OFX>` (NUL bytes, blank lines); csv2ofx and the OFX
+# specification's examples add a comment there: the document ends at the last `</OFX>`.
+_OFX_END = re.compile(r"</\s*OFX\s*>", re.I)
+_TOKEN = re.compile(
+    r"""<!--.*?(?:-->|\Z)
+      | <!\[CDATA\[(?P<cdata>.*?)\]\]>
+      | <[?!][^<>]*>
+      | </\s*(?P<end>[A-Za-z][\w.\-]*)\s*>
+      | <(?P<start>[A-Za-z][\w.\-]*)(?:\s[^<>]*?)?(?P<empty>/)?>
+    """,
+    re.S | re.X,
+)
+_CHARSETS = {"1252": "cp1252", "WINDOWS-1252": "cp1252", "ISO-8859-1": "latin-1",
+             "8859-1": "latin-1", "ISO8859-1": "latin-1", "LATIN-1": "latin-1",
+             "UTF-8": "utf-8", "UTF8": "utf-8", "USASCII": "ascii", "US-ASCII": "ascii"}
 
 
 @functools.cache
-def _strict_builder_class():
-    from ofxtools.Parser import ParseError as OfxToolsError
-    from ofxtools.Parser import TreeBuilder
+def _grammar() -> tuple[dict[str, frozenset[str]], frozenset[str]]:
+    """OFX's nesting rules, from ofxtools' models: {aggregate: children it may hold}, leaf names."""
+    from ofxtools.models.base import Aggregate
+    from ofxtools.Types import SubAggregate, Unsupported
 
-    class StrictTreeBuilder(TreeBuilder):
-        """ofxtools' OFX tokeniser with end tags checked against what is open."""
-
-        def __init__(self) -> None:
-            super().__init__()
-            self._open: list[list] = []  # [tag, has_children]
-
-        def start(self, tag, attrs):
-            if self._open:
-                self._open[-1][1] = True
-            self._open.append([tag, False])
-            return super().start(tag, attrs)
-
-        def end(self, tag):
-            open_tags = [t for t, _ in self._open]
-            if tag not in open_tags:
-                where = f"<{open_tags[-1]}> is open" if open_tags else "nothing is open"
-                raise OfxToolsError(f"</{tag}> closes an element that is not open ({where})")
-            while self._open[-1][0] != tag:
-                inner, has_children = self._open[-1]
-                if has_children:
-                    raise OfxToolsError(f"</{tag}> closes <{tag}> while <{inner}> is still open")
-                # An empty SGML element left unclosed (e.g. a bare <MEMO>): close it.
-                self._open.pop()
-                super().end(inner)
-            self._open.pop()
-            return super().end(tag)
-
-        def close(self):
-            if self._open:
-                path = "/".join(t for t, _ in self._open)
-                raise OfxToolsError(f"the file ends inside <{self._open[-1][0]}> ({path}): truncated?")
-            return super().close()
-
-    return StrictTreeBuilder
+    children: dict[str, set[str]] = {}
+    leaves: set[str] = set()
+    todo, seen = [Aggregate], set()
+    while todo:
+        for sub in todo.pop().__subclasses__():
+            if sub in seen:
+                continue
+            seen.add(sub)
+            todo.append(sub)
+            if not re.fullmatch(r"[A-Z][A-Z0-9.]*", sub.__name__):
+                continue  # ofxtools' own base classes (TranList, ...), not tags
+            kids = children.setdefault(sub.__name__, set())
+            for name, spec in sub.spec.items():
+                if isinstance(spec, SubAggregate):
+                    kids.add(spec.aggregate_type.__name__)
+                else:
+                    kids.add(name.upper())
+                    if not isinstance(spec, Unsupported):
+                        leaves.add(name.upper())
+    return {k: frozenset(v) for k, v in children.items()}, frozenset(leaves - children.keys())
 
 
-def _new_builder():
-    return _strict_builder_class()()
+def _decode(body: bytes, head: bytes = b"") -> str:
+    """The file as text: UTF-8 when the bytes are UTF-8 (whatever the header claims), else its CHARSET."""
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    declared = re.search(rb"CHARSET:\s*([\w-]+)|encoding=[\"']([\w-]+)", head, re.I)
+    name = (declared.group(1) or declared.group(2)).decode().upper() if declared else ""
+    codec = _CHARSETS.get(name, "cp1252")
+    # a header that says UTF-8 or ASCII over Windows-1252 bytes is common in QFX downloads
+    return body.decode("cp1252" if codec in ("utf-8", "ascii") else codec, errors="replace")
+
+
+class _Broken(ValueError):
+    """The file's structure cannot be read with certainty (message names the line)."""
+
+
+class _Open:
+    __slots__ = ("el", "line", "reopened", "text")
+
+    def __init__(self, el: ET.Element, line: int, reopened: bool = False) -> None:
+        self.el, self.line, self.text, self.reopened = el, line, False, reopened
+
+
+class _TreeBuilder:
+    """OFX 1.x SGML and 2.x XML into an ElementTree, repairing only what is unambiguous."""
+
+    def __init__(self) -> None:
+        self.aggregates, self.leaves = _grammar()
+        self.root: ET.Element | None = None
+        self.stack: list[_Open] = []
+        self.repairs: list[str] = []
+        self.last_structural: str | None = None
+        self.pending: dict[str, tuple[int, str]] = {}  # closed without end tag since the last start tag
+        self.closed_early: dict[str, tuple[int, str]] = {}
+
+    # what a tag is
+    def _is_aggregate_like(self, frame: _Open) -> bool:
+        return frame.el.tag in self.aggregates or len(frame.el) > 0
+
+    def _path(self) -> str:
+        return "/".join(f.el.tag for f in self.stack)
+
+    def fail(self, line: int, reason: str) -> _Broken:
+        if self.last_structural:
+            return _Broken(f"{self.last_structural}; then at line {line}: {reason}")
+        return _Broken(f"at line {line}: {reason}")
+
+    def _close_above(self, index: int, line: int, why: str) -> None:
+        """Close every element above stack[index] (their end tags are missing)."""
+        while len(self.stack) > index + 1:
+            frame = self.stack.pop()
+            if frame.reopened or not self._is_aggregate_like(frame):
+                continue  # an SGML data element: its end tag is optional
+            self.pending[frame.el.tag] = (line, why)
+            self.closed_early.pop(frame.el.tag, None)
+            self.last_structural = f"at line {line}: {why}"
+            self.repairs.append(f"line {line}: {why}")
+
+    # events
+    def start(self, tag: str, line: int) -> None:
+        self.closed_early.update(self.pending)
+        self.pending.clear()
+        self.closed_early.pop(tag, None)
+        if not self.stack:
+            if self.root is not None or tag != "OFX":
+                raise self.fail(line, f"<{tag}> outside <OFX>")
+            self.root = ET.Element(tag)
+            self.stack.append(_Open(self.root, line))
+            return
+        while len(self.stack) > 1 and (self.stack[-1].text or self.stack[-1].el.tag in self.leaves):
+            self.stack.pop()  # a data element ends where the next tag starts
+        parent = self._parent_for(tag, line)
+        el = ET.SubElement(self.stack[parent].el, tag)
+        self.stack.append(_Open(el, line))
+
+    def _parent_for(self, tag: str, line: int) -> int:
+        top = len(self.stack) - 1
+        known = next((i for i in range(top, -1, -1) if self.stack[i].el.tag in self.aggregates), None)
+        if tag in self.leaves:
+            if known is not None and known != top and tag in self.aggregates[self.stack[known].el.tag]:
+                # an empty vendor element left open (<INTU.XXX>) does not swallow what follows
+                if not any(len(f.el) for f in self.stack[known + 1:]):
+                    del self.stack[known + 1:]
+                    return known
+            return top
+        if tag not in self.aggregates:
+            return top  # a vendor element (INTU.BID, AMEX.ROLE, ...): kept where it is
+        for i in range(top, -1, -1):
+            if tag in self.aggregates.get(self.stack[i].el.tag, ()):
+                if i != top:
+                    inner = self.stack[top].el.tag
+                    self._close_above(i, line, f"<{tag}> ends <{inner}>, whose end tag is missing")
+                return i
+        if tag == "STMTTRN":
+            # A STMTTRN after </BANKTRANLIST> (seen in exports written by converters and some
+            # credit unions): it belongs to the statement's transaction list.
+            stmt = next((i for i in range(top, -1, -1)
+                         if self.stack[i].el.tag in ("STMTRS", "CCSTMTRS")), None)
+            if stmt is not None:
+                self._close_above(stmt, line, f"<STMTTRN> ends <{self.stack[top].el.tag}>")
+                lists = self.stack[stmt].el.findall("BANKTRANLIST")
+                tranlist = lists[-1] if lists else ET.SubElement(self.stack[stmt].el, "BANKTRANLIST")
+                self.stack.append(_Open(tranlist, line, reopened=True))
+                self.closed_early.pop("BANKTRANLIST", None)
+                self.repairs.append(f"line {line}: a <STMTTRN> after </BANKTRANLIST> joins the transaction list")
+                return len(self.stack) - 1
+        if self.stack[top].el.tag not in self.aggregates and not self.stack[top].text:
+            return top  # inside a vendor aggregate: its own business
+        raise self.fail(line, f"<{tag}> cannot be inside <{self.stack[top].el.tag}> ({self._path()})")
+
+    def end(self, tag: str, line: int) -> None:
+        index = next((i for i in range(len(self.stack) - 1, -1, -1) if self.stack[i].el.tag == tag), None)
+        if index is not None:
+            inner = next((f.el.tag for f in reversed(self.stack[index + 1:])
+                          if self._is_aggregate_like(f) and not f.reopened), None)
+            if inner:
+                self._close_above(index, line, f"</{tag}> closes <{tag}> while <{inner}> is still open")
+            del self.stack[index:]
+            return
+        if tag in self.pending:
+            # end tags swapped (</STMTTRN></PAYEE>): nothing came in between, so nothing moved
+            del self.pending[tag]
+            self.repairs.append(f"line {line}: </{tag}> comes after its parent's end tag (ignored)")
+        elif tag in self.closed_early:
+            first, why = self.closed_early[tag]
+            raise self.fail(line, f"</{tag}> closes an element already ended at line {first} ({why}), "
+                                  "so which element holds what is ambiguous")
+        else:
+            # An end tag for nothing open: CBA writes <CCSTMTRS>...</STMTRS>, Amex repeats end tags.
+            self.repairs.append(f"line {line}: </{tag}> closes nothing that is open (ignored)")
+
+    def data(self, text: str, line: int) -> None:
+        if not text.strip():
+            return
+        frame = self.stack[-1] if self.stack else None
+        if frame is None or len(frame.el) or frame.el.tag in self.aggregates:
+            where = f"inside <{frame.el.tag}>" if frame else "outside <OFX>"
+            raise self.fail(line, f"text {text.strip()[:60]!r} {where}, between elements")
+        frame.el.text = (frame.el.text or "") + text
+        frame.text = True
+
+    def close(self, line: int) -> ET.Element:
+        while len(self.stack) > 1 and self.stack[-1].text:
+            self.stack.pop()  # a data element's end tag is optional
+        if self.stack:
+            top = self.stack[-1]
+            raise self.fail(line, f"the file ends inside <{top.el.tag}> ({self._path()}): truncated?")
+        if self.root is None:
+            raise _Broken("no <OFX> element")
+        return self.root
+
+
+def read_tree(body: bytes, source: str, repairs: list[str] | None = None) -> ET.Element:
+    """The <OFX> element of an OFX/QFX/QBO file; ParseError if it is not one or is broken.
+
+    ``repairs`` collects what was tolerated (a line each), for the log.
+    """
+    start = _OFX_START.search(body.decode("latin-1"))
+    if start is None:
+        raise ParseError(
+            f"{source}: not an OFX/QFX statement: expected an OFX header "
+            f"(OFXHEADER:100 ... or <?OFX OFXHEADER=\"200\" ...?>) and an <OFX> element"
+        )
+    text = _decode(body, body[:start.start()])
+    start = _OFX_START.search(text)
+    ends = list(_OFX_END.finditer(text, start.start()))
+    stop = ends[-1].end() if ends else len(text)
+    line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
+
+    def line_of(pos: int) -> int:
+        return bisect.bisect_right(line_starts, pos)
+
+    builder = _TreeBuilder()
+    pos = start.start()
+    try:
+        for m in _TOKEN.finditer(text, pos, stop):
+            if m.start() > pos:
+                builder.data(text[pos:m.start()], line_of(pos))
+            pos = m.end()
+            if m.group("start"):
+                tag = m.group("start").upper()
+                builder.start(tag, line_of(m.start()))
+                if m.group("empty"):  # <BANKID/>, <BALAMT/>: ofxstatement writes these
+                    builder.end(tag, line_of(m.start()))
+            elif m.group("end"):
+                builder.end(m.group("end").upper(), line_of(m.start()))
+            elif m.group("cdata") is not None:
+                builder.data(m.group("cdata"), line_of(m.start()))
+        if stop > pos:
+            builder.data(text[pos:stop], line_of(pos))
+        root = builder.close(line_of(stop))
+    except _Broken as exc:
+        raise ParseError(f"{source}: broken OFX {exc}") from None
+    trailing = text[stop:].replace("\x00", "").strip()
+    if trailing:
+        builder.repairs.append(f"ignored {len(trailing)} characters after </OFX>: {trailing[:40]!r}")
+    if repairs is not None:
+        repairs.extend(builder.repairs)
+    return root
 
 
 # -- values --------------------------------------------------------------------
@@ -227,6 +384,17 @@ def parse_ofx_datetime(text: str | None) -> tuple[dt.date, dt.datetime] | None:
         int((g["f"] or "0").ljust(6, "0")), tzinfo=tz,
     )
     return day, moment
+
+
+def ofx_day(text: str) -> dt.date | None:
+    """The day of a date whose time part is invalid ('20230115128200': minute 82), else None."""
+    m = re.match(r"\s*(\d{4})(\d{2})(\d{2})", text)
+    if not m:
+        return None
+    try:
+        return dt.date(*map(int, m.groups()))
+    except ValueError:
+        return None
 
 
 def ofx_amount(text: str | None) -> Decimal | None:
@@ -283,7 +451,7 @@ def _amount(el: ET.Element, path: str, required: bool = False) -> Decimal | None
     raw = _text(el, path)
     if raw is None:
         if required:
-            raise _Bad(f"{path} is missing")
+            raise _Bad(f"{path} is missing or empty")
         return None
     try:
         return ofx_amount(raw)
@@ -305,16 +473,40 @@ _STMTTRN_DETAILS = ("SRVRTID", "SIC", "PAYEEID", "EXTDNAME", "CORRECTFITID",
                     "CORRECTACTION", "INV401KSOURCE")
 
 
-def parse_ofx(body: bytes, source: str) -> list[Record | Rejected]:
-    """Every record of one OFX/QFX file, or ParseError; nothing is yielded half."""
-    root = read_tree(body, source)
-    return _Statement(root, source).records()
+def parse_ofx(body: bytes, source: str, account: str | None = None,
+              fallback_account: str | None = None) -> list[Record | Rejected]:
+    """Every record of one OFX/QFX/QBO file, or ParseError; nothing is yielded half.
+
+    ``account`` (``-a account=``) or else ``fallback_account`` (the file name) names the
+    account of a statement that has none (no BANKACCTFROM).
+    """
+    repairs: list[str] = []
+    root = read_tree(body, source, repairs)
+    if repairs:
+        logger.info("%s: read with %d repair(s): %s", source, len(repairs), "; ".join(repairs[:20]))
+    records = _Statement(root, source, account, fallback_account).records()
+    mask_in_logs(a.number for a in records if isinstance(a, Account))
+    return records
+
+
+# The meaning of the status codes banks answer with most (OFX 2.2 section 3.1.4.2 and 8.6)
+_STATUS_CODES = {
+    "2000": "a general error at the institution: try the download again later",
+    "2003": "the account was not found: check the account number",
+    "2004": "the account is closed",
+    "15000": "the institution wants a new password: change it on its website",
+    "15500": "the user id or password is wrong",
+}
+_TRANSFERS = ("INTRARS", "INTERRS", "WIRERS", "RECINTRARS", "RECINTERRS")
 
 
 class _Statement:
-    def __init__(self, root: ET.Element, source: str) -> None:
+    def __init__(self, root: ET.Element, source: str, account: str | None = None,
+                 fallback_account: str | None = None) -> None:
         self.root = root
         self.source = source
+        self.account_arg = account
+        self.fallback_account = fallback_account
         sonrs = root.find("SIGNONMSGSRSV1/SONRS")
         self.org = _text(sonrs, "FI/ORG")
         self.fid = _text(sonrs, "FI/FID")
@@ -322,7 +514,8 @@ class _Statement:
         try:
             self.server_time = parse_ofx_datetime(server) if server else None
         except ValueError:
-            self.server_time = None
+            day = ofx_day(server)
+            self.server_time = (day, None) if day else None
         self.signon_status = (_text(sonrs, "STATUS/CODE"), _text(sonrs, "STATUS/SEVERITY"),
                               _text(sonrs, "STATUS/MESSAGE"))
         self.out: list[Record | Rejected] = []
@@ -338,22 +531,23 @@ class _Statement:
         statements = [el for el in self.root.iter() if el.tag in _STATEMENTS]
         seclists = list(self.root.iter("SECLIST"))
         if severity == "ERROR" or (code not in (None, "0") and not statements):
+            meaning = _STATUS_CODES.get(code or "")
             raise ParseError(
                 f"{self.source}: the institution refused the sign-on (status {code} "
-                f"{severity or ''}: {message or 'no message'}); no statement in this response. "
+                f"{severity or ''}: {message or 'no message'}"
+                f"{'; ' + meaning if meaning else ''}); no statement in this response. "
                 "Check the OFX user, password, ORG and FID."
             )
+        refusals = []
         for trnrs in self.root.iter():
             if trnrs.tag in _TRNRS and not any(c.tag in _STATEMENTS for c in trnrs):
-                logger.warning(
-                    "%s: %s without a statement: status %s %s", self.source, trnrs.tag,
-                    _text(trnrs, "STATUS/CODE"), _text(trnrs, "STATUS/MESSAGE") or "",
-                )
+                status = (_text(trnrs, "STATUS/CODE"), _text(trnrs, "STATUS/SEVERITY"),
+                          _text(trnrs, "STATUS/MESSAGE"))
+                refusals.append((trnrs.tag, *status))
+                logger.warning("%s: %s without a statement: status %s %s %s", self.source, trnrs.tag,
+                               *(s or "" for s in status))
         if not statements and not seclists:
-            raise ParseError(
-                f"{self.source}: an OFX file without a statement: expected a bank (STMTRS), "
-                "credit card (CCSTMTRS) or investment (INVSTMTRS) statement, or a SECLIST"
-            )
+            raise ParseError(self._no_statement(refusals))
         for rs in statements:
             account_id, currency = self._account(rs)
             if rs.tag == "INVSTMTRS":
@@ -371,6 +565,31 @@ class _Statement:
         self._finish_keyless()
         return [*self.institutions.values(), *self.accounts.values(), *self.securities.values(),
                 *self.out, *self.transactions.values()]
+
+    def _no_statement(self, refusals: list[tuple]) -> str:
+        """Say what the file is instead of a statement: the bank's own error, an account list, ..."""
+        errors = [r for r in refusals if r[1] not in (None, "0")]
+        if errors:
+            tag, code, severity, message = errors[0]
+            meaning = _STATUS_CODES.get(code, "see the institution's message")
+            return (f"{self.source}: the institution answered with an error instead of a statement: "
+                    f"{tag} status {code} {severity or ''}: {message or 'no message'} ({meaning}). "
+                    "Nothing was loaded from this file.")
+        kinds = [el.tag for el in self.root.iter() if el.tag in ("ACCTINFORS", *_TRANSFERS)]
+        if "ACCTINFORS" in kinds:
+            n = len(list(self.root.iter("ACCTINFO")))
+            what = f"an account list (ACCTINFORS, {n} accounts), the answer to an account-information request"
+        elif kinds:
+            what = f"a transfer confirmation ({kinds[0]}), the answer to a transfer request"
+        elif not len(self.root):
+            what = "an empty OFX file (<OFX></OFX>)"
+        elif [c.tag for c in self.root] == ["SIGNONMSGSRSV1"]:
+            what = "only a sign-on answer"
+        else:
+            what = f"an OFX file holding {', '.join(dict.fromkeys(c.tag for c in self.root))}"
+        return (f"{self.source}: not a statement but {what}; an OFX file without a statement: expected a "
+                "bank (STMTRS), credit card (CCSTMTRS) or investment (INVSTMTRS) statement, or a SECLIST. "
+                "Download the account's statement (.ofx, .qfx or .qbo) from the bank's website.")
 
     def _institution(self, kind: str | None, value: str | None) -> str | None:
         if self.org:
@@ -390,7 +609,7 @@ class _Statement:
         acct = rs.find(_STATEMENTS[rs.tag])
         currency = _text(rs, "CURDEF")
         if acct is None or not _text(acct, "ACCTID"):
-            raise ParseError(f"{self.source}: <{rs.tag}> has no {_STATEMENTS[rs.tag]}/ACCTID")
+            return self._unnamed_account(rs, currency), currency
         acctid = _text(acct, "ACCTID")
         bank_id, branch_id = _text(acct, "BANKID"), _text(acct, "BRANCHID")
         broker_id = _text(acct, "BROKERID")
@@ -412,6 +631,31 @@ class _Statement:
         ))
         return account_id, currency
 
+    def _unnamed_account(self, rs: ET.Element, currency: str | None) -> str:
+        """A statement without its account aggregate (Actual Budget's tracking-number.ofx, some
+        credit unions' web exports): the account is -a account= or the file name, as for bank_csv."""
+        name = self.account_arg or self.fallback_account
+        if not name:
+            raise ParseError(f"{self.source}: <{rs.tag}> has no {_STATEMENTS[rs.tag]}/ACCTID: "
+                             "pass -a account=NAME to say which account it is")
+        has_content = any(next(rs.iter(tag), None) is not None
+                          for tag in ("STMTTRN", "BALAMT", "INVTRANLIST", "INVPOSLIST", "INVBAL"))
+        if not has_content:
+            raise ParseError(f"{self.source}: <{rs.tag}> has no account, no transactions and no balance: "
+                             "nothing to load")
+        logger.warning(
+            "%s: <%s> has no %s (no account number): loading it as account %r (%s)", self.source,
+            rs.tag, _STATEMENTS[rs.tag], name,
+            "from -a account=" if self.account_arg else "the file name; pass -a account=NAME to choose it",
+        )
+        kind = {"STMTRS": "bank", "CCSTMTRS": "credit card", "INVSTMTRS": "investment"}[rs.tag]
+        account_id = f"ofx:{name}"
+        self.accounts.setdefault(account_id, Account(
+            account_id=account_id, source=SOURCE, institution_id=self._institution(None, None),
+            name=name, type=kind, currency=currency,
+        ))
+        return account_id
+
     def _reject(self, table: str, el: ET.Element, reason: str) -> None:
         self.out.append(Rejected(table=table, reason=f"<{el.tag}>: {reason}", raw=_leaves(el),
                                  source_url=self.source))
@@ -419,9 +663,9 @@ class _Statement:
     def _stmttrn(self, trn: ET.Element, account_id: str, currency: str | None,
                  details: dict | None = None) -> None:
         try:
-            posted = _date(trn, "DTPOSTED", required=True)
+            posted = self._when(trn, "DTPOSTED", "finance.transactions", required=True)
             amount = _amount(trn, "TRNAMT", required=True)
-            user = _date(trn, "DTUSER")
+            user = self._when(trn, "DTUSER", "finance.transactions")
         except _Bad as exc:
             self._reject("finance.transactions", trn, str(exc))
             return
@@ -464,18 +708,48 @@ class _Statement:
         self._add_transaction(record, trn)
 
     def _add_transaction(self, record: Transaction, el: ET.Element | None) -> None:
+        """One row per FITID; a second use of a FITID in the file is set aside, never merged."""
         key = (record.account_id, record.transaction_id)
         earlier = self.transactions.get(key)
         if earlier is None:
             self.transactions[key] = record
-        elif earlier != record:
-            reason = f"FITID {record.transaction_id} is used twice in this file with different content"
-            if el is not None:
-                self._reject("finance.transactions", el, reason)
-            else:
-                self.out.append(Rejected(table="finance.transactions", reason=reason,
-                                         raw=record.to_json(), source_url=self.source))
-        # the same transaction twice (overlapping statements in one file): keep one
+            return
+        if earlier == record:
+            reason = (f"FITID {record.transaction_id} appears twice in this file with the same date, amount "
+                      "and text: the first is loaded, this copy is set aside (if they are two real "
+                      "transactions, the bank gave both one id)")
+        else:
+            reason = (f"FITID {record.transaction_id} is used twice in this file with different content: "
+                      "the first is loaded, this one is set aside")
+        if el is not None:
+            self._reject("finance.transactions", el, reason)
+        else:
+            self.out.append(Rejected(table="finance.transactions", reason=reason,
+                                     raw=record.to_json(), source_url=self.source))
+
+    def _when(self, el: ET.Element, path: str, table: str, required: bool = False,
+              keeps_time: bool = False) -> tuple[dt.date, dt.datetime | None] | None:
+        """A date element. Only the invalid part of a value is set aside (in quarantine, with the
+        reason): a time with minute 82 (Capital One 360 balances) keeps its day."""
+        raw = _text(el, path)
+        if raw is None:
+            if required:
+                raise _Bad(f"{path} is missing or empty")
+            return None
+        try:
+            return parse_ofx_datetime(raw)
+        except ValueError as exc:
+            day = ofx_day(raw)
+            if day is None:
+                if required:
+                    raise _Bad(f"{path}: {exc}") from None
+                self._reject(table, el, f"{path} {raw!r} is not a date ({exc}): that value is set aside, "
+                                        "the rest is loaded")
+                return None
+            if keeps_time:
+                self._reject(table, el, f"{path} {raw!r} has an invalid time ({exc}): loaded with the "
+                                        f"day {day} and no time; only the time is set aside")
+            return day, None
 
     def _finish_keyless(self) -> None:
         """Transactions without FITID get a content id (account, date, amount, text, n)."""
@@ -494,7 +768,8 @@ class _Statement:
             return
         try:
             amount = _amount(el, path, required=True)
-            when = (_date(el, asof_path) if asof_path else None) or default or self.server_time
+            when = (self._when(el, asof_path, "finance.balances", keeps_time=True) if asof_path else None) \
+                or default or self.server_time
             if when is None:
                 raise _Bad("no DTASOF, statement date or DTSERVER to date it")
         except _Bad as exc:
@@ -649,7 +924,7 @@ def direct_connect_request(env=os.environ, days: int = 90,
     if missing:
         raise ValueError(
             f"OFX Direct Connect needs the environment variables {', '.join(missing)} "
-            "(see scrapers/finance/ofx_statements.py); or crawl downloaded files with -a url=..."
+            "(see scrapers/spiders/ofx_statements.py); or crawl downloaded files with -a url=..."
         )
     now = now or dt.datetime.now(dt.timezone.utc)
     start = now - dt.timedelta(days=days)
@@ -687,11 +962,12 @@ def direct_connect_request(env=os.environ, days: int = 90,
 class OfxStatementsSpider(PdeSpider):
     name = "ofx_statements"
     area = "finance"
-    file_suffixes = (".ofx", ".qfx")
+    file_suffixes = (".ofx", ".qfx", ".qbo")
 
     args = (
-        Arg("url", "downloaded statements: a folder (its *.ofx / *.qfx), a file, a glob or a comma list; "
+        Arg("url", "downloaded statements: a folder (its *.ofx / *.qfx / *.qbo), a file, a glob or a comma list; "
             "default: the folder PDE_OFX_DIR and/or Direct Connect (PDE_OFX_URL)", example="~/Downloads/statements"),
+        Arg("account", "the account of a statement that names none", example="everyday-checking"),
         Arg("days", "Direct Connect: how many days of transactions to ask for", type=int, default=90, min=1),
     )
 
@@ -723,9 +999,11 @@ class OfxStatementsSpider(PdeSpider):
             for target in expand_files(folder, self.file_suffixes):
                 yield scrapy.Request(target, callback=self.parse, dont_filter=True)
         if server:
+            mask_in_logs(e.rpartition(":")[2].strip() for e in os.environ.get("PDE_OFX_ACCTID", "").split(","))
             url, body, headers = direct_connect_request(os.environ, days=self.days)
             yield scrapy.Request(url, method="POST", body=body, headers=headers,
                                  callback=self.parse, dont_filter=True)
 
     def parse(self, response):
-        yield from parse_ofx(response.body, source_name(response.url))
+        yield from parse_ofx(response.body, source_name(response.url), account=self.account,
+                             fallback_account=file_stem(response.url))

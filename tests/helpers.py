@@ -1,0 +1,99 @@
+"""What tests share, so no test module copies a helper: parse a saved file, crawl a cassette, read rows.
+
+    parse_saved("pfr_stats", FIXTURES / "pfr_stats" / "2017.html")   # the spider's parse() on a saved file
+    of(items, PlayerStats)                                            # the items of one class
+    crawl_cassette(FIXTURES / "zillow_listings" / "search.json", pg_url)  # real `scrapy crawl`, replayed
+    rows(pg_url, "SELECT ...") / count(pg_url, "housing.listings") / last_run(pg_url)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psycopg2
+
+from pde.records import Rejected, validate
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "fixtures"
+
+
+def fixture(spider: str, *parts: str) -> Path:
+    """A file under fixtures/<spider>/."""
+    return FIXTURES.joinpath(spider, *parts)
+
+
+def spider_class(name: str):
+    """The spider class called ``name``, found the way `scrapy crawl` finds it."""
+    from scrapy.spiderloader import SpiderLoader
+    from scrapy.utils.project import get_project_settings
+
+    return SpiderLoader.from_settings(get_project_settings()).load(name)
+
+
+def parse_saved(spider, path: Path | str | None = None, *, body: bytes | None = None, url: str | None = None,
+                validated: bool = True, **args) -> list:
+    """Everything ``spider.parse`` yields for a saved response (a file, or ``body`` at ``url``).
+
+    ``spider`` is a spider name, class or instance; ``args`` are its -a arguments.
+    Records are checked against their declared types unless ``validated=False``.
+    """
+    from scrapy.http import HtmlResponse, Request, TextResponse
+
+    if isinstance(spider, str):
+        spider = spider_class(spider)
+    if isinstance(spider, type):
+        spider = spider(**args)
+    path = Path(path) if path is not None else None
+    if body is None:
+        body = path.read_bytes()
+    url = url or (path.resolve().as_uri() if path else "file:///saved")
+    cls = HtmlResponse if url.endswith((".htm", ".html")) else TextResponse
+    response = cls(url=url, body=body, encoding="utf-8", request=Request(url))
+    items = list(spider.parse(response) or [])
+    if validated:
+        for item in items:
+            if not isinstance(item, Rejected) and hasattr(item, "columns"):
+                problem = validate(item)
+                assert problem is None, f"{item!r}: {problem}"
+    return items
+
+
+def of(items, cls) -> list:
+    """The items of exactly this class, in order."""
+    return [i for i in items if type(i) is cls]
+
+
+def crawl_cassette(cassette: Path | str, db: str, **kwargs):
+    """The real `scrapy crawl` of the cassette's spider with its recorded arguments (see tests/conftest.run_crawl)."""
+    from pde import cassettes
+    from tests.conftest import run_crawl
+
+    meta = cassettes.metadata(Path(cassette))
+    args = {**meta.get("args", {}), **kwargs.pop("args", {})}
+    settings = {**meta.get("settings", {}), **kwargs.pop("settings", {})}
+    return run_crawl(meta["spider"], db=db, cassette=cassette, args=args, settings=settings, **kwargs)
+
+
+def rows(url: str, sql: str, params=()) -> list[tuple]:
+    with psycopg2.connect(url) as conn, conn.cursor() as cur:
+        cur.execute(sql, params)
+        result = cur.fetchall()
+    conn.close()
+    return result
+
+
+def count(url: str, table: str) -> int:
+    schema, name = table.split(".")
+    return rows(url, f'SELECT count(*) FROM "{schema}"."{name}"')[0][0]
+
+
+def last_run(url: str, spider: str | None = None) -> dict:
+    """The newest platform.runs row (of ``spider``) as a dict."""
+    where, params = ("WHERE spider = %s", (spider,)) if spider else ("", ())
+    with psycopg2.connect(url) as conn, conn.cursor() as cur:
+        cur.execute(f"SELECT * FROM platform.runs {where} ORDER BY run_id DESC LIMIT 1", params)
+        names = [d.name for d in cur.description]
+        row = cur.fetchone()
+    conn.close()
+    return dict(zip(names, row, strict=True)) if row else {}
