@@ -291,6 +291,38 @@ def cmd_csv_profile(args) -> int:
     from scrapers.finance.bank_csv import csv_profile_main
 
     return csv_profile_main(args.argv)
+MODEL_AREAS = {"housing": "pde.housing.value", "fantasy": "pde.fantasy.projections", "finance": "pde.finance.spending"}
+
+
+def cmd_model(args) -> int:
+    """Train the models (pde/<area>/), write their tables and record each run in platform.model_runs."""
+    import importlib.util
+
+    unknown = [a for a in args.areas if a not in MODEL_AREAS]
+    if unknown:
+        print(f"pde model train: unknown area(s) {', '.join(unknown)}; areas: {', '.join(MODEL_AREAS)}",
+              file=sys.stderr)
+        return 2
+    if importlib.util.find_spec("sqlalchemy") is None:  # the lean crawl environment: run in the notebook one
+        from pde.envs import notebook_python
+
+        python = notebook_python()
+        if python == sys.executable:
+            print("pde: the models need the notebook environment (.venv-notebook): run `make setup`", file=sys.stderr)
+            return 2
+        return subprocess.run([python, "-m", "pde.cli", "model", "train", *args.areas]).returncode
+    import importlib
+
+    from pde.migrate import migrate
+
+    conn = connect()
+    migrate(conn, log=lambda m: None)
+    conn.close()
+    for area in args.areas or list(MODEL_AREAS):
+        module = importlib.import_module(MODEL_AREAS[area])
+        for run in module.train():
+            print(run.summary(), flush=True)
+    return 0
 
 
 def _version() -> str:
@@ -360,6 +392,13 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("argv", nargs=argparse.REMAINDER)
     cp.set_defaults(func=cmd_csv_profile)
 
+    mo = sub.add_parser("model", help="train the models (house value, fantasy projections, spending) and write "
+                                      "their tables")
+    mo.add_argument("action", choices=["train"])
+    mo.add_argument("areas", nargs="*", metavar="AREA",
+                    help="any of: " + ", ".join(MODEL_AREAS) + " (default: all)")
+    mo.set_defaults(func=cmd_model)
+
     from pde.fantasy import cheatsheet
 
     cheatsheet.register(sub)
@@ -377,7 +416,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     backup.register(sub)  # pde backup, pde restore
     doctor.register(sub)  # pde doctor
-    services.register(sub)  # pde up/down/status [airflow|superset], pde airflow ..., pde superset ...
+    services.register(sub)  # pde up/down/status [airflow|superset|jupyter], pde airflow ..., pde notebook
     for name, sp in sub.choices.items():  # `pde <command> -h` says what the command does
         if not sp.description:
             sp.description = next((a.help for a in sub._choices_actions if a.dest == name), None)
