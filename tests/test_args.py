@@ -138,8 +138,8 @@ def test_every_spider_declares_its_arguments():
     from scrapy.utils.project import get_project_settings
 
     loader = SpiderLoader.from_settings(get_project_settings())
-    assert sorted(loader.list()) == sorted(SPIDERS)
-    for name in SPIDERS:
+    assert set(SPIDERS) <= set(loader.list())
+    for name in loader.list():
         cls = loader.load(name)
         args = declared_args(cls)
         assert "url" in args and len(args) >= 2, name
