@@ -108,7 +108,8 @@ def test_help_lists_the_declared_arguments():
                           cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
     # the arguments its module docstring has always described
-    doc = (ROOT / "scrapers" / "fantasy" / "sleeper_league.py").read_text().split("Arguments:")[1].split("Sleeper allows")[0]
+    source = (ROOT / "scrapers" / "fantasy" / "sleeper_league.py").read_text()
+    doc = source.split("Arguments:")[1].split("Sleeper allows")[0]
     for name in set(re.findall(r"``([a-z_]+)``", doc)) - {"auto"}:
         assert re.search(rf"^  {name}\s", proc.stdout, re.MULTILINE), (name, proc.stdout)
 
@@ -121,7 +122,8 @@ def test_start_error_is_the_run_message(pg_url, tmp_path):
     assert proc.returncode == 1
     [(status, message)] = rows(pg_url, "SELECT status, message FROM platform.runs")
     assert status == "failed"
-    assert re.search(rf"could not start: No [./a-z]*csv[./a-z]* files in folder {re.escape(str(empty))}", message), message
+    folder = re.escape(str(empty))
+    assert re.search(rf"could not start: No [./a-z]*csv[./a-z]* files in folder {folder}", message), message
 
 
 def test_defaults_given_or_not_are_one_run_key(pg_url, tmp_path):
@@ -195,7 +197,8 @@ def test_pde_sources_lists_every_spider_with_its_arguments():
     assert sorted(blocks) == sorted(loader.list())
     for name in loader.list():
         for arg in declared_args(loader.load(name)).values():
-            assert re.search(rf"^  {arg.name}\s+{re.escape(arg.help[:30])}", blocks[name], re.MULTILINE), (name, arg.name)
+            line = rf"^  {arg.name}\s+{re.escape(arg.help[:30])}"
+            assert re.search(line, blocks[name], re.MULTILINE), (name, arg.name)
     assert "-a search='Brunswick, ME'" in blocks["zillow_listings"]  # an example of what a live crawl needs
 
 
