@@ -108,14 +108,18 @@ def cmd_runs(args) -> int:
     import shutil
     import textwrap
 
-    from pde.schedule.config import load_config
+    from pde.schedule.config import ConfigError, load_config
     from pde.schedule.registry import spider_registry
     from pde.sources import suggest
 
-    registry = spider_registry(load_config()["spider_modules"])
+    try:
+        registry = spider_registry(load_config()["spider_modules"])
+    except ConfigError as exc:  # runs are still worth seeing with a broken dags/crawls.yaml
+        print(f"pde runs: {exc} (arguments are shown as recorded)", file=sys.stderr)
+        registry = {}
     conn = connect()
     with conn.cursor() as cur:
-        if args.spider and args.spider not in registry:
+        if args.spider and registry and args.spider not in registry:
             cur.execute("SELECT count(*) FROM platform.runs WHERE spider = %s", (args.spider,))
             if not cur.fetchone()[0]:  # a spider that was removed may still have runs: show those
                 print(f"pde runs: there is no spider {args.spider!r}{suggest(args.spider, registry) or '.'} "
