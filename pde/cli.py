@@ -31,10 +31,6 @@ def _embedded_or_none() -> EmbeddedPostgres | None:
 
 
 def cmd_db(args) -> int:
-    if args.psql_args and args.action != "psql":
-        print(f"pde db {args.action}: unexpected arguments {' '.join(args.psql_args)} (only psql passes them on)",
-              file=sys.stderr)
-        return 2
     if args.action == "url":
         url = database_url(start=not args.no_start)
         print(demo_url(url, create=False) if args.demo else url)
@@ -349,12 +345,11 @@ def build_parser() -> argparse.ArgumentParser:
                     "with its data in $PDE_HOME/pgdata.",
         epilog="actions: start, stop and status the embedded server (status exits 3 when stopped); info prints "
                "how to connect (psql, DBeaver); url prints the connection URL; psql opens psql on it, passing "
-               'on what follows (pde db psql -c "select 1"; options of pde db go before psql); upgrade moves '
+               'on the arguments pde does not know (pde db psql -c "select 1"); upgrade moves '
                "the embedded server's data to a newer PostgreSQL.")
     db.add_argument("action", choices=["start", "stop", "status", "info", "url", "psql", "upgrade"], help="what to do")
     db.add_argument("--no-start", action="store_true", help="with url: do not start the embedded server")
     db.add_argument("--demo", action="store_true", help="with url/info/psql: the demo's database (pde_demo)")
-    db.add_argument("psql_args", nargs=argparse.REMAINDER, help="with psql: arguments for psql (-c, -f, ...)")
     db.set_defaults(func=cmd_db)
 
     m = sub.add_parser(
@@ -433,7 +428,11 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["csv-profile"]:  # its own options (argparse.REMAINDER would not take a leading --help)
         return cmd_csv_profile(argparse.Namespace(argv=argv[1:]))
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and not (args.command == "db" and args.action == "psql"):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.psql_args = extra  # pde db psql -c "select 1": the rest is psql's
     try:
         return args.func(args) or 0
     except (DatabaseError, MigrationError) as exc:
