@@ -265,8 +265,10 @@ def cmd_sources(args) -> int:
         summary = _summary(info.doc)
         print(f"{info.name} ({info.area}; schedule {info.schedule}): {summary}")
         print("\n".join(describe_args({a.name: a for a in info.args})) if info.args else "  (no declared arguments)")
-        print(f"  e.g. scrapy crawl {info.name} " + " ".join(
-            f"-a {a.name}={_example(a)}" for a in info.args if a.required) + "\n")
+        shown = [a for a in info.args if a.required] or [
+            a for a in info.args if a.example and a.name != "url"][:1] or [
+            a for a in info.args if a.example][:1]
+        print(" ".join([f"  e.g. scrapy crawl {info.name}", *(f"-a {a.name}={_example(a)}" for a in shown)]) + "\n")
     return 0
 
 
