@@ -66,6 +66,8 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapers.middlewares.BlockDetectionMiddleware": 580,
     # before the retry middleware (550) sees a failure: says at once that a host cannot be reached
     "scrapers.waiting.NetworkTrouble": 560,
+    # beside Scrapy's DownloaderStats (850): every request and response, replayed ones too
+    "scrapers.middlewares.RunCountsMiddleware": 860,
     # closest to the network: sees final requests and raw (still compressed) bodies
     "scrapers.middlewares.CassetteMiddleware": 950,
 }

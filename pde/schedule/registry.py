@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import importlib
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,7 @@ from pde.schedule.config import (
     PROJECT_ROOT,
     ConfigError,
 )
+from pde.sources import Arg, declared_args
 
 
 @dataclass(frozen=True)
@@ -50,8 +52,6 @@ class _NotLiteral(ValueError):
 
 def _arg_from_ast(node: ast.expr):
     """``Arg("name", "help", type=int, ...)`` written with literals -> pde.sources.Arg."""
-    from pde.sources import Arg
-
     if not (isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None)) == "Arg"):
         raise _NotLiteral("not an Arg(...) call")
 
@@ -208,10 +208,6 @@ def _add_base_modules(classes: dict[str, list[_Class]]) -> None:
 
 
 def _imported_info(c: _Class) -> SpiderInfo | None:
-    import importlib
-
-    from pde.sources import declared_args
-
     cls = getattr(importlib.import_module(c.module), c.name)
     if not getattr(cls, "name", None):
         return None

@@ -1,11 +1,14 @@
-"""``scrapy crawl`` that checks its arguments first and exits non-zero unless the run succeeded.
+"""``scrapy crawl`` that checks its arguments first, exits non-zero unless the run succeeded, and can
+leave its result in a file.
 
 Scrapy exits 0 after a crawl that was blocked, failed or found nothing; a
-scheduler (Airflow, cron) would think all is well. Exit codes: 0 succeeded,
-1 failed (or refused because the same crawl is already running), 2 usage error
-(unknown spider, unknown argument, bad or missing value: one line says which,
-nothing runs and nothing is recorded; Airflow does not retry it), 3 blocked.
-``-a help=1`` lists the spider's arguments.
+scheduler (Airflow, cron) would think all is well. Exit codes (pde.runs.EXIT_CODES):
+0 succeeded, 1 failed, 2 usage error (unknown spider, unknown argument, bad or
+missing value: one line says which, nothing runs and nothing is recorded; Airflow
+does not retry it), 3 blocked, 4 refused (the same crawl is already running).
+With ``-s PDE_RESULT_FILE=path`` the run (pde.runs.Run: run id, status, message,
+counts per table) is written there as JSON at the end. ``-a help=1`` lists the
+spider's arguments.
 """
 
 from __future__ import annotations
@@ -15,11 +18,11 @@ import sys
 from scrapy.commands.crawl import Command as ScrapyCrawl
 from scrapy.exceptions import UsageError
 
+from pde.runs import EXIT_CODES, run_of
 from pde.sources import ArgError, describe_args, has_declaration, parse_args, suggest
 from scrapers.addons import is_db_on
 
-EXIT_CODES = {"succeeded": 0, "failed": 1, "refused": 1, "blocked": 3}
-EXIT_USAGE = 2
+EXIT_USAGE = EXIT_CODES["usage"]
 
 
 def usage_error(message: str) -> int:
@@ -50,7 +53,7 @@ def check_crawl(spider_loader, name: str, spargs: dict, settings=None) -> str | 
 class Command(ScrapyCrawl):
     def short_desc(self) -> str:
         return ("Run a spider into PostgreSQL; exit 0 only if the run succeeded "
-                "(1 failed, 2 usage error, 3 blocked); -a help=1 lists its arguments")
+                "(1 failed, 2 usage error, 3 blocked, 4 refused); -a help=1 lists its arguments")
 
     def run(self, args, opts) -> None:
         if len(args) != 1:
@@ -65,20 +68,24 @@ class Command(ScrapyCrawl):
             self.exitcode = usage_error(problem)
             return
         crawler = self._create_crawler(name)
+        run = run_of(crawler)
+        run.spider = name
         self.crawler_process.crawl(crawler, **spargs)
         self.crawler_process.start()
-        status = getattr(crawler, "pde_status", None)
-        if self.crawler_process.bootstrap_failed:
-            self.exitcode = 1
-        elif status is None and not is_db_on(crawler.settings):  # a dry run: no run record to decide
+        if self.crawler_process.bootstrap_failed and run.status in ("running", "succeeded"):
+            run.status, run.message = "failed", run.message or "The crawl could not start; see the log."
+        elif run.status == "running" and not is_db_on(crawler.settings):  # a dry run: no run record decides
             errors = crawler.stats.get_value("log_count/ERROR", 0)
-            self.exitcode = 1 if errors else 0
-            if errors:
-                print(f"{name}: dry run with {errors} error(s); see the log above.", file=sys.stderr)
-        elif status is not None:
-            self.exitcode = EXIT_CODES.get(status, 1)
-            if status != "succeeded":
-                print(f"{name}: {status}. {getattr(crawler, 'pde_message', '')}", file=sys.stderr)
+            run.status = "failed" if errors else "succeeded"
+            run.message = f"dry run with {errors} error(s); see the log above." if errors else ""
+        elif run.status == "running":  # no run extension: nothing decided a status
+            run.status = "failed"
+        self.exitcode = run.exit_code
+        if run.status != "succeeded":
+            print(f"{name}: {run.status}. {run.message}", file=sys.stderr)
+        result_file = self.settings.get("PDE_RESULT_FILE")
+        if result_file:
+            run.write_result(result_file)
 
     def _help(self, name: str) -> int:
         loader = self.crawler_process.spider_loader
