@@ -59,13 +59,13 @@ from pde.schedule.tasks import (
     runtime_overlay,
     sensitive_values,
 )
+from pde.sources import ArgError, check_required, describe_args, parse_args
 
 log = logging.getLogger(__name__)
 
 
 
 def _doc(info: SpiderInfo, runnable: bool = True) -> str:
-    from pde.sources import describe_args
 
     parts = [f"**{info.name}** ({info.area or 'no area'}): `scrapy crawl {info.name}` on `{info.schedule}`.",
              f"Spider: `{info.module}`. Its crawls, arguments, credentials and quality thresholds: "
@@ -86,7 +86,6 @@ def _doc(info: SpiderInfo, runnable: bool = True) -> str:
 def check_spec(info: SpiderInfo, spec: dict) -> str | None:
     """Why a configured crawl cannot run (bad or unknown argument: ConfigError), or the missing argument
     that makes it skip (a str), or None. Uses the declaration read from source, not the spider."""
-    from pde.sources import ArgError, check_required, parse_args
 
     if not info.args:
         return None
@@ -152,7 +151,7 @@ def build_crawl_dag(info: SpiderInfo, config: dict[str, Any]):
         @task(task_id="plan", retries=0)
         def plan() -> list[dict]:
             """The crawls to run now: dags/crawls.yaml overlaid by the pde_crawls Variable."""
-            from airflow.sdk.exceptions import AirflowSkipException
+            from airflow.sdk.exceptions import AirflowSkipException  # lazy: runs in the task, not at DAG parse
 
             specs = crawl_specs(spider, spider_config(spider, load_config(), runtime_overlay()), modules)
             runnable = []
