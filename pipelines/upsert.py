@@ -59,12 +59,33 @@ class Batch:
     """A batch deduplicated and serialised (CPU work, done before it reaches the writer thread)."""
 
     items: list[Record]
-    #: one COPY line per item: content_hash, run_id, then the record's fields as CSV
-    lines: list[str]
-    #: one COPY line per item for the key check: position, key fields, content_hash
-    keys: str
+    #: the record's fields as one CSV line per item
+    bodies: list[str]
+    #: md5 of each body (hex): the row's content_hash; None when the table has no content_hash
+    hashes: list[str] | None
     run_id: int | None = None
-    hashed: bool = True
+    get_key: operator.attrgetter | None = None
+    key_width: int = 1
+
+    def lines(self, which: list[int] | None = None) -> list[str]:
+        """COPY lines (content_hash, run_id, fields) of all rows or of the rows at positions ``which``."""
+        run = "" if self.run_id is None else str(int(self.run_id))
+        bodies, hashes = self.bodies, self.hashes
+        if which is not None:
+            bodies = [bodies[i] for i in which]
+            hashes = hashes and [hashes[i] for i in which]
+        if hashes is None:
+            return [f"{run},{b}" for b in bodies]
+        return [f"{h},{run},{b}" for h, b in zip(hashes, bodies)]
+
+    def keys(self) -> str:
+        """COPY text for the key check: position, key fields, content_hash per row."""
+        getk = self.get_key
+        if self.key_width == 1:
+            rows = ((n, getk(i), h) for n, (i, h) in enumerate(zip(self.items, self.hashes)))
+        else:
+            rows = ((n, *getk(i), h) for n, (i, h) in enumerate(zip(self.items, self.hashes)))
+        return "".join(_csv_lines(rows))
 
 
 class _Lines:
@@ -86,8 +107,18 @@ def _ident(qualified: str) -> sql.Composable:
     return sql.Identifier(*qualified.split("."))
 
 
-def _hash(line: str, md5=hashlib.md5, frombytes=int.from_bytes) -> int:
-    return frombytes(md5(line.encode()).digest()[:8], "big", signed=True)
+def _csv_lines(rows) -> list[str]:
+    out: list[str] = []
+    csv.writer(_Lines(out), lineterminator="\n").writerows(rows)
+    return out
+
+
+def content_hashes(bodies: list[str]) -> list[str]:
+    """md5 (hex, a uuid to PostgreSQL) of each CSV line: C calls only, no Python frame per row."""
+    return list(map(_HEXDIGEST, map(hashlib.md5, map(str.encode, bodies))))
+
+
+_HEXDIGEST = operator.methodcaller("hexdigest")
 
 
 class TableWriter:
@@ -165,7 +196,7 @@ class TableWriter:
         # rows seen unchanged but not for seen_interval only get last_seen_at refreshed
         key_cols = sql.SQL(", ").join([I("i")] + [I(c) for c in self.key] + [I("h")])
         self.sql_keys_table = sql.SQL(
-            "CREATE TEMP TABLE IF NOT EXISTS {keys} AS SELECT 0 AS i, {kc}, 0::bigint AS h FROM {t} WITH NO DATA"
+            "CREATE TEMP TABLE IF NOT EXISTS {keys} AS SELECT 0 AS i, {kc}, NULL::uuid AS h FROM {t} WITH NO DATA"
         ).format(keys=keys, kc=sql.SQL(", ").join(I(c) for c in self.key), t=t)
         self.sql_copy_keys = sql.SQL("COPY {keys} ({kc}) FROM STDIN WITH (FORMAT csv)").format(keys=keys, kc=key_cols)
         first_key = I(self.key[0])
@@ -219,11 +250,6 @@ class TableWriter:
             seen[k] = item
         return list(seen.values()) if len(seen) != len(items) else items
 
-    def _csv_lines(self, rows) -> list[str]:
-        out: list[str] = []
-        csv.writer(_Lines(out), lineterminator="\n").writerows(rows)
-        return out
-
     def prepare(self, items: list[Record], run_id=None) -> Batch:
         """Deduplicate and serialise a batch; each line's hash is over the record's fields as written."""
         items = self.dedupe(items)
@@ -240,18 +266,9 @@ class TableWriter:
                 return row
 
             rows = map(fix, rows)
-        body = self._csv_lines(rows)
-        run = "" if run_id is None else str(int(run_id))
-        if not self.hashed:
-            return Batch(items, [f"{run},{b}" for b in body], "", run_id, False)
-        hashes = list(map(_hash, body))
-        lines = [f"{h},{run},{b}" for h, b in zip(hashes, body)]
-        getk = self._get_key
-        if len(self.key) == 1:
-            keyrows = ((n, getk(i), h) for n, (i, h) in enumerate(zip(items, hashes)))
-        else:
-            keyrows = ((n, *getk(i), h) for n, (i, h) in enumerate(zip(items, hashes)))
-        return Batch(items, lines, "".join(self._csv_lines(keyrows)), run_id, True)
+        bodies = _csv_lines(rows)
+        return Batch(items, bodies, content_hashes(bodies) if self.hashed else None, run_id, self._get_key,
+                     len(self.key))
 
     # -- writing ----------------------------------------------------------------
     def _upsert(self, cur, lines: list[str]) -> tuple[int, int]:
@@ -277,7 +294,7 @@ class TableWriter:
     def _check_keys(self, cur, batch: Batch) -> tuple[list[int], list[int]]:
         """Send keys and hashes; the server answers the positions of new and of changed rows."""
         cur.execute(self.sql_keys_table)
-        _copy(cur, self.sql_copy_keys, batch.keys)
+        _copy(cur, self.sql_copy_keys, batch.keys())
         cur.execute(self.sql_check, {"seen": self.seen_interval})
         new, changed = [], []
         for i, is_new in cur.fetchall():
@@ -287,22 +304,21 @@ class TableWriter:
 
     def _write(self, cur, batch: Batch) -> tuple[int, int]:
         cur.execute("SET LOCAL pde.writer = 'on'")  # our own updates keep their content_hash
-        lines = batch.lines
+        n = len(batch.items)
         if not self.hashed or self.mode == "upsert":
-            return self._upsert(cur, lines)
-        if self.expect_new and self._copy_new(cur, lines):
-            return len(lines), 0
+            return self._upsert(cur, batch.lines())
+        if self.expect_new and self._copy_new(cur, batch.lines()):
+            return n, 0
         new, changed = self._check_keys(cur, batch)
-        self.expect_new = len(new) == len(lines)
+        self.expect_new = len(new) == n
         ins = upd = 0
         if new:
-            new_lines = lines if len(new) == len(lines) else [lines[i] for i in new]
-            if self._copy_new(cur, new_lines):
+            if self._copy_new(cur, batch.lines(None if len(new) == n else new)):
                 ins = len(new)
             else:  # another writer inserted some of these keys meanwhile
                 changed = sorted(changed + new)
         if changed:
-            i, u = self._upsert(cur, [lines[i] for i in changed])
+            i, u = self._upsert(cur, batch.lines(changed))
             ins, upd = ins + i, upd + u
         return ins, upd
 
@@ -316,7 +332,7 @@ class TableWriter:
             if not self.checked:
                 self.check_table(cur)
             batch = items if isinstance(items, Batch) else self.prepare(items, run_id)
-            if batch.hashed != self.hashed:  # prepared before check_table found no content_hash
+            if (batch.hashes is not None) != self.hashed:  # prepared before check_table found no content_hash
                 batch = self.prepare(batch.items, batch.run_id)
             try:
                 ins, upd = self._write(cur, batch)
@@ -330,7 +346,7 @@ class TableWriter:
                 self.expect_new = False
                 ins = upd = 0
                 cur.execute("SET LOCAL pde.writer = 'on'")
-                for item, line in zip(batch.items, batch.lines):
+                for item, line in zip(batch.items, batch.lines()):
                     cur.execute("SAVEPOINT pde_row")
                     try:
                         i, u = self._upsert(cur, [line])

@@ -34,7 +34,7 @@ CREATE FUNCTION platform.add_content_hash(tbl regclass) RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
     EXECUTE format($f$
-        ALTER TABLE %1$s ADD COLUMN content_hash bigint;
+        ALTER TABLE %1$s ADD COLUMN content_hash uuid;
         COMMENT ON COLUMN %1$s.content_hash IS 'Hash of the crawled row pde last applied (NULL: compare in full next crawl); lets a re-crawl skip unchanged rows cheaply.';
         CREATE TRIGGER forget_hash BEFORE UPDATE ON %1$s FOR EACH ROW
           WHEN (current_setting('pde.writer', true) IS DISTINCT FROM 'on' AND OLD.content_hash IS NOT NULL)
