@@ -192,20 +192,21 @@ class TableWriter:
         ).format(t=t, cols=cols, stg=stg, key=key, sets=sql.SQL(", ").join(sets), ch=ch)
         self.sql_truncate = sql.SQL("TRUNCATE {}").format(stg)
 
-        # the key check: which rows are new (t missing) or differ from what was last written;
-        # rows seen unchanged but not for seen_interval only get last_seen_at refreshed
+        # the key check: which rows are new (no such key), differ from what was last written, or were
+        # not seen for seen_interval (those take the full path too, which refreshes last_seen_at).
+        # LATERAL ... OFFSET 0 (not flattened into a join): one primary-key probe per row; the planner
+        # knows nothing of the temp table and would otherwise hash the whole table for every batch
         key_cols = sql.SQL(", ").join([I("i")] + [I(c) for c in self.key] + [I("h")])
         self.sql_keys_table = sql.SQL(
             "CREATE TEMP TABLE IF NOT EXISTS {keys} AS SELECT 0 AS i, {kc}, NULL::uuid AS h FROM {t} WITH NO DATA"
         ).format(keys=keys, kc=sql.SQL(", ").join(I(c) for c in self.key), t=t)
         self.sql_copy_keys = sql.SQL("COPY {keys} ({kc}) FROM STDIN WITH (FORMAT csv)").format(keys=keys, kc=key_cols)
-        first_key = I(self.key[0])
         self.sql_check = sql.SQL(
-            "WITH seen AS (UPDATE {t} AS t SET last_seen_at = now() FROM {keys} AS k "
-            "WHERE {on_key} AND t.content_hash = k.h AND t.last_seen_at < now() - %(seen)s::interval) "
-            "SELECT k.i, t.{fk} IS NULL FROM {keys} AS k LEFT JOIN {t} AS t ON {on_key} "
-            "WHERE t.{fk} IS NULL OR t.content_hash IS DISTINCT FROM k.h"
-        ).format(t=t, keys=keys, on_key=on_key, fk=first_key)
+            "SELECT k.i, t.found IS NULL FROM {keys} AS k LEFT JOIN LATERAL "
+            "(SELECT true AS found, t.content_hash, t.last_seen_at FROM {t} AS t WHERE {on_key} OFFSET 0) AS t ON true "
+            "WHERE t.found IS NULL OR t.content_hash IS DISTINCT FROM k.h "
+            "OR t.last_seen_at < now() - %(seen)s::interval"
+        ).format(t=t, keys=keys, on_key=on_key)
         self.sql_truncate_keys = sql.SQL("TRUNCATE {}").format(keys)
 
     # -- helpers ----------------------------------------------------------------
