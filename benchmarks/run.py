@@ -62,7 +62,8 @@ def make_listings(n: int, seed: int = 7):
     from scrapers.housing.records import Listing
 
     rnd = random.Random(seed)
-    cities = [("Brunswick", "ME", "04011"), ("Boston", "MA", "02114"), ("Portland", "ME", "04101"), ("Bath", "ME", "04530")]
+    cities = [("Brunswick", "ME", "04011"), ("Boston", "MA", "02114"), ("Portland", "ME", "04101"),
+              ("Bath", "ME", "04530")]
     items = []
     for i in range(n):
         city, state, zipc = cities[i % len(cities)]
@@ -283,7 +284,7 @@ def bench_startup(results: dict) -> None:
         else:
             base.append(wall(base_cmd))
             full.append(wall(full_cmd))
-    overhead = [f - b for f, b in zip(full, base)]
+    overhead = [f - b for f, b in zip(full, base, strict=True)]
     record(results, "startup.import_scrapy_s", statistics.median(base))
     record(results, "startup.scrapy_list_s", statistics.median(full))
     paired(results, "startup.overhead_s", overhead, "target < 0.5")

@@ -76,15 +76,15 @@ class Batch:
             hashes = hashes and [hashes[i] for i in which]
         if hashes is None:
             return [f"{run},{b}" for b in bodies]
-        return [f"{h},{run},{b}" for h, b in zip(hashes, bodies)]
+        return [f"{h},{run},{b}" for h, b in zip(hashes, bodies, strict=True)]
 
     def keys(self) -> str:
         """COPY text for the key check: position, key fields, content_hash per row."""
         getk = self.get_key
         if self.key_width == 1:
-            rows = ((n, getk(i), h) for n, (i, h) in enumerate(zip(self.items, self.hashes)))
+            rows = ((n, getk(i), h) for n, (i, h) in enumerate(zip(self.items, self.hashes, strict=True)))
         else:
-            rows = ((n, *getk(i), h) for n, (i, h) in enumerate(zip(self.items, self.hashes)))
+            rows = ((n, *getk(i), h) for n, (i, h) in enumerate(zip(self.items, self.hashes, strict=True)))
         return "".join(_csv_lines(rows))
 
 
@@ -347,7 +347,7 @@ class TableWriter:
                 self.expect_new = False
                 ins = upd = 0
                 cur.execute("SET LOCAL pde.writer = 'on'")
-                for item, line in zip(batch.items, batch.lines()):
+                for item, line in zip(batch.items, batch.lines(), strict=True):
                     cur.execute("SAVEPOINT pde_row")
                     try:
                         i, u = self._upsert(cur, [line])

@@ -122,7 +122,7 @@ def test_fast_paths_leave_the_same_tables_as_the_upsert(pg_url, batch_size):
     with psycopg2.connect(pg_url) as conn, conn.cursor() as cur:
         cur.execute("TRUNCATE housing.listings, housing.listings_history")
     new = run_steps(pg_url, "hash", batch_size)
-    for (what, *o), (_, *n) in zip(old, new):
+    for (what, *o), (_, *n) in zip(old, new, strict=True):
         assert n == o, what
 
     by_step = {s[0]: s for s in new}
