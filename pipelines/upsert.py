@@ -1,18 +1,23 @@
 """Write one batch of records into its PostgreSQL table: deduplicated, with history.
 
-One batch is one transaction. Each row carries a hash of its content
-(``content_hash``). The batch's keys and hashes go to the server first, which
-answers which keys are new and which rows differ from what pde last wrote:
+One batch is one transaction. Each row carries ``content_hash``, the md5 of the
+row as pde serialises it. The batch's keys and hashes go to the server first
+(a small COPY into a temp table), which answers which rows need writing:
 - new keys are COPied straight into the table (one server pass, like a plain COPY);
-- rows whose hash is unchanged are not sent again (a re-crawl writes nothing);
-- changed rows go the full way: COPY into a temp table, then
+- rows whose hash equals the stored one are not sent again (a re-crawl writes nothing);
+- changed rows, rows not seen for ``seen_interval`` and rows with no stored hash
+  take the full path: COPY into a temp table, then
   ``INSERT ... ON CONFLICT DO UPDATE ... WHERE <content> IS DISTINCT FROM``, so
   ``updated_at`` moves only when content changes, and a trigger
   (``platform.track(..., history => true)``) keeps the previous version in
-  ``<table>_history``. ``None`` never overwrites a known value; volatile fields are
-  written along but are no change.
-After a batch of only new keys the next batch is COPied straight away (no key
-check); a unique violation (a key that exists after all) falls back to the check.
+  ``<table>_history``. ``None`` never overwrites a known value; volatile fields
+  are written along but are no change.
+The hash is that of the crawled row last applied: applying the same row again
+changes nothing (``None`` keeps known values either way), which is why an equal
+hash may skip the row. A manual UPDATE clears the hash (trigger ``forget_hash``,
+sql/0080_content_hash.sql), so such a row is compared in full again.
+After a batch of only new keys (or into an empty table) the next batch is COPied
+straight in without the key check; a unique violation falls back to the check.
 
 If the batch is refused (a value the table rejects), the rows are retried one
 by one; the ones the database refuses come back with its message, for

@@ -168,6 +168,8 @@ def test_history_is_copied_by_column_name(pg_url):
     second[0].price += 1
     writer.write_batch(conn, second, 2)
     with conn.cursor() as cur:
-        cur.execute("SELECT price, beds, facts, run_id, replaced_by_run_id FROM housing.listings_history")
-        assert cur.fetchall() == [(first[0].price, first[0].beds, first[0].facts, 1, 2)]
+        cur.execute("SELECT price, beds, latitude, address, facts, run_id, replaced_by_run_id "
+                    "FROM housing.listings_history")
+        old = first[0]
+        assert cur.fetchall() == [(old.price, old.beds, old.latitude, old.address, old.facts, 1, 2)]
     conn.close()
