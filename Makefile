@@ -10,8 +10,10 @@ PY := $(VENV)/bin/python
 # Airflow (and the test run, which drives Airflow in-process) use a second
 # environment from the same uv.lock; crawls use the lean .venv (pde/envs.py).
 AIRFLOW_VENV := .venv-airflow
+# JupyterLab, papermill and the models' SQLAlchemy: a third environment from the same uv.lock.
+NOTEBOOK_VENV := .venv-notebook
 
-.PHONY: setup demo test bench db-info up down superset-setup help
+.PHONY: setup demo test bench db-info up down superset-setup notebook models help
 
 help:
 	@echo "make demo     set up and crawl every recorded fixture into the embedded PostgreSQL"
@@ -19,7 +21,9 @@ help:
 	@echo "make bench    run the benchmarks, write benchmarks/results.json"
 	@echo "make db-info  connection details for psql/DBeaver"
 	@echo "make up       start Airflow (127.0.0.1:8080) and Superset (127.0.0.1:8088); prints URLs and logins"
-	@echo "make down     stop everything make up started"
+	@echo "make notebook start JupyterLab (127.0.0.1:8888, PDE_JUPYTER_PORT) with notebooks/; prints the URL"
+	@echo "make models   train the models (house value, fantasy projections, spending) on your data"
+	@echo "make down     stop everything make up and make notebook started"
 
 setup: $(VENV)/.synced $(AIRFLOW_VENV)/.synced
 
@@ -32,6 +36,8 @@ $(VENV)/.synced: pyproject.toml uv.lock scripts/system-deps.sh
 # Airflow's environment (make up, make test)
 $(AIRFLOW_VENV)/.synced: pyproject.toml uv.lock $(VENV)/.synced
 	UV_PROJECT_ENVIRONMENT=$(AIRFLOW_VENV) uv sync --frozen --group dev --group airflow
+	UV_PROJECT_ENVIRONMENT=$(NOTEBOOK_VENV) uv sync --frozen --group notebook
+	@touch $(NOTEBOOK_VENV)/.pde-synced
 	@touch $@
 
 demo: $(VENV)/.synced
@@ -57,6 +63,12 @@ superset-setup: setup
 
 up: setup superset-setup
 	$(VENV)/bin/pde up
+
+notebook: setup
+	$(VENV)/bin/pde notebook
+
+models: setup
+	$(VENV)/bin/pde model train
 
 down:
 	$(VENV)/bin/pde down

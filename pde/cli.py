@@ -7,13 +7,15 @@ Crawling itself is plain Scrapy: `scrapy crawl <spider> -a name=value` (`scrapy 
 from __future__ import annotations
 
 import argparse
+import importlib
+import importlib.util
 import os
 import subprocess
 import sys
 import time
 from urllib.parse import urlsplit
 
-from pde import new_source, services
+from pde import backup, doctor, new_source, pgupgrade, services
 from pde.db import (
     PROJECT_ROOT,
     DatabaseError,
@@ -26,6 +28,7 @@ from pde.db import (
 )
 from pde.fantasy import cheatsheet
 from pde.finance import categorize
+from pde.envs import notebook_python
 from pde.migrate import MigrationError, migrate
 from pde.runs import EXIT_CODES, crawl_command, format_counts, load_run
 from pipelines.spool import load_all, spool_dir
@@ -65,6 +68,8 @@ DBeaver: New connection > PostgreSQL > Host {u.hostname}, Port {u.port or 5432},
     pg = _embedded_or_none()
     if pg is None:
         return 0
+    if args.action == "upgrade":
+        return pgupgrade.upgrade(pg)
     if args.action == "start":
         pg.start()
         print(f"embedded PostgreSQL running on 127.0.0.1:{pg.port} (data in {pg.datadir}); `pde db info` for details")
@@ -203,14 +208,38 @@ def cmd_csv_profile(args) -> int:
     from scrapers.finance.bank_csv import csv_profile_main  # lazy: loads Scrapy, which only this command needs
 
     return csv_profile_main(args.argv)
+MODEL_AREAS = {"housing": "pde.housing.value", "fantasy": "pde.fantasy.projections", "finance": "pde.finance.spending"}
+
+
+def cmd_model(args) -> int:
+    """Train the models (pde/<area>/), write their tables and record each run in platform.model_runs."""
+    unknown = [a for a in args.areas if a not in MODEL_AREAS]
+    if unknown:
+        print(f"pde model train: unknown area(s) {', '.join(unknown)}; areas: {', '.join(MODEL_AREAS)}",
+              file=sys.stderr)
+        return 2
+    if importlib.util.find_spec("sqlalchemy") is None:  # the lean crawl environment: run in the notebook one
+        python = notebook_python()
+        if python == sys.executable:
+            print("pde: the models need the notebook environment (.venv-notebook): run `make setup`", file=sys.stderr)
+            return 2
+        return subprocess.run([python, "-m", "pde.cli", "model", "train", *args.areas]).returncode
+    conn = connect()
+    migrate(conn, log=lambda m: None)
+    conn.close()
+    for area in args.areas or list(MODEL_AREAS):
+        module = importlib.import_module(MODEL_AREAS[area])
+        for run in module.train():
+            print(run.summary(), flush=True)
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="pde", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
 
-    db = sub.add_parser("db", help="the embedded PostgreSQL: start, stop, status, info, url, psql")
-    db.add_argument("action", choices=["start", "stop", "status", "info", "url", "psql"])
+    db = sub.add_parser("db", help="the embedded PostgreSQL: start, stop, status, info, url, psql, upgrade")
+    db.add_argument("action", choices=["start", "stop", "status", "info", "url", "psql", "upgrade"])
     db.add_argument("--no-start", action="store_true", help="with url: do not start the embedded server")
     db.add_argument("--demo", action="store_true", help="with url/info/psql: the demo's database (pde_demo)")
     db.set_defaults(func=cmd_db)
@@ -235,6 +264,13 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("argv", nargs=argparse.REMAINDER)
     cp.set_defaults(func=cmd_csv_profile)
 
+    mo = sub.add_parser("model", help="train the models (house value, fantasy projections, spending) and write "
+                                      "their tables")
+    mo.add_argument("action", choices=["train"])
+    mo.add_argument("areas", nargs="*", metavar="AREA",
+                    help="any of: " + ", ".join(MODEL_AREAS) + " (default: all)")
+    mo.set_defaults(func=cmd_model)
+
     cheatsheet.register(sub)
 
     d = sub.add_parser("demo", help="crawl every recorded fixture into the database and show what landed")
@@ -242,8 +278,10 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--reset", action="store_true", help="drop the demo database (the user's data is not touched)")
     d.set_defaults(func=cmd_demo)
 
-    new_source.register(sub)
-    services.register(sub)  # pde up/down/status [airflow|superset], pde airflow ..., pde superset ...
+    new_source.register(sub)  # pde new-source
+    backup.register(sub)  # pde backup, pde restore
+    doctor.register(sub)  # pde doctor
+    services.register(sub)  # pde up/down/status [airflow|superset|jupyter], pde airflow ..., pde notebook
     return p
 
 

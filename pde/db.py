@@ -15,6 +15,7 @@ from __future__ import annotations
 import glob
 import os
 import pwd
+import re
 import secrets
 import shutil
 import socket
@@ -58,6 +59,25 @@ def find_bindir() -> Path:
         "(Debian/Ubuntu: `apt-get install postgresql`), set PG_BINDIR to their folder, "
         "or set DATABASE_URL to use a server you already run."
     )
+
+
+def binary_major(bindir: Path) -> int | None:
+    """The major version of the PostgreSQL server in bindir (`postgres --version`), None when absent."""
+
+    try:
+        out = subprocess.run([str(bindir / "postgres"), "--version"], capture_output=True, text=True,
+                             timeout=30).stdout
+    except OSError:
+        return None
+    m = re.search(r"\(PostgreSQL\)\s+(\d+)", out)
+    return int(m.group(1)) if m else None
+
+
+def server_major() -> int:
+    major = binary_major(find_bindir())
+    if major is None:
+        raise DatabaseError(f"{find_bindir() / 'postgres'} does not run or say its version; check PG_BINDIR.")
+    return major
 
 
 def free_port() -> int:
@@ -121,12 +141,13 @@ class EmbeddedPostgres:
             )
         return "postgres"
 
-    def _pg(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    def _pg(self, *args: str, check: bool = True, bindir: Path | None = None, cwd: str = "/"
+            ) -> subprocess.CompletedProcess:
         """Run a server binary (initdb, pg_ctl) as the user the server runs as."""
         user = self._server_user()
         as_user = {"user": user, "group": pwd.getpwnam(user).pw_gid, "extra_groups": []} if user else {}
         proc = subprocess.run(
-            [str(find_bindir() / args[0]), *args[1:]], cwd="/", capture_output=True, text=True, **as_user,
+            [str((bindir or find_bindir()) / args[0]), *args[1:]], cwd=cwd, capture_output=True, text=True, **as_user,
         )
         if check and proc.returncode != 0:
             raise DatabaseError(
@@ -143,8 +164,8 @@ class EmbeddedPostgres:
         pw = pwd.getpwnam(user)
         for path in paths:
             os.chown(path, pw.pw_uid, pw.pw_gid)
-        # The server user must be able to reach the folder through its parents.
-        for parent in [self.home, *self.home.parents]:
+        # The server user must be able to reach the folder through its parents (PDE_HOME itself: its group).
+        for parent in self.home.parents:
             mode = parent.stat().st_mode
             if not mode & 0o001:
                 raise DatabaseError(
@@ -158,14 +179,60 @@ class EmbeddedPostgres:
     def initialised(self) -> bool:
         return (self.datadir / "PG_VERSION").exists()
 
+    def data_major(self) -> int | None:
+        """The PostgreSQL major version that made the data directory (its PG_VERSION file)."""
+        try:
+            return int((self.datadir / "PG_VERSION").read_text().strip().split(".")[0])
+        except (FileNotFoundError, ValueError):
+            return None
+
+    def check_version(self) -> None:
+        """Refuse to start a data directory the installed server cannot read; say how to get there."""
+        data, binaries = self.data_major(), server_major()
+        if data is None or data == binaries:
+            return
+        if data < binaries:
+            raise DatabaseError(
+                f"The embedded PostgreSQL data in {self.datadir} was made by PostgreSQL {data}; this machine's "
+                f"server is PostgreSQL {binaries} ({find_bindir()}), which cannot read it, so pde did not start it. "
+                f"Upgrade it with `pde db upgrade` (pg_upgrade into a new folder; the old one is kept until you "
+                f"delete it), or set PG_BINDIR to PostgreSQL {data}'s bin folder to keep using it as it is.")
+        raise DatabaseError(
+            f"The embedded PostgreSQL data in {self.datadir} was made by PostgreSQL {data}, newer than this "
+            f"machine's PostgreSQL {binaries} ({find_bindir()}); PostgreSQL cannot go back a major version, so pde "
+            f"did not start it. Install PostgreSQL {data} (Debian: `apt-get install postgresql-{data}`) or set "
+            f"PG_BINDIR to its bin folder. Nothing was changed.")
+
+    def check_interrupted_upgrade(self) -> None:
+        if self.initialised:
+            return
+        kept = sorted(self.home.glob("pgdata-pg*-*"))
+        if kept:
+            raise DatabaseError(
+                f"{self.datadir} is missing but {kept[-1]} holds earlier data: an upgrade was interrupted while "
+                f"swapping folders. pde did not create an empty database over it. Move it back "
+                f"(`mv {kept[-1]} {self.datadir}`) and run `pde db upgrade` again.")
+
     def is_running(self) -> bool:
         if not self.initialised:
             return False
         return self._pg("pg_ctl", "status", "-D", str(self.datadir), check=False).returncode == 0
 
-    def init(self) -> None:
+    def make_home(self) -> None:
+        """PDE_HOME holds personal data (spool, logs, backups): only the user may enter it (0700).
+
+        As root the server runs as ``postgres``, which may pass through (0710, group postgres) but not list it.
+        """
         self.home.mkdir(parents=True, exist_ok=True)
-        os.chmod(self.home, 0o755)
+        user = self._server_user()
+        if user is None:
+            os.chmod(self.home, 0o700)
+        else:
+            os.chown(self.home, -1, pwd.getpwnam(user).pw_gid)
+            os.chmod(self.home, 0o710)
+
+    def init(self) -> None:
+        self.make_home()
         if not self.password_file.exists():
             self.password_file.write_text(secrets.token_urlsafe(18) + "\n")
             os.chmod(self.password_file, 0o600)
@@ -203,9 +270,11 @@ class EmbeddedPostgres:
 
     def start(self) -> None:
         """Initialise if needed, start if not running, create the pde database."""
+        self.check_interrupted_upgrade()
         if not self.initialised:
             self.init()
         if not self.is_running():
+            self.check_version()
             with socket.socket() as probe:
                 if probe.connect_ex(("127.0.0.1", self.port)) == 0:
                     raise DatabaseError(
@@ -213,7 +282,9 @@ class EmbeddedPostgres:
                         f"checkout's PostgreSQL?), so the embedded PostgreSQL in {self.datadir} "
                         "cannot start. Set PDE_PG_PORT to a free port, or DATABASE_URL to use that server."
                     )
-            self.logfile.touch()
+            self.make_home()
+            self.logfile.touch(mode=0o600)
+            os.chmod(self.logfile, 0o600)  # the server log shows queries and rows: the user's only
             self._give_to_server_user(self.logfile)
             self._pg("pg_ctl", "start", "-w", "-t", "60", "-D", str(self.datadir),
                      "-l", str(self.logfile), "-o", f"-p {self.port}")

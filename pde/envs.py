@@ -1,10 +1,13 @@
-"""Which programs run what: crawls in the lean ``.venv``, Airflow in ``.venv-airflow``, and which Chromium.
+"""Which programs run what: crawls in the lean ``.venv``, Airflow in ``.venv-airflow``, notebooks and models
+in ``.venv-notebook``, and which Chromium.
 
 Airflow pulls in pydantic, and Scrapy's item adapter imports pydantic whenever
 it is installed: ~0.2-0.3 s added to every ``scrapy`` start, which Airflow pays
 on every task. So crawls run from ``.venv`` (no Airflow), and Airflow, which
 also needs everything pde has, from ``.venv-airflow`` (``make setup`` builds
-both from the same ``uv.lock``). Either falls back to the running interpreter.
+both from the same ``uv.lock``). JupyterLab, papermill, matplotlib and SQLAlchemy
+(which the models read through) are in ``.venv-notebook`` (the ``notebook``
+group), for the same reason. Each falls back to the running interpreter.
 """
 
 from __future__ import annotations
@@ -34,3 +37,8 @@ def crawl_python() -> str:
 def airflow_python() -> str:
     """The interpreter with Airflow installed: .venv-airflow."""
     return _python(".venv-airflow")
+
+
+def notebook_python() -> str:
+    """The interpreter with JupyterLab, papermill and SQLAlchemy: .venv-notebook (models run there too)."""
+    return _python(".venv-notebook")

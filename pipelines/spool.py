@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 from collections import defaultdict
 from pathlib import Path
 
@@ -26,8 +27,10 @@ def spool_path(spider: str, run_id) -> Path:
 
 
 def append(path: Path, kind: str, run_id, spider: str, payloads: list[dict]) -> None:
+    """Append rows; the folder (0700) and files (0600) are the user's only: they hold personal data."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a", encoding="utf-8") as f:
+    os.chmod(path.parent, 0o700)
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "a", encoding="utf-8") as f:
         for p in payloads:
             f.write(json.dumps({"kind": kind, "run_id": run_id, "spider": spider, **p}, default=str) + "\n")
         f.flush()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import tempfile
 import uuid
 from pathlib import Path
@@ -126,3 +127,10 @@ def run_crawl(spider: str, *, db: str, cassette: Path | str | None = None, args:
                                        **(settings or {})})
     full_env = {**os.environ, "DATABASE_URL": db, **(env or {})}
     return subprocess.run(cmd, cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=timeout)
+
+
+def run_pde(*args: str, env: dict | None = None, timeout: int = 180):
+    """The `pde` command in a subprocess, as a user runs it; returns CompletedProcess."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([sys.executable, "-m", "pde.cli", *args], cwd=ROOT, env=full_env, capture_output=True,
+                          text=True, timeout=timeout)

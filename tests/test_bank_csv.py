@@ -507,7 +507,7 @@ SYNTHETIC = {
     "fidelity_2024": [("2025-04-01", "2500.00"), ("2025-04-03", "-1000.00")],
     "vanguard": [("2024-01-04", "-2350.00"), ("2024-01-02", "3000.00")],
     "venmo": [("2024-01-05", "-18.50"), ("2024-01-07", "600.00")],
-    "paypal": [("2024-01-05", "-42.00"), ("2024-01-06", "96.80")],
+    "paypal": [("2024-01-15", "-42.00"), ("2024-01-16", "96.80")],
     "monzo": [("2024-01-05", "-4.35"), ("2024-01-25", "2100.00")],
     "revolut": [("2024-01-05", "-23.40"), ("2024-01-07", "-100.50"), ("2024-01-02", "500.00")],
     "revolut_2019": [("2019-01-05", "-23.40"), ("2019-01-02", "500.00")],
@@ -784,3 +784,66 @@ def test_csv_profile_usage_errors():
     out = subprocess.run([sys.executable, "-m", "pde.cli", "csv-profile", "/nonexistent/x.csv"],
                          capture_output=True, text=True)
     assert out.returncode == 1 and "cannot read /nonexistent/x.csv" in out.stderr
+
+
+def test_headerless_unknown_file_gets_a_mapping_by_naming_its_columns(pde_home, tmp_path):
+    export = tmp_path / "no-header.csv"
+    export.write_text("2024-01-05;-4,75;Bakery\n2024-01-06;-12,00;Books\n2024-01-09;1500,00;Salary\n")
+    with pytest.raises(ParseError) as err:
+        _read(export.read_bytes(), str(export))
+    assert "name its 3 columns with --columns (e.g. --columns 'Date,Amount,Description')" in str(err.value)
+    done = _pde("csv-profile", str(export), "--columns", "Date,Amount,Description", "--currency", "EUR",
+                "--name", "my_headerless", home=pde_home)
+    assert done.returncode == 0, done.stderr
+    assert "Preview (3 transactions" in done.stdout
+    parsed = _read(export.read_bytes(), str(export))
+    assert parsed.profile.name == "my_headerless" and parsed.profile.headerless
+    assert [(x.posted_date, x.amount, x.currency) for x in of(parsed.records, Transaction)] == [
+        (dt.date(2024, 1, 5), Decimal("-4.75"), "EUR"), (dt.date(2024, 1, 6), Decimal("-12.00"), "EUR"),
+        (dt.date(2024, 1, 9), Decimal("1500.00"), "EUR")]
+
+
+def test_a_title_line_as_wide_as_the_header_is_not_taken_for_it():
+    body = (b"Account,Everyday Checking,Jane Doe\n\nDate,Description,Amount\n"
+            b"01/13/2024,Coffee,-3.50\n01/14/2024,Refund,10.00\n01/15/2024,Lunch,-12.00\n")
+    parsed = _read(body)
+    assert parsed.guess.header == ["Date", "Description", "Amount"] and parsed.guess.header_index == 2
+    assert [x.amount for x in of(parsed.records, Transaction)] == [Decimal("-3.50"), Decimal("10.00"),
+                                                                    Decimal("-12.00")]
+
+
+def test_a_debit_credit_column_settles_the_sign_of_mostly_positive_amounts():
+    body = (b"Date,Description,Type,Amount\n01/13/2024,Groceries,DEBIT,50.00\n01/14/2024,Payment,CREDIT,-100.00\n"
+            b"01/15/2024,Fuel,DEBIT,30.00\n")
+    parsed = _read(body)
+    assert parsed.profile.sign == "inverted" and "sign read from 'Type' (its debit rows are positive)" in \
+        parsed.guess.assumptions
+    assert [x.amount for x in of(parsed.records, Transaction)] == [Decimal("-50.00"), Decimal("100.00"),
+                                                                    Decimal("-30.00")]
+
+
+def test_a_user_profile_wins_over_the_project_profile_for_the_same_header(pde_home):
+    body = (FIX / "pcmastercard.csv").read_bytes()
+    mine = Profile.from_table("my_pc", {**{k: v for k, v in vars(PROFILES["pcfinancial_mastercard"]).items()
+                                           if k not in ("name", "origin", "sample")},
+                                        "unverified": True, "institution": "My PC card", "sign": "normal"})
+    save_user_profile(mine)
+    parsed = _read(body)
+    assert (parsed.profile.name, parsed.profile.origin) == ("my_pc", "user")
+    assert of(parsed.records, Transaction)[0].amount == Decimal("36.33")
+
+
+def test_a_profile_with_two_date_orders_refuses_a_file_whose_dates_read_both_ways():
+    lines = (SYNTH / "paypal.csv").read_text().splitlines()  # 01/15/2024 and 01/16/2024: month first
+
+    def with_dates(first: str, second: str) -> bytes:
+        return "\n".join([lines[0], lines[1].replace('"01/15/2024"', f'"{first}"'),
+                          lines[2].replace('"01/16/2024"', f'"{second}"')]).encode()
+
+    european = of(_read(with_dates("15/01/2024", "06/02/2024")).records, Transaction)
+    assert [x.posted_date for x in european] == [dt.date(2024, 1, 15), dt.date(2024, 2, 6)]
+    with pytest.raises(ParseError) as err:
+        _read(with_dates("01/05/2024", "01/06/2024"), "/downloads/paypal.csv")
+    assert ("the dates in 'Date' read as %m/%d/%Y or %d/%m/%Y (e.g. '01/05/2024') and profile 'paypal' cannot "
+            "tell which; nothing was loaded. Write a mapping with: pde csv-profile /downloads/paypal.csv --date Date "
+            "--date-format <one of them>") in str(err.value)

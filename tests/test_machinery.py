@@ -200,6 +200,8 @@ def test_database_stopping_mid_crawl_loses_nothing(tmp_path, pde_home):
         assert "spooled" in err and "pde spool load" in err
         spooled = list((pde_home / "spool").glob("*.jsonl"))
         assert len(spooled) == 1
+        # spooled rows are personal data: the user's only
+        assert (pde_home / "spool").stat().st_mode & 0o777 == 0o700 and spooled[0].stat().st_mode & 0o777 == 0o600
 
         pg.start()
         assert rows(pg.url, "SELECT status FROM platform.runs") == [("running",)]  # the end could not be recorded

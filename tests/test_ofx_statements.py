@@ -6,6 +6,7 @@ Expected values were read from the files in fixtures/ofx_statements/ (see its PR
 from __future__ import annotations
 
 import datetime as dt
+import html
 import logging
 import re
 import shutil
@@ -620,15 +621,32 @@ def test_every_peer_file_loads_right_or_is_refused_clearly(path):
     loaded = of(records, Transaction)
     assert len(loaded) == len(load)
     assert sum(t.amount for t in loaded) == sum(raw_amount(t["amount"]) for t in load)
-    assert {t.transaction_id for t in loaded if not t.transaction_id.startswith("ofx:")} == \
-        {t["fitid"] for t in load if t["fitid"]}
+    # each transaction's id, amount and day, as written
+    assert Counter((t.transaction_id if t.transaction_id[:4] != "ofx:" else None, t.amount, t.posted_date)
+                   for t in loaded) == \
+        Counter((t["fitid"] or None, raw_amount(t["amount"]), dt.datetime.strptime(t["posted"][:8], "%Y%m%d").date())
+                for t in load)
     assert quarantined["finance.transactions"] == set_aside
 
-    invtran = len(re.findall(r"<INVTRAN>", raw))
-    assert len(of(records, InvestmentTransaction)) + quarantined["finance.investment_transactions"] == invtran
+    invtran = re.findall(r"<INVTRAN>\s*<FITID>([^<\s]+)", raw)
+    inv = of(records, InvestmentTransaction)
+    assert len(inv) + quarantined["finance.investment_transactions"] == len(invtran)
+    assert {i.transaction_id for i in inv} <= set(invtran)
     positions = len(re.findall(r"<INVPOS>", raw))
-    assert len(of(records, Holding)) + quarantined["finance.holdings"] == positions
-    assert len(of(records, Security)) == len(set(re.findall(r"<SECINFO>\s*<SECID>\s*<UNIQUEID>([^<\s]+)", raw)))
+    holdings = of(records, Holding)
+    assert len(holdings) + quarantined["finance.holdings"] == positions
+    # the holdings table keeps one row per account, security, day and sub-account: the values add up
+    # with what was set aside
+    aside = sum(Decimal(r.raw["INVPOS"]["MKTVAL"]) for r in records
+                if isinstance(r, Rejected) and r.table == "finance.holdings")
+    assert sum(h.market_value or 0 for h in holdings) + aside == \
+        sum(raw_amount(v) for v in re.findall(r"<MKTVAL>([^<\s]+)", raw))
+    secids = re.findall(r"<SECINFO>\s*<SECID>\s*<UNIQUEID>([^<\s]+)", raw)
+    securities = {s.security_id.split(":", 1)[1]: s for s in of(records, Security)}
+    assert set(securities) == set(secids)
+    assert len(securities) + quarantined["finance.securities"] == len(secids)  # one CUSIP twice: set aside
+    assert {s.name for s in securities.values() if s.name} <= \
+        {html.unescape(n.strip()) for n in re.findall(r"<SECNAME>([^<\r\n]+)", raw)}
     for tag, kind in (("LEDGERBAL", "ledger"), ("AVAILBAL", "available")):
         amounts = [raw_tag(b, "BALAMT") for b in re.findall(rf"<{tag}>(.*?)</{tag}>", raw, re.S)]
         got = [b.amount for b in of(records, Balance) if b.balance_type == kind]
@@ -1047,3 +1065,28 @@ def test_direct_connect_logs_no_account_number_or_password(caplog):
     with caplog.at_level(logging.DEBUG):
         direct_connect_request(ENV, days=30, now=dt.datetime(2024, 3, 23, 12, tzinfo=UTC))
     assert "4111222233334444" not in caplog.text and "hunter2-secret" not in caplog.text
+
+
+def test_an_invalid_optional_value_of_a_trade_is_set_aside_and_the_trade_loads():
+    body = (LIBOFX / "ofx-2.1.1-sect-13.13.ofx").read_bytes()
+    body = body.replace(b"<UNITPRICE>18.9000</UNITPRICE>", b"<UNITPRICE>N/A</UNITPRICE>", 1)
+    body = body.replace(b"<DTTRADE>20060106000000.000[-5:EST]", b"<DTTRADE>20060106006100.000[-5:EST]")
+    records = parse(body=body)
+    inv = {i.transaction_id: i for i in of(records, InvestmentTransaction)}
+    assert len(inv) == 3
+    assert inv["212839062820295310723"].unit_price is None and inv["212839062820295310723"].units == Decimal("14.6860")
+    assert inv["212849815151950488609"].trade_date == dt.date(2006, 1, 6)  # minute 61: the day is kept
+    [aside] = of(records, Rejected)
+    assert aside.table == "finance.investment_transactions" and "'N/A'" in aside.reason
+
+
+def test_an_error_answer_beside_a_good_statement_is_quarantined_with_the_banks_message():
+    # a Direct Connect answer for two accounts: one statement, one STATUS 2003 (account not found)
+    body = (FIX / "checking.ofx").read_bytes()
+    refused = (b"<STMTTRNRS><TRNUID>1<STATUS><CODE>2003<SEVERITY>ERROR<MESSAGE>Account not found</STATUS>"
+               b"</STMTTRNRS>\n\t</BANKMSGSRSV1>")
+    body = body.replace(b"\t</BANKMSGSRSV1>", refused, 1)
+    records = parse(body=body)
+    assert by_id(records) == checking_ids()
+    [refusal] = of(records, Rejected)
+    assert "STMTTRNRS status 2003 ERROR: Account not found (the account was not found" in refusal.reason

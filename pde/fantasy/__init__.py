@@ -1,1 +1,1 @@
-"""Fantasy, using the data: the draft cheat sheet (and the projections)."""
+"""Using the fantasy data: the draft cheat sheet (cheatsheet.py) and pde's own season projections (projections.py)."""

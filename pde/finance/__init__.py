@@ -1,1 +1,1 @@
-"""Finance, using the data: the categorizer (and the models)."""
+"""Using the finance data: the categorizer (categorize.py); recurring charges, transfers and the spending forecast (spending.py)."""

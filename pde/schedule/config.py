@@ -37,7 +37,9 @@ DEFAULTS: dict[str, Any] = {
 }
 SPIDER_KEYS = set(DEFAULTS) | {"schedule", "paused", "crawls"}
 CRAWL_KEYS = {"label", "args", "settings", "env", "secrets", "quality"}
-DOWNSTREAM_KEYS = {"when", "condition", "command", "tags", "env", "secrets", "timeout_minutes", "paused"}
+DOWNSTREAM_KEYS = {"when", "condition", "command", "tags", "env", "secrets", "timeout_minutes", "paused",
+                   "environment", "notebook", "parameters"}
+ENVIRONMENTS = ("crawl", "notebook")
 #: keys only read when the DAG file is parsed (the Variable cannot change them)
 PARSE_TIME_KEYS = {"schedule", "paused", "retries", "retry_delay_minutes", "max_retry_delay_minutes",
                    "timeout_minutes", "parallel_crawls"}
@@ -82,12 +84,17 @@ def check_config(doc: Any, where: str) -> dict[str, Any]:
             doc["spiders"][name] = block = {}
         _check_spider_block(block, f"{where} spiders.{name}")
     for name, block in doc["downstream"].items():
-        if not isinstance(block, dict) or not block.get("when") or not block.get("command"):
-            raise ConfigError(f"{where} downstream.{name}: needs when: [tables] and command:")
+        if not isinstance(block, dict) or not block.get("when") or not (block.get("command") or block.get("notebook")):
+            raise ConfigError(f"{where} downstream.{name}: needs when: [tables] and command: (or notebook:)")
         unknown = set(block) - DOWNSTREAM_KEYS
         if unknown:
             raise ConfigError(f"{where} downstream.{name}: unknown key(s) {sorted(unknown)}; "
                               f"known: {sorted(DOWNSTREAM_KEYS)}")
+        if block.get("environment", "crawl") not in ENVIRONMENTS:
+            raise ConfigError(f"{where} downstream.{name}.environment: one of {', '.join(ENVIRONMENTS)}, "
+                              f"not {block['environment']!r}")
+        if not isinstance(block.get("parameters") or {}, dict):
+            raise ConfigError(f"{where} downstream.{name}.parameters: a mapping of notebook parameters")
     return doc
 
 

@@ -27,11 +27,13 @@ A crawl DAG (``dag_id`` = spider name, tags = its area) runs::
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import shlex
+from pathlib import Path
 from typing import Any
 
-from pde.envs import crawl_python
+from pde.envs import crawl_python, notebook_python
 from pde.schedule.assets import spider_alias, table_asset
 from pde.schedule.config import (
     DEFAULTS,
@@ -154,9 +156,11 @@ def build_downstream_dag(name: str, block: dict[str, Any], config: dict[str, Any
         raise ConfigError(f"downstream.{name}.condition: any or all, not {condition!r}")
     schedule = AssetAny(*assets) if condition == "any" else AssetAll(*assets)
     cfg = merge(DEFAULTS, config.get("defaults") or {})
+    what = " then ".join(x for x in (f"`{block['command']}`" if block.get("command") else "",
+                                      f"notebook {block['notebook']}" if block.get("notebook") else "") if x)
     with DAG(
         dag_id=name,
-        description=f"{block['command']} when {(' or ' if condition == 'any' else ' and ').join(block['when'])} changes",
+        description=f"{what} when {(' or ' if condition == 'any' else ' and ').join(block['when'])} changes",
         schedule=schedule,
         start_date=START_DATE,
         catchup=False,
@@ -164,24 +168,54 @@ def build_downstream_dag(name: str, block: dict[str, Any], config: dict[str, Any
         tags=[*block.get("tags", []), "downstream"],
         default_args=_default_args(cfg),
         is_paused_upon_creation=bool(block.get("paused", False)),
-        doc_md=f"Runs `{block['command']}` in the project after a crawl wrote to "
-               f"{', '.join(block['when'])} ({condition}). Defined in dags/crawls.yaml, downstream.{name}.",
+        doc_md=f"Runs {what} in the project after a crawl wrote to {', '.join(block['when'])} ({condition}). "
+               f"Defined in dags/crawls.yaml, downstream.{name}."
+               + (f" The executed notebook is kept as HTML in $PDE_HOME/reports/{Path(block['notebook']).stem}.html "
+                  "(path in the task log)." if block.get("notebook") else ""),
     ) as dag:
+        timeout = dt.timedelta(minutes=float(block.get("timeout_minutes", 60)))
+        tasks = []
+        if block.get("command"):
 
-        @task(task_id="run", execution_timeout=dt.timedelta(minutes=float(block.get("timeout_minutes", 60))))
-        def run() -> None:
-            command = block["command"]
-            argv = shlex.split(command) if isinstance(command, str) else list(command)
-            if argv[0] in ("python", "python3"):
-                argv[0] = crawl_python()  # the project's Python, whatever the worker's PATH says
-            spec = {"spider": name, "env": block.get("env") or {}, "secrets": normalise_secrets(block.get("secrets"))}
-            spec_secrets = resolve_secrets(spec)
-            env = crawl_environment(spec, spec_secrets)
-            code, tail, _ = run_streaming(argv, env, redact=sensitive_values(env, spec_secrets))
-            if code != 0:
-                raise RuntimeError(f"{name}: `{command}` exited with {code}:\n" + "\n".join(tail))
+            @task(task_id="run", execution_timeout=timeout)
+            def run() -> None:
+                command = block["command"]
+                argv = shlex.split(command) if isinstance(command, str) else list(command)
+                run_downstream(name, block, argv, f"`{command}`")
 
-        run()
+            tasks.append(run())
+        if block.get("notebook"):
+
+            @task(task_id="notebook", execution_timeout=timeout)
+            def notebook() -> str:
+                return run_downstream(name, block, notebook_command(block), f"notebook {block['notebook']}")
+
+            tasks.append(notebook())
+        if len(tasks) == 2:
+            tasks[0] >> tasks[1]
     return dag
+
+
+def notebook_command(block: dict[str, Any]) -> list[str]:
+    """papermill through pde.reports, with the entry's parameters (as JSON values)."""
+    argv = ["python", "-m", "pde.reports", str(block["notebook"])]
+    for key, value in (block.get("parameters") or {}).items():
+        argv += ["-p", f"{key}={json.dumps(value)}"]
+    return argv
+
+
+def run_downstream(name: str, block: dict[str, Any], argv: list[str], what: str) -> str:
+    """Run one downstream step in the project with DATABASE_URL and the entry's env and secrets; its last line."""
+    if argv[0] in ("python", "python3"):
+        # the project's Python, whatever the worker's PATH says; notebooks always run where papermill is
+        notebook = block.get("environment") == "notebook" or argv[1:3] == ["-m", "pde.reports"]
+        argv = [notebook_python() if notebook else crawl_python(), *argv[1:]]
+    spec = {"spider": name, "env": block.get("env") or {}, "secrets": normalise_secrets(block.get("secrets"))}
+    spec_secrets = resolve_secrets(spec)
+    env = crawl_environment(spec, spec_secrets)
+    code, tail, _ = run_streaming(argv, env, redact=sensitive_values(env, spec_secrets))
+    if code != 0:
+        raise RuntimeError(f"{name}: {what} exited with {code}:\n" + "\n".join(tail))
+    return tail[-1] if tail else ""
 
 

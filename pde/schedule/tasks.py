@@ -212,7 +212,7 @@ def run_crawl(spec: dict) -> dict:
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="pde-crawl-") as tmp:
         result_file = Path(tmp) / "result.json"
-        code, tail, lines = run_streaming(crawl_command(spec, result_file), env, redact=sensitive_values(env, secrets))
+        code, _, lines = run_streaming(crawl_command(spec, result_file), env, redact=sensitive_values(env, secrets))
         run = Run.read_result(result_file) if result_file.exists() else None
     run_id = run.run_id if run else None
     result = {"label": spec["label"], "spider": spec["spider"], "run_id": run_id, "spec": spec}

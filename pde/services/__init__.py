@@ -1,4 +1,4 @@
-"""Long-running services pde starts on this machine: ``pde up [airflow|superset]``, ``pde down``.
+"""Long-running services pde starts on this machine: ``pde up [airflow|superset|jupyter]``, ``pde down``.
 
 Each service is a module here with ``up()``, ``down()`` and ``status()``
 (exit codes); :func:`register` adds the ``pde up``, ``pde down`` and
@@ -21,7 +21,9 @@ from dataclasses import dataclass
 
 from pde.db import DatabaseError, EmbeddedPostgres, database_url, pde_home
 
-SERVICES = ("airflow", "superset")
+SERVICES = ("airflow", "superset", "jupyter")
+#: what a bare `pde up` starts; JupyterLab starts on request (`pde notebook`), `pde down` stops it too
+DEFAULT_UP = ("airflow", "superset")
 
 
 def _module(name: str):
@@ -62,15 +64,15 @@ def stop_database_if_started() -> bool:
     return stopped
 
 
-def _names(args) -> list[str]:
+def _names(args, default: tuple[str, ...] | None = None) -> list[str]:
     unknown = [n for n in args.services if n not in SERVICES]
     if unknown:
         raise SystemExit(f"pde: unknown service(s) {', '.join(unknown)}; services: {', '.join(SERVICES)}")
-    return args.services or available()
+    return args.services or [n for n in available() if default is None or n in default]
 
 
 def cmd_up(args) -> int:
-    names = _names(args)
+    names = _names(args, DEFAULT_UP)
     code = 0
     for name in names:
         try:
@@ -101,8 +103,9 @@ def cmd_status(args) -> int:
 def register(subparsers) -> None:
     """Add ``up``, ``down`` and ``status`` to the ``pde`` command."""
     choices = list(SERVICES)
-    up = subparsers.add_parser("up", help="start services on 127.0.0.1 (default: all): " + ", ".join(choices))
-    up.add_argument("services", nargs="*", metavar="SERVICE", help="any of: " + ", ".join(choices) + " (default: all)")
+    up = subparsers.add_parser("up", help="start services on 127.0.0.1 (default: " + ", ".join(DEFAULT_UP) + ")")
+    up.add_argument("services", nargs="*", metavar="SERVICE",
+                    help="any of: " + ", ".join(choices) + " (default: " + ", ".join(DEFAULT_UP) + ")")
     up.set_defaults(func=cmd_up)
     down = subparsers.add_parser("down", help="stop what `pde up` started (default: all)")
     down.add_argument("services", nargs="*", metavar="SERVICE")

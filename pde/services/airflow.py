@@ -182,6 +182,9 @@ def airflow_env(data_url: str, meta_url: str | None = None, *, base: dict | None
         "AIRFLOW__API_AUTH__JWT_SECRET": keys["jwt_secret"],
         "AIRFLOW__API__EXPOSE_CONFIG": "False",
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(h / "logs"),
+        # task logs show crawled rows: readable by the user only
+        "AIRFLOW__LOGGING__FILE_TASK_HANDLER_NEW_FOLDER_PERMISSIONS": "0o700",
+        "AIRFLOW__LOGGING__FILE_TASK_HANDLER_NEW_FILE_PERMISSIONS": "0o600",
         "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "60",
         "AIRFLOW__SECRETS__USE_CACHE": "True",
@@ -291,9 +294,13 @@ def start(timeout: float = 180) -> dict:
         if running[component]:
             continue
         log = _logfile(component)
-        log.parent.mkdir(parents=True, exist_ok=True)
+        for folder in (home(), log.parent):
+            folder.mkdir(parents=True, exist_ok=True)
+            os.chmod(folder, 0o700)
         _pidfile(component).parent.mkdir(parents=True, exist_ok=True)
-        with open(log, "ab") as out:
+        fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "ab") as out:
             proc = subprocess.Popen(
                 [airflow_python(), "-m", "airflow", component], env=env, cwd=PROJECT_ROOT,
                 stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,

@@ -17,7 +17,8 @@ Arguments:
 - ``-a account=everyday-checking`` the account, for files that have no account
   column (default: the file name without extension, which changes with every
   download, so pass it).
-- ``-a profile=schwab_checking`` force a profile instead of recognising it.
+- ``-a profile=schwab_checking`` force a profile (the project's or your own) instead of
+  recognising it.
 
 Credentials: none (files only).
 
@@ -131,10 +132,12 @@ class Profile:
     account_type: str | None = None
     skip_rows_matching: str | None = None
     skip_if_empty: list[str] = field(default_factory=list)
+    #: "project" or "user" (from $PDE_HOME): not a TOML key; a user's profile wins a tie
+    origin: str = field(default="project", compare=False)
 
     @classmethod
     def from_table(cls, name: str, table: dict, where: str | None = None) -> Profile:
-        known = {f.name for f in fields(cls)} - {"name"}
+        known = {f.name for f in fields(cls)} - {"name", "origin"}
         unknown = sorted(set(table) - known)
         where = where or f"{PROFILES_PATH.name} [{name}]"
         if unknown:
@@ -190,7 +193,7 @@ class Profile:
         lines = [f"[{self.name}]"]
         defaults = {f.name: f.default for f in fields(self) if f.default is not dataclasses.MISSING}
         for f in fields(self):
-            if f.name == "name":
+            if f.name in ("name", "origin"):
                 continue
             value = getattr(self, f.name)
             if value is None or value == [] or value == {} or (f.name in defaults and value == defaults[f.name]):
@@ -253,7 +256,9 @@ def load_all_profiles(user_path: Path | None = None) -> dict[str, Profile]:
     profiles = load_profiles()
     user_path = user_path or user_profiles_path()
     if user_path.exists():
-        profiles.update(load_profiles(user_path))
+        for name, profile in load_profiles(user_path).items():
+            profile.origin = "user"
+            profiles[name] = profile
     return profiles
 
 
@@ -268,7 +273,7 @@ def save_user_profile(profile: Profile, path: Path | None = None) -> Path:
     kept = [b for b in blocks if not b.startswith(f"[{profile.name}]\n")]
     new = "".join(kept).rstrip("\n") + "\n\n" + profile.to_toml()
     Profile.from_table(profile.name, tomllib.loads(profile.to_toml())[profile.name], f"{path} [{profile.name}]")
-    tmp = path.with_suffix(".toml.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(new, encoding="utf-8")
     os.replace(tmp, path)
     return path
@@ -401,9 +406,9 @@ def _find_header(lines: list[str], profiles: list[Profile]) -> tuple[Profile, in
             cells = _header_cells(_split(line, delimiter))
             for p in group:
                 if _header_matches(p, cells):
-                    hits.append((p.match == "exact", len(p.columns), p, cells))
+                    hits.append((p.origin == "user", p.match == "exact", len(p.columns), p, cells))
         if hits:
-            _, _, profile, cells = max(hits, key=lambda h: (h[0], h[1]))
+            *_, profile, cells = max(hits, key=lambda h: h[:3])
             return profile, index, cells
     return None
 
@@ -592,6 +597,8 @@ class Guess:
     def command(self, path: str) -> str:
         c = self.choices
         parts = ["pde", "csv-profile", _quote(path)]
+        if c.get("headerless"):
+            parts += ["--columns", _quote(",".join(self.header))]
         for key, flag in (("date", "--date"), ("date_format", "--date-format"), ("amount", "--amount"),
                           ("debit", "--debit"), ("credit", "--credit"), ("direction", "--direction"),
                           ("sign", "--sign"), ("payee", "--description"), ("currency", "--currency"),
@@ -646,7 +653,7 @@ def _find_guess_header(lines: list[str]) -> tuple[int, str, list[str], list[list
                 continue  # a data row, not a header
             rows = _rows_after(lines, index, delimiter, len(cells))
             dated = sum(1 for r in rows if any(DATE_SHAPE.match(c) for c in r))
-            score = (dated, len(rows), len(cells))
+            score = (dated, len(cells), index)  # the last of equal candidates: a title line is not the header
             if dated and (best is None or score > best[0]):
                 best = (score, index, delimiter, cells, rows)
     return None if best is None else best[1:]
@@ -666,9 +673,22 @@ def guess_layout(text: str, overrides: dict | None = None) -> Guess:
             if rows:
                 found = (index, o["delimiter"], cells, rows)
                 break
+    if o.get("columns"):  # a file without a header line: the user names its columns
+        first = next((line for line in lines if line.strip()), "")
+        delimiter = o.get("delimiter") or max(DELIMITERS, key=first.count)
+        width = len(o["columns"])
+        rows = _rows_after(["", *lines], 0, delimiter, width)
+        found = (-1, delimiter, list(o["columns"]), rows) if rows else None
+        g.choices["headerless"] = True
+        if not rows:
+            g.problems.append(f"no row has the {width} fields that --columns names")
+            return g
     if found is None:
-        g.problems.append("no header line followed by rows of the same width was found "
-                          "(is it a CSV export with a header?)")
+        first = next((line for line in lines if line.strip()), "")
+        fields_ = len(_split(first, max(DELIMITERS, key=first.count)))
+        g.problems.append("no header line followed by rows of the same width was found: if the file has no "
+                          f"header, name its {fields_} columns with --columns (e.g. "
+                          f"--columns '{','.join(['Date', 'Amount', 'Description', 'Other'][:fields_])}')")
         return g
     g.header_index, g.delimiter, g.header, rows = found
     names = [_norm(c) for c in g.header]
@@ -772,7 +792,8 @@ def guess_layout(text: str, overrides: dict | None = None) -> Guess:
         numbers = []
     # -- sign
     if c.get("amount"):
-        _guess_sign(g, o, values, named, numbers)
+        _guess_sign(g, o, values, named, numbers, lambda col: [r[columns[_norm(col)]].strip() for r in rows
+                                                               if r[columns[_norm(c["amount"])]].strip()])
     # -- description, balance, currency, account, category...
     payee = given("payee") or next((x for x in named("payee") if values(x)), None)
     if not payee:
@@ -791,7 +812,7 @@ def guess_layout(text: str, overrides: dict | None = None) -> Guess:
     return g
 
 
-def _guess_sign(g: Guess, o: dict, values, named, numbers) -> None:
+def _guess_sign(g: Guess, o: dict, values, named, numbers, pairs_of) -> None:
     """Negative = money out when most rows are negative (spending accounts, most cards); else ask.
 
     A running balance cannot settle it: a card's balance is the debt, which moves with its
@@ -817,6 +838,19 @@ def _guess_sign(g: Guess, o: dict, values, named, numbers) -> None:
                 c["direction"] = col
                 c["debit_values"] = sorted({v for v in values(col) if v.casefold() in DEBIT_WORDS})
                 return
+    else:
+        for col in named("direction"):  # a Debit/Credit column beside signed amounts says which sign is out
+            if col == c.get("amount"):
+                continue
+            pairs = [(w.casefold(), n) for w, n in zip(pairs_of(col), numbers) if n and w]
+            if len(pairs) < 2 or not all(w in DEBIT_WORDS | CREDIT_WORDS for w, _ in pairs):
+                continue
+            for sign, out in (("normal", lambda n: n < 0), ("inverted", lambda n: n > 0)):
+                if all((w in DEBIT_WORDS) == out(n) for w, n in pairs):
+                    c["sign"] = sign
+                    way = "negative" if sign == "normal" else "positive"
+                    g.assumptions.append(f"sign read from {col!r} (its debit rows are {way})")
+                    return
     if negatives and negatives >= 0.5 * nonzero:
         c["sign"] = "normal"
         g.assumptions.append("negative amounts read as money out (most rows are negative)")
@@ -1029,9 +1063,16 @@ class _Parser:
         rejected: list[Rejected] = []
         accounts: dict[str, Account] = {}
         rows = list(self.rows(text, header_index))
-        if len(self.formats) > 1:  # the first format that reads every row of this file
+        if len(self.formats) > 1:  # the format that reads every row of this file
             i = self.index[_norm(p.date)]
-            readable = formats_reading_all([r[i] for _, r in rows if r[i].strip()], self.formats, self.strip)
+            dates = [r[i] for _, r in rows if r[i].strip()]
+            readable = formats_reading_all(dates, self.formats, self.strip)
+            meanings = {tuple(parse_date(d, [f], self.strip) for d in dates) for f in readable}
+            if len(meanings) > 1:
+                raise ParseError(
+                    f"{self.source}: the dates in {p.date!r} read as {' or '.join(readable)} (e.g. {dates[0]!r}) and "
+                    f"profile {p.name!r} cannot tell which; nothing was loaded. Write a mapping with: "
+                    f"pde csv-profile {_quote(self.source)} --date {_quote(p.date)} --date-format <one of them>")
             self.formats = readable[:1] or self.formats
         for line, row in rows:
             try:
@@ -1130,6 +1171,7 @@ def _csv_profile_parser() -> argparse.ArgumentParser:
     p.add_argument("--currency-column", dest="currency_column", help="column holding the currency")
     p.add_argument("--decimal", choices=[".", ","], help="decimal mark of the amounts")
     p.add_argument("--delimiter", help="field separator (default: recognised)")
+    p.add_argument("--columns", help="comma list naming the columns of a file that has no header line")
     p.add_argument("--dry-run", action="store_true", help="show the mapping and the preview, save nothing")
     return p
 
@@ -1143,9 +1185,14 @@ def csv_profile_main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         print(f"pde csv-profile: cannot read {path}: {exc.strerror}", file=sys.stderr)
         return 1
+    if args.name and not re.fullmatch(r"[A-Za-z0-9_-]+", args.name):
+        print(f"pde csv-profile: --name {args.name!r}: use letters, digits, '_' and '-' only", file=sys.stderr)
+        return 2
     overrides = {k: v for k, v in vars(args).items() if k not in ("file", "dry_run")}
     if overrides.get("delimiter") == "\\t":
         overrides["delimiter"] = "\t"
+    if overrides.get("columns"):
+        overrides["columns"] = [v.strip() for v in overrides["columns"].split(",")]
     if overrides.get("debit_values"):
         overrides["debit_values"] = [v.strip() for v in overrides["debit_values"].split(",") if v.strip()]
     text = decode(body)
@@ -1167,9 +1214,17 @@ def csv_profile_main(argv: list[str] | None = None) -> int:
         print(f"\nStill ambiguous: {'; '.join(guess.problems)}.\nGive the missing choices, e.g.\n  "
               f"{guess.command(str(path))}", file=sys.stderr)
         return 2
-    profile = guess.profile(origin=f"written by pde csv-profile from {path.name} on {dt.date.today()}")
     try:
-        records = _Parser(profile, guess.header, str(path), None, path.stem).parse(text, guess.header_index)
+        profile = guess.profile(origin=f"written by pde csv-profile from {path.name} on {dt.date.today()}")
+    except ValueError as exc:
+        print(f"pde csv-profile: {exc}", file=sys.stderr)
+        return 2
+    known = _find_header(_lines(text), list(load_profiles().values()))
+    if known:
+        print(f"note: pde already reads this layout with its profile {known[0].name!r} ({known[0].institution}); "
+              "the profile saved here takes precedence for you.")
+    try:
+        records = _Parser(profile, guess.header, str(path), path.stem, None).parse(text, guess.header_index)
     except ParseError as exc:
         print(f"pde csv-profile: {exc}", file=sys.stderr)
         return 2
@@ -1196,7 +1251,7 @@ def csv_profile_main(argv: list[str] | None = None) -> int:
 class BankCsvSpider(PdeSpider):
     name = "bank_csv"
     area = "finance"
-    file_suffixes = (".csv",)
+    file_suffixes = (".csv", ".tsv")
 
     def __init__(self, *args, account: str | None = None, profile: str | None = None, **kwargs):
         super().__init__(*args, account=account, profile=profile, **kwargs)

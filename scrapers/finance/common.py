@@ -145,7 +145,9 @@ def expand_files(spec: str, suffixes: Iterable[str]) -> list[str]:
 class _AccountNumberMask(logging.Filter):
     """Rewrites every log line so that registered account numbers show only their last four characters."""
 
-    numbers: set[str] = set()
+    def __init__(self) -> None:
+        super().__init__()
+        self.numbers: set[str] = set()
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not self.numbers:

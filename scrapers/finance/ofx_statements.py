@@ -161,16 +161,18 @@ class _Broken(ValueError):
 
 
 class _Open:
-    __slots__ = ("el", "line", "reopened", "text")
+    __slots__ = ("el", "reopened", "text")
 
-    def __init__(self, el: ET.Element, line: int, reopened: bool = False) -> None:
-        self.el, self.line, self.text, self.reopened = el, line, False, reopened
+    def __init__(self, el: ET.Element, reopened: bool = False) -> None:
+        self.el, self.text, self.reopened = el, False, reopened
 
 
 class _TreeBuilder:
     """OFX 1.x SGML and 2.x XML into an ElementTree, repairing only what is unambiguous."""
 
-    def __init__(self) -> None:
+    def __init__(self, line_of=lambda pos: pos) -> None:
+        #: events carry a character offset; line numbers are worked out only for messages
+        self.line_of = line_of
         self.aggregates, self.leaves = _grammar()
         self.root: ET.Element | None = None
         self.stack: list[_Open] = []
@@ -186,40 +188,40 @@ class _TreeBuilder:
     def _path(self) -> str:
         return "/".join(f.el.tag for f in self.stack)
 
-    def fail(self, line: int, reason: str) -> _Broken:
+    def fail(self, pos: int, reason: str) -> _Broken:
         if self.last_structural:
-            return _Broken(f"{self.last_structural}; then at line {line}: {reason}")
-        return _Broken(f"at line {line}: {reason}")
+            return _Broken(f"{self.last_structural}; then at line {self.line_of(pos)}: {reason}")
+        return _Broken(f"at line {self.line_of(pos)}: {reason}")
 
-    def _close_above(self, index: int, line: int, why: str) -> None:
+    def _close_above(self, index: int, pos: int, why: str) -> None:
         """Close every element above stack[index] (their end tags are missing)."""
         while len(self.stack) > index + 1:
             frame = self.stack.pop()
             if frame.reopened or not self._is_aggregate_like(frame):
                 continue  # an SGML data element: its end tag is optional
-            self.pending[frame.el.tag] = (line, why)
+            self.pending[frame.el.tag] = (self.line_of(pos), why)
             self.closed_early.pop(frame.el.tag, None)
-            self.last_structural = f"at line {line}: {why}"
-            self.repairs.append(f"line {line}: {why}")
+            self.last_structural = f"at line {self.line_of(pos)}: {why}"
+            self.repairs.append(f"line {self.line_of(pos)}: {why}")
 
     # events
-    def start(self, tag: str, line: int) -> None:
+    def start(self, tag: str, pos: int) -> None:
         self.closed_early.update(self.pending)
         self.pending.clear()
         self.closed_early.pop(tag, None)
         if not self.stack:
             if self.root is not None or tag != "OFX":
-                raise self.fail(line, f"<{tag}> outside <OFX>")
+                raise self.fail(pos, f"<{tag}> outside <OFX>")
             self.root = ET.Element(tag)
-            self.stack.append(_Open(self.root, line))
+            self.stack.append(_Open(self.root))
             return
         while len(self.stack) > 1 and (self.stack[-1].text or self.stack[-1].el.tag in self.leaves):
             self.stack.pop()  # a data element ends where the next tag starts
-        parent = self._parent_for(tag, line)
+        parent = self._parent_for(tag, pos)
         el = ET.SubElement(self.stack[parent].el, tag)
-        self.stack.append(_Open(el, line))
+        self.stack.append(_Open(el))
 
-    def _parent_for(self, tag: str, line: int) -> int:
+    def _parent_for(self, tag: str, pos: int) -> int:
         top = len(self.stack) - 1
         known = next((i for i in range(top, -1, -1) if self.stack[i].el.tag in self.aggregates), None)
         if tag in self.leaves:
@@ -234,63 +236,68 @@ class _TreeBuilder:
         for i in range(top, -1, -1):
             if tag in self.aggregates.get(self.stack[i].el.tag, ()):
                 if i != top:
+                    # an end tag left out: Nubank omits </BANKTRANLIST>, the OFX 2.1.1 specification's
+                    # own 401(k) example </YEARTODATE>; what follows shows where the element ended
                     inner = self.stack[top].el.tag
-                    self._close_above(i, line, f"<{tag}> ends <{inner}>, whose end tag is missing")
+                    self._close_above(i, pos, f"<{tag}> ends <{inner}>, whose end tag is missing")
                 return i
         if tag == "STMTTRN":
-            # A STMTTRN after </BANKTRANLIST> (seen in exports written by converters and some
-            # credit unions): it belongs to the statement's transaction list.
+            # A STMTTRN after </BANKTRANLIST> (issue 11 names the quirk, not the bank; libofx and
+            # ofxparse read such files): it belongs to the statement's transaction list.
             stmt = next((i for i in range(top, -1, -1)
                          if self.stack[i].el.tag in ("STMTRS", "CCSTMTRS")), None)
             if stmt is not None:
-                self._close_above(stmt, line, f"<STMTTRN> ends <{self.stack[top].el.tag}>")
+                self._close_above(stmt, pos, f"<STMTTRN> ends <{self.stack[top].el.tag}>")
                 lists = self.stack[stmt].el.findall("BANKTRANLIST")
                 tranlist = lists[-1] if lists else ET.SubElement(self.stack[stmt].el, "BANKTRANLIST")
-                self.stack.append(_Open(tranlist, line, reopened=True))
+                self.stack.append(_Open(tranlist, reopened=True))
                 self.closed_early.pop("BANKTRANLIST", None)
-                self.repairs.append(f"line {line}: a <STMTTRN> after </BANKTRANLIST> joins the transaction list")
+                self.repairs.append(f"line {self.line_of(pos)}: a <STMTTRN> after </BANKTRANLIST> "
+                                    "joins the transaction list")
                 return len(self.stack) - 1
         if self.stack[top].el.tag not in self.aggregates and not self.stack[top].text:
             return top  # inside a vendor aggregate: its own business
-        raise self.fail(line, f"<{tag}> cannot be inside <{self.stack[top].el.tag}> ({self._path()})")
+        raise self.fail(pos, f"<{tag}> cannot be inside <{self.stack[top].el.tag}> ({self._path()})")
 
-    def end(self, tag: str, line: int) -> None:
+    def end(self, tag: str, pos: int) -> None:
         index = next((i for i in range(len(self.stack) - 1, -1, -1) if self.stack[i].el.tag == tag), None)
         if index is not None:
             inner = next((f.el.tag for f in reversed(self.stack[index + 1:])
                           if self._is_aggregate_like(f) and not f.reopened), None)
             if inner:
-                self._close_above(index, line, f"</{tag}> closes <{tag}> while <{inner}> is still open")
+                self._close_above(index, pos, f"</{tag}> closes <{tag}> while <{inner}> is still open")
             del self.stack[index:]
             return
         if tag in self.pending:
-            # end tags swapped (</STMTTRN></PAYEE>): nothing came in between, so nothing moved
+            # end tags swapped (American Express: </STMTTRN></MEMO>): nothing came in between,
+            # so nothing moved
             del self.pending[tag]
-            self.repairs.append(f"line {line}: </{tag}> comes after its parent's end tag (ignored)")
+            self.repairs.append(f"line {self.line_of(pos)}: </{tag}> comes after its parent's end tag "
+                                "(ignored)")
         elif tag in self.closed_early:
             first, why = self.closed_early[tag]
-            raise self.fail(line, f"</{tag}> closes an element already ended at line {first} ({why}), "
+            raise self.fail(pos, f"</{tag}> closes an element already ended at line {first} ({why}), "
                                   "so which element holds what is ambiguous")
         else:
             # An end tag for nothing open: CBA writes <CCSTMTRS>...</STMTRS>, Amex repeats end tags.
-            self.repairs.append(f"line {line}: </{tag}> closes nothing that is open (ignored)")
+            self.repairs.append(f"line {self.line_of(pos)}: </{tag}> closes nothing that is open (ignored)")
 
-    def data(self, text: str, line: int) -> None:
+    def data(self, text: str, pos: int) -> None:
         if not text.strip():
             return
         frame = self.stack[-1] if self.stack else None
         if frame is None or len(frame.el) or frame.el.tag in self.aggregates:
             where = f"inside <{frame.el.tag}>" if frame else "outside <OFX>"
-            raise self.fail(line, f"text {text.strip()[:60]!r} {where}, between elements")
+            raise self.fail(pos, f"text {text.strip()[:60]!r} {where}, between elements")
         frame.el.text = (frame.el.text or "") + text
         frame.text = True
 
-    def close(self, line: int) -> ET.Element:
+    def close(self, pos: int) -> ET.Element:
         while len(self.stack) > 1 and self.stack[-1].text:
             self.stack.pop()  # a data element's end tag is optional
         if self.stack:
             top = self.stack[-1]
-            raise self.fail(line, f"the file ends inside <{top.el.tag}> ({self._path()}): truncated?")
+            raise self.fail(pos, f"the file ends inside <{top.el.tag}> ({self._path()}): truncated?")
         if self.root is None:
             raise _Broken("no <OFX> element")
         return self.root
@@ -316,25 +323,25 @@ def read_tree(body: bytes, source: str, repairs: list[str] | None = None) -> ET.
     def line_of(pos: int) -> int:
         return bisect.bisect_right(line_starts, pos)
 
-    builder = _TreeBuilder()
+    builder = _TreeBuilder(line_of)
     pos = start.start()
     try:
         for m in _TOKEN.finditer(text, pos, stop):
             if m.start() > pos:
-                builder.data(text[pos:m.start()], line_of(pos))
+                builder.data(text[pos:m.start()], pos)
             pos = m.end()
             if m.group("start"):
                 tag = m.group("start").upper()
-                builder.start(tag, line_of(m.start()))
+                builder.start(tag, m.start())
                 if m.group("empty"):  # <BANKID/>, <BALAMT/>: ofxstatement writes these
-                    builder.end(tag, line_of(m.start()))
+                    builder.end(tag, m.start())
             elif m.group("end"):
-                builder.end(m.group("end").upper(), line_of(m.start()))
+                builder.end(m.group("end").upper(), m.start())
             elif m.group("cdata") is not None:
-                builder.data(m.group("cdata"), line_of(m.start()))
+                builder.data(m.group("cdata"), m.start())
         if stop > pos:
-            builder.data(text[pos:stop], line_of(pos))
-        root = builder.close(line_of(stop))
+            builder.data(text[pos:stop], pos)
+        root = builder.close(stop)
     except _Broken as exc:
         raise ParseError(f"{source}: broken OFX {exc}") from None
     trailing = text[stop:].replace("\x00", "").strip()
@@ -523,6 +530,7 @@ class _Statement:
         self.institutions: dict[str, Institution] = {}
         self.accounts: dict[str, Account] = {}
         self.securities: dict[str, Security] = {}
+        self.keyed: dict[tuple, Record] = {}
         self.transactions: dict[tuple[str, str], Transaction] = {}
         self.keyless: list[Transaction] = []
 
@@ -547,6 +555,9 @@ class _Statement:
                 refusals.append((trnrs.tag, *status))
                 logger.warning("%s: %s without a statement: status %s %s %s", self.source, trnrs.tag,
                                *(s or "" for s in status))
+                if status[0] not in (None, "0") and (statements or seclists):
+                    # the other statements load; this one's absence is said where the user looks
+                    self._reject("finance.transactions", trnrs, self._bank_error(trnrs.tag, *status))
         if not statements and not seclists:
             raise ParseError(self._no_statement(refusals))
         for rs in statements:
@@ -567,15 +578,17 @@ class _Statement:
         return [*self.institutions.values(), *self.accounts.values(), *self.securities.values(),
                 *self.out, *self.transactions.values()]
 
+    @staticmethod
+    def _bank_error(tag: str, code: str | None, severity: str | None, message: str | None) -> str:
+        meaning = _STATUS_CODES.get(code or "", "see the institution's message")
+        return (f"the institution answered with an error instead of a statement: {tag} status {code} "
+                f"{severity or ''}: {message or 'no message'} ({meaning})")
+
     def _no_statement(self, refusals: list[tuple]) -> str:
         """Say what the file is instead of a statement: the bank's own error, an account list, ..."""
         errors = [r for r in refusals if r[1] not in (None, "0")]
         if errors:
-            tag, code, severity, message = errors[0]
-            meaning = _STATUS_CODES.get(code, "see the institution's message")
-            return (f"{self.source}: the institution answered with an error instead of a statement: "
-                    f"{tag} status {code} {severity or ''}: {message or 'no message'} ({meaning}). "
-                    "Nothing was loaded from this file.")
+            return f"{self.source}: {self._bank_error(*errors[0])}. Nothing was loaded from this file."
         kinds = [el.tag for el in self.root.iter() if el.tag in ("ACCTINFORS", *_TRANSFERS)]
         if "ACCTINFORS" in kinds:
             n = len(list(self.root.iter("ACCTINFO")))
@@ -728,6 +741,25 @@ class _Statement:
             self.out.append(Rejected(table="finance.transactions", reason=reason,
                                      raw=record.to_json(), source_url=self.source))
 
+    def _emit(self, record: Record, el: ET.Element, what: str) -> None:
+        """One record per table key. The same fact twice (a balance repeated by overlapping statements)
+        is one row; a second, different record with that key is set aside, never merged."""
+        key = (type(record), tuple(getattr(record, k) for k in record.key))
+        earlier = self.keyed.setdefault(key, record)
+        if earlier is record:
+            self.out.append(record)
+        elif earlier != record or not isinstance(record, (Balance, Security)):
+            self._reject(record.table, el, f"{what} appears twice in this file: the first is loaded, this "
+                                           "one is set aside")
+
+    def _number(self, el: ET.Element, path: str, table: str) -> Decimal | None:
+        """An optional amount; one that is not a number is set aside (quarantine), the record loads."""
+        try:
+            return _amount(el, path)
+        except _Bad as exc:
+            self._reject(table, el, f"{exc}: that value is set aside, the rest is loaded")
+            return None
+
     def _when(self, el: ET.Element, path: str, table: str, required: bool = False,
               keeps_time: bool = False) -> tuple[dt.date, dt.datetime | None] | None:
         """A date element. Only the invalid part of a value is set aside (in quarantine, with the
@@ -776,10 +808,10 @@ class _Statement:
         except _Bad as exc:
             self._reject("finance.balances", el, str(exc))
             return
-        self.out.append(Balance(
+        self._emit(Balance(
             account_id=account_id, as_of=when[0], as_of_time=when[1], balance_type=kind,
             amount=amount, currency=_text(el, "CURRENCY/CURSYM") or currency, source=SOURCE,
-        ))
+        ), el, f"a {kind} balance of this account on {when[0]}")
 
     # investment statements
     def _investment(self, rs: ET.Element, account_id: str, currency: str | None) -> None:
@@ -829,22 +861,22 @@ class _Statement:
             fitid = _text(invtran, "FITID")
             if not fitid:
                 raise _Bad("INVTRAN/FITID is missing")
-            trade = _date(invtran, "DTTRADE", required=True)
-            settle = _date(invtran, "DTSETTLE")
-            values = {name: _amount(el, f".//{tag}") for name, tag in (
+            trade = self._when(invtran, "DTTRADE", "finance.investment_transactions", required=True)
+            settle = self._when(invtran, "DTSETTLE", "finance.investment_transactions")
+            values = {name: self._number(el, f".//{tag}", "finance.investment_transactions") for name, tag in (
                 ("units", "UNITS"), ("unit_price", "UNITPRICE"), ("commission", "COMMISSION"),
                 ("fees", "FEES"), ("total", "TOTAL"))}
         except _Bad as exc:
             self._reject("finance.investment_transactions", el, str(exc))
             return
         subtype = next((_text(el, f".//{t}") for t in _INV_SUBTYPES if _text(el, f".//{t}")), None)
-        self.out.append(InvestmentTransaction(
+        self._emit(InvestmentTransaction(
             account_id=account_id, transaction_id=fitid, source=SOURCE, trade_date=trade[0],
             settle_date=settle[0] if settle else None, action=el.tag, subtype=subtype,
             security_id=self._security_id(el), currency=_text(el, ".//CURRENCY/CURSYM") or currency,
             memo=_text(invtran, "MEMO"), subaccount_sec=_text(el, ".//SUBACCTSEC"),
             subaccount_fund=_text(el, ".//SUBACCTFUND"), **values,
-        ))
+        ), el, f"FITID {fitid}")
 
     def _position(self, pos: ET.Element, account_id: str, currency: str | None, asof) -> None:
         invpos = pos.find("INVPOS")
@@ -854,23 +886,24 @@ class _Statement:
             security_id = self._security_id(invpos)
             if not security_id:
                 raise _Bad("INVPOS/SECID is missing")
-            price_asof = _date(invpos, "DTPRICEASOF")
+            price_asof = self._when(invpos, "DTPRICEASOF", "finance.holdings", keeps_time=True)
             when = asof or price_asof
             if when is None:
                 raise _Bad("neither the statement DTASOF nor DTPRICEASOF is given")
-            values = {name: _amount(invpos, tag) for name, tag in (
+            values = {name: self._number(invpos, tag, "finance.holdings") for name, tag in (
                 ("units", "UNITS"), ("unit_price", "UNITPRICE"), ("market_value", "MKTVAL"))}
         except _Bad as exc:
             self._reject("finance.holdings", pos, str(exc))
             return
-        self.out.append(Holding(
+        held_in = _text(invpos, "HELDINACCT") or "OTHER"
+        self._emit(Holding(
             account_id=account_id, security_id=security_id, as_of=when[0],
-            held_in=_text(invpos, "HELDINACCT") or "OTHER", source=SOURCE,
+            held_in=held_in, source=SOURCE,
             position_type=_text(invpos, "POSTYPE"),
             currency=_text(invpos, "CURRENCY/CURSYM") or currency,
             price_as_of=price_asof[1] if price_asof else None, memo=_text(invpos, "MEMO"),
             **values,
-        ))
+        ), pos, f"a position in {security_id} held in {held_in} on {when[0]}")
 
     def _security(self, info: ET.Element) -> None:
         secinfo = info.find("SECINFO")
@@ -880,19 +913,25 @@ class _Statement:
             self._reject("finance.securities", info, "SECINFO/SECID is incomplete")
             return
         try:
-            price = _amount(secinfo, "UNITPRICE")
-            asof = _date(secinfo, "DTASOF")
+            price = self._number(secinfo, "UNITPRICE", "finance.securities")
+            asof = self._when(secinfo, "DTASOF", "finance.securities", keeps_time=True)
         except _Bad as exc:
             self._reject("finance.securities", info, str(exc))
             return
         security_id = f"{kind}:{uid}"
-        self.securities[security_id] = Security(
+        record = Security(
             security_id=security_id, id_type=kind, unique_id=uid, source=SOURCE,
             name=_text(secinfo, "SECNAME"), ticker=_text(secinfo, "TICKER"),
             security_type=_SECURITY_TYPES.get(info.tag, info.tag.lower()),
             currency=(_text(secinfo, "CURRENCY/CURSYM") or "").upper() or None,
             unit_price=price, price_as_of=asof[1] if asof else None,
         )
+        earlier = self.securities.setdefault(security_id, record)
+        if earlier is not record and earlier != record:
+            # Vanguard lists two share classes (VFINX, VFIAX) under one CUSIP (ofxparse's vanguard.ofx)
+            self._reject("finance.securities", info, f"{security_id} is described twice in this file "
+                         f"({earlier.ticker or earlier.name} and {record.ticker or record.name}): the first is "
+                         "loaded, this one is set aside")
 
 
 def _optional_date(el: ET.Element | None, path: str):

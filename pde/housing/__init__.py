@@ -1,0 +1,1 @@
+"""Using the housing data: the house value model (value.py)."""
