@@ -156,7 +156,8 @@ class TableWriter:
 
     def _build_sql(self) -> None:
         t = _ident(self.table)
-        base = self.table.replace(".", "_")
+        # temp tables live as long as the session: their names say their shape
+        base = self.table.replace(".", "_") + ("_h" if self.hashed else "")
         self.stg_name, self.keys_name = "pde_stg_" + base, "pde_keys_" + base
         stg, keys = sql.Identifier(self.stg_name), sql.Identifier(self.keys_name)
         I = sql.Identifier  # noqa: E741

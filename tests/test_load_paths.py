@@ -173,3 +173,38 @@ def test_history_is_copied_by_column_name(pg_url):
         old = first[0]
         assert cur.fetchall() == [(old.price, old.beds, old.latitude, old.address, old.facts, 1, 2)]
     conn.close()
+
+
+def test_a_database_from_before_content_hashes(empty_pg_conn, tmp_path):
+    """Rows written before sql/0080 (no content_hash column: the writer compares in full) keep their
+    history through the upgrade, and the first write after it sets the hash of what it writes."""
+    import shutil
+
+    from pde.migrate import SQL_DIR, migrate
+
+    conn = empty_pg_conn
+    before = tmp_path / "sql"
+    before.mkdir()
+    for f in SQL_DIR.glob("*.sql"):
+        if f.name < "0080":
+            shutil.copy(f, before / f.name)
+    migrate(conn, before, log=lambda m: None)
+    old_writer = TableWriter(Listing)
+    first = listings(range(4), 1)
+    c = old_writer.write_batch(conn, first, 1)
+    assert (c.inserted, old_writer.hashed) == (4, False)
+
+    assert migrate(conn, log=lambda m: None) == ["0080_content_hash.sql"]
+    second = copy.deepcopy(first)
+    second[0].price += 1
+    writer = TableWriter(Listing)
+    c = writer.write_batch(conn, second, 2)
+    assert (c.inserted, c.updated, c.unchanged) == (0, 1, 3)
+    with conn.cursor() as cur:
+        cur.execute("SELECT zpid, price, run_id, replaced_by_run_id FROM housing.listings_history")
+        assert cur.fetchall() == [(first[0].zpid, first[0].price, 1, 2)]
+        cur.execute("SELECT zpid FROM housing.listings WHERE content_hash IS NOT NULL")
+        assert cur.fetchall() == [(first[0].zpid,)]  # the others were equal: not rewritten, compared in full
+    conn.commit()
+    c = writer.write_batch(conn, copy.deepcopy(second), 3)
+    assert (c.inserted, c.updated, c.unchanged) == (0, 0, 4)
