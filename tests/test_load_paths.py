@@ -208,3 +208,23 @@ def test_a_database_from_before_content_hashes(empty_pg_conn, tmp_path):
     conn.commit()
     c = writer.write_batch(conn, copy.deepcopy(second), 3)
     assert (c.inserted, c.updated, c.unchanged) == (0, 0, 4)
+
+
+def test_copy_straight_in_falls_back_when_a_key_exists_after_all(pg_url):
+    """After a batch of only new keys the next one is COPied straight in; when some of its keys exist
+    (another crawl, or a re-crawl), the unique violation sends the batch through the key check."""
+    conn = psycopg2.connect(pg_url)
+    writer = TableWriter(Listing)
+    rows = listings(range(15), 1)
+    c = writer.write_batch(conn, copy.deepcopy(rows[:10]), 1)
+    assert (c.inserted, writer.expect_new) == (10, True)
+    # positions 0 and 4 of the known keys get a new price; 1: Nones; 2: a volatile field; 3: as it was
+    c = writer.write_batch(conn, changed(rows[5:10], 2) + rows[10:], 2)
+    assert (c.inserted, c.updated, c.unchanged) == (5, 2, 3)
+    assert not writer.expect_new
+    with conn.cursor() as cur:
+        cur.execute("SELECT count(*), count(DISTINCT zpid) FROM housing.listings_history WHERE replaced_by_run_id = 2")
+        assert cur.fetchone() == (2, 2)
+        cur.execute("SELECT count(*) FROM housing.listings")
+        assert cur.fetchone()[0] == 15
+    conn.close()
