@@ -27,8 +27,9 @@ Figures (targets from the issues):
   startup.overhead_s (< 0.5)
       `scrapy list` wall time minus `python -c "import scrapy"`, per round; also in
       CPU seconds (startup.overhead_cpu_s), which a busy machine inflates less.
-Other scripts in this folder (Airflow parse time, Superset render time) add
-their figures to the same file.
+Other scripts in this folder (Airflow parse time, Superset render time, the
+models' metrics on the fixtures: models.py, run in .venv-notebook) add their
+figures to the same file.
 """
 
 from __future__ import annotations
@@ -344,7 +345,7 @@ def bench_crawl(results: dict, url: str) -> None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    names = ["load", "crawl", "parse", "startup", "airflow", "superset"]
+    names = ["load", "crawl", "parse", "startup", "airflow", "superset", "models"]
     parser.add_argument("only", nargs="*", metavar="NAME", help=f"run only these: {', '.join(names)} (default: all)")
     args = parser.parse_args(argv)
     unknown = set(args.only) - set(names)
@@ -378,10 +379,14 @@ def main(argv=None) -> int:
     if "startup" in chosen:
         bench_startup(results)
     RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
-    for extra, script in (("airflow", "airflow_parse.py"), ("superset", "superset_render.py")):
+    from pde.envs import notebook_python
+
+    for extra, script, python in (("airflow", "airflow_parse.py", sys.executable),
+                                  ("superset", "superset_render.py", sys.executable),
+                                  ("models", "models.py", notebook_python())):
         path = ROOT / "benchmarks" / script
         if extra in chosen and path.exists():
-            subprocess.run([sys.executable, str(path)], cwd=ROOT, check=False)
+            subprocess.run([python, str(path)], cwd=ROOT, check=False)
     print(f"wrote {RESULTS.relative_to(ROOT)}")
     return 0
 

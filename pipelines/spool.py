@@ -28,6 +28,7 @@ def spool_path(spider: str, run_id) -> Path:
 
 def append(path: Path, kind: str, run_id, spider: str, payloads: list[dict]) -> None:
     """Append rows; the folder (0700) and files (0600) are the user's only: they hold personal data."""
+    pde_home().mkdir(mode=0o700, parents=True, exist_ok=True)  # private when it is created here
     path.parent.mkdir(parents=True, exist_ok=True)
     os.chmod(path.parent, 0o700)
     with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "a", encoding="utf-8") as f:

@@ -117,7 +117,7 @@ def my_roster_cassette(dest: Path) -> tuple[Path, dict]:
 
 
 def act_like_the_user(url: str) -> None:
-    """After crawling: category rules + the categorizer, linked players, which ESPN team is mine."""
+    """After crawling: category rules + the categorizer, linked players, which ESPN team is mine, the models."""
     from pde.finance.categorize import train_and_apply
 
     conn = psycopg2.connect(url)
@@ -137,6 +137,13 @@ def act_like_the_user(url: str) -> None:
         conn.commit()
     finally:
         conn.close()
+    # the nightly model tasks (pde model train): the model charts read what they write
+    from pde.fantasy import projections
+    from pde.finance import spending
+    from pde.housing import value
+
+    for train in (value.train, projections.train, spending.train):
+        train(url)
 
 
 def fill_and_act(url: str, workdir: Path) -> tuple[dict[str, str], Exception | None]:
