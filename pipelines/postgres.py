@@ -188,14 +188,15 @@ class PostgresPipeline:
         items = self.buffers.pop(cls, [])
         if items:
             # serialise here, so the writer thread only waits on PostgreSQL
-            items, rows_csv = self.table_writer(cls).prepare(items)
-            self._submit(lambda: self._store_batch(cls, items, rows_csv))
+            batch = self.table_writer(cls).prepare(items, self.run_id)
+            self._submit(lambda: self._store_batch(cls, batch))
 
-    def _store_batch(self, cls, items, rows_csv) -> None:
-        """Writer thread: upsert one prepared batch; spool it if the database stays away."""
+    def _store_batch(self, cls, batch) -> None:
+        """Writer thread: write one prepared batch; spool it if the database stays away."""
         writer = self.table_writer(cls)
+        items = batch.items
         try:
-            counts = self._with_db(lambda conn: writer.write_batch(conn, items, self.run_id, rows_csv))
+            counts = self._with_db(lambda conn: writer.write_batch(conn, batch))
         except DatabaseUnavailable as exc:
             if not self._spool("record", [{"record": cls.record_name(), "data": i.to_json()} for i in items]):
                 return
