@@ -5,7 +5,7 @@ site renames its markup (Zillow's ``data-testid=`` became ``data-test=`` on some
 stop matching but each card still yields a record with its id, validation passes, and the run would
 report success with empty rows. This pipeline counts, per record class, the records missing each
 layout field; at the end of the crawl a field missing on more than half of a class's records sets
-``pde/layout_changed`` and the run recorder marks the run failed with that message.
+the run's ``layout_changed`` (:mod:`pde.runs`), and the run's verdict is failed with that message.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 
 from pde.records import Record
+from pde.runs import run_of
 
 
 class LayoutCheckPipeline:
@@ -54,4 +55,5 @@ class LayoutCheckPipeline:
             "(known values are never overwritten with empty ones). Save a page from your browser and check "
             f"it with `scrapy crawl {spider.name} -a url=/path/to/page`, then update the parser."
         )
-        self.crawler.stats.set_value("pde/layout_changed", message)
+        run_of(self.crawler).layout_changed = message
+        self.crawler.stats.set_value("pde/layout_changed", message)  # for people reading the stats dump

@@ -21,6 +21,7 @@ import pytest
 
 from pde import cassettes
 from pde.fantasy import cheatsheet
+from pde.services import browser
 from tests.conftest import ROOT, _admin, run_crawl
 
 FIX = ROOT / "fixtures"
@@ -84,7 +85,7 @@ def espn_pool() -> list[dict]:
 
 def needs_tools() -> None:
     missing = [t for t in ("pdftotext", "pdftoppm") if not shutil.which(t)]
-    msg = cheatsheet.chromium_missing()
+    msg = browser.missing_message(cheatsheet.WHY_CHROMIUM)
     if msg or missing:
         pytest.fail((msg or "") + (f" Missing {', '.join(missing)} (poppler-utils): " if missing else "")
                     + " scripts/system-deps.sh installs them.")
@@ -223,7 +224,7 @@ def test_an_empty_database_says_what_to_crawl(pg_conn):
 
 
 def test_missing_chromium_names_the_installer(monkeypatch, tmp_path):
-    monkeypatch.setattr(cheatsheet, "CHROMIUM", str(tmp_path / "no-chromium"))
+    monkeypatch.setattr(browser, "CHROMIUM", str(tmp_path / "no-chromium"))
     with pytest.raises(cheatsheet.CheatSheetError, match="scripts/system-deps.sh"):
         cheatsheet.write_pdf("<p>x</p>", tmp_path / "x.pdf")
 
@@ -241,3 +242,32 @@ def test_arguments():
     for bad in (["--scoring", "two"], ["--replacement", "OL=5"]):
         with pytest.raises(SystemExit):
             parser.parse_args(["cheatsheet", *bad])
+
+
+def test_the_command_writes_into_the_exports_folder_not_the_current_directory(databases, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    cwd, home = tmp_path / "somewhere", tmp_path / "home"
+    cwd.mkdir()
+    env = {**os.environ, "DATABASE_URL": databases["fantasypros"], "PDE_HOME": str(home),
+           "PYTHONPATH": str(ROOT)}
+    env.pop("PDE_EXPORTS", None)
+    proc = subprocess.run([sys.executable, "-m", "pde.cli", "cheatsheet", "--no-pdf"], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    written = home / "exports" / "cheatsheet-2025-ppr.html"
+    assert f"-> {written}" in proc.stdout and "Christian McCaffrey" in written.read_text()
+    assert list(cwd.iterdir()) == []
+    elsewhere = tmp_path / "my-exports"
+    proc = subprocess.run([sys.executable, "-m", "pde.cli", "cheatsheet", "--no-pdf"], cwd=cwd,
+                          env={**env, "PDE_EXPORTS": str(elsewhere)}, capture_output=True, text=True, timeout=120,
+                          check=False)
+    assert proc.returncode == 0 and (elsewhere / "cheatsheet-2025-ppr.html").exists()
+    # git ignores the default folder
+    check = subprocess.run(["git", "check-ignore", "-q", str(ROOT / ".pde" / "exports" / "x.html")], cwd=ROOT,
+                           check=False)
+    assert check.returncode == 0

@@ -327,11 +327,12 @@ def test_url_argument_with_commas_spaces_and_a_missing_path(pg_url, pde_home, tm
     as_uri = "file://" + str(saved).replace(" ", "%20")  # as a browser's address bar shows it
     assert run_crawl("zillow_listings", db=pg_url, args={"url": as_uri}).returncode == 0
     missing = tmp_path / "Saved search, page 2.html"
+    runs_before = count(pg_url, "platform.runs")
     proc = run_crawl("zillow_listings", db=pg_url, args={"url": f"{saved},{missing}"})
-    assert proc.returncode != 0
-    status, message, _ = run_row(pg_url)
-    assert status == "failed" and str(missing) in message and "Nothing was read" in message
-    assert str(missing) in proc.stderr
+    # a missing file is a usage error, found before the crawl starts: exit 2, named, nothing read
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert f"No such file: {missing}." in proc.stderr
+    assert count(pg_url, "platform.runs") == runs_before
 
 
 @pytest.mark.parametrize("spider, path", [

@@ -15,7 +15,7 @@ from decimal import Decimal
 import pytest
 
 from pde.records import Rejected
-from pde.sources import ParseError
+from pde.sources import ArgError, ParseError
 from scrapers.housing.redfin_listings import (
     REGION_TYPES,
     URL_COLUMN,
@@ -138,8 +138,16 @@ def test_live_request_addresses():
     assert region_from_url(link) == ("17151", REGION_TYPES["zip"])
     with pytest.raises(ValueError, match="cannot tell the region .* 'Download All' link"):
         region_from_url("https://www.redfin.com/zipcode/02114")
-    with pytest.raises(ValueError, match="status must be one of for_sale, sold"):
+    with pytest.raises(ArgError, match="status=for_rent is not allowed: status takes one of for_sale, sold"):
         RedfinListingsSpider(status="for_rent")
+    with pytest.raises(ArgError, match="cannot tell the region"):  # refused before a crawl starts
+        RedfinListingsSpider(search_url="https://www.redfin.com/zipcode/02114")
+
+
+def test_a_live_crawl_without_a_region_is_a_usage_error(pg_url):
+    proc = run_crawl("redfin_listings", db=pg_url, args={"status": "sold"})
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    assert "missing argument -a search_url=" in proc.stderr and "-a region_id=..." in proc.stderr
 
 
 # -- crawls into PostgreSQL ------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Redfin listings (for sale, or sold within N days) into housing.redfin_listings (sql/0070_redfin_listings.sql).
+"""Redfin listings (for sale, or sold within N days) into housing.redfin_listings (sql/0025_redfin_listings.sql).
 
 Redfin offers what users already download by hand: the "Download All" CSV of a search (350 rows
 at most), served by its gis-csv endpoint. This spider asks that endpoint for a region, or reads
@@ -44,7 +44,7 @@ from urllib.parse import urlencode, urlsplit
 import scrapy
 
 from pde.records import Record, Rejected
-from pde.sources import Arg, ParseError
+from pde.sources import Arg, ArgError, ParseError
 from scrapers.spider import PdeSpider
 
 logger = logging.getLogger(__name__)
@@ -280,14 +280,16 @@ class RedfinListingsSpider(PdeSpider):
     name = "redfin_listings"
     area = "housing"
     args = (
-        Arg("search_url", "a Redfin search page (https://www.redfin.com/city/29470/IL/Chicago) or its "
-                          "'Download All' link", type="str"),
-        Arg("region_id", "Redfin's id of the region (the number in the search page's address)", type="str"),
-        Arg("region_type", "what region_id is", type="str", default="city", choices=tuple(REGION_TYPES)),
-        Arg("status", "for_sale (active and coming soon) or sold (sold within sold_days)", type="str",
-            default="for_sale", choices=STATUSES),
-        Arg("sold_days", "with status=sold: sold within this many days", type="int", default=90, min=1),
-        Arg("limit", "rows to ask for (Redfin sends 350 at most)", type="int", default=ROW_CAP, min=1, max=ROW_CAP),
+        Arg("search_url", "a Redfin search page or its 'Download All' link", required=True,
+            pattern=r"https?://(www\.)?redfin\.com/.*", allowed="a https://www.redfin.com/... URL",
+            example="https://www.redfin.com/city/29470/IL/Chicago"),
+        Arg("region_id", "Redfin's id of the region (the number in the search page's address)",
+            instead_of="search_url", pattern=r"\d+", allowed="Redfin's number of the region", example="29470"),
+        Arg("region_type", "what region_id is", default="city", choices=tuple(REGION_TYPES)),
+        Arg("status", "for_sale (active and coming soon) or sold (sold within sold_days)", default="for_sale",
+            choices=STATUSES),
+        Arg("sold_days", "with status=sold: sold within this many days", type=int, default=90, min=1),
+        Arg("limit", "rows to ask for (Redfin sends 350 at most)", type=int, default=ROW_CAP, min=1, max=ROW_CAP),
     )
     block_markers = ("px-captcha", "g-recaptcha", "Your request has been blocked", "unusual traffic from your")
     block_advice = (
@@ -301,23 +303,20 @@ class RedfinListingsSpider(PdeSpider):
         "RETRY_HTTP_CODES": [500, 502, 503, 504, 522, 524, 408],  # never retry 429/403: it extends the block
     }
 
-    def __init__(self, *args, search_url: str | None = None, region_id: str | None = None,
-                 region_type: str = "city", status: str = "for_sale", sold_days: str | int = 90,
-                 limit: str | int = ROW_CAP, **kwargs):
-        super().__init__(*args, **kwargs)
-        if status not in STATUSES:
-            raise ValueError(f"redfin_listings: status must be one of {', '.join(STATUSES)}, not {status!r}")
-        if str(region_type) not in REGION_TYPES and not str(region_type).isdigit():
-            raise ValueError(f"redfin_listings: region_type must be one of {', '.join(REGION_TYPES)}")
-        self.search_url, self.region_id, self.status = search_url, region_id, status
-        self.region_type = REGION_TYPES.get(str(region_type)) or int(region_type)
-        self.sold_days, self.limit = int(sold_days), min(int(limit), ROW_CAP)
+    @classmethod
+    def check_args(cls, values):
+        """A search page whose address does not say its region is a usage error, found before the crawl."""
+        if values.get("search_url"):
+            try:
+                region_from_url(values["search_url"])
+            except ValueError as exc:
+                raise ArgError(str(exc).removeprefix("redfin_listings: ")) from None
 
     def live_requests(self) -> Iterable[scrapy.Request]:
         if self.search_url:
             region_id, region_type = region_from_url(self.search_url)
         elif self.region_id:
-            region_id, region_type = self.region_id, self.region_type
+            region_id, region_type = self.region_id, REGION_TYPES[self.region_type]
         else:
             raise ValueError("redfin_listings needs -a search_url=<Redfin search page>, -a region_id=<id> "
                              "(with -a region_type=...), or -a url=<downloaded CSV>")

@@ -1,74 +1,13 @@
--- housing.redfin_listings: Redfin's "Download All" export (spider redfin_listings), and one listing
--- model across portals: housing.address_key() normalises a street address, housing.portal_listings
--- shows Zillow and Redfin listings in one shape, housing.properties makes the same home on both
--- portals one row with each portal's id and price, housing.sold_homes feeds the house-value model,
--- and housing.listings_dashboard (the house hunt) now shows Redfin-only homes too.
-
-CREATE TABLE housing.redfin_listings (
-    redfin_id             text PRIMARY KEY,
-    url                   text,
-    sale_type             text,
-    status                text,
-    sold_date             date,
-    property_type         text,
-    address               text,
-    city                  text,
-    state                 text,
-    zip                   text,
-    neighborhood          text,
-    price                 bigint,
-    beds                  numeric,
-    baths                 numeric,
-    sqft                  integer,
-    lot_size              integer,
-    year_built            integer,
-    days_on_market        integer,
-    price_per_sqft        integer,
-    hoa_month             integer,
-    next_open_house_start timestamp,
-    next_open_house_end   timestamp,
-    mls_source            text,
-    mls_number            text,
-    favorite              boolean,
-    interested            boolean,
-    latitude              double precision,
-    longitude             double precision,
-    search                text
-);
-COMMENT ON TABLE housing.redfin_listings IS 'One row per Redfin listing or past sale, as the last CSV export (Download All / gis-csv) showed it; previous versions are in housing.redfin_listings_history.';
-COMMENT ON COLUMN housing.redfin_listings.redfin_id IS 'Redfin property id: the number at the end of the listing URL (.../home/12345678).';
-COMMENT ON COLUMN housing.redfin_listings.url IS 'The listing on redfin.com (the export''s "URL (SEE ...)" column).';
-COMMENT ON COLUMN housing.redfin_listings.sale_type IS 'SALE TYPE: MLS Listing, PAST SALE, New Construction Home, For-Sale-by-Owner Listing, ...';
-COMMENT ON COLUMN housing.redfin_listings.status IS 'STATUS: Active, Pending, Contingent, Coming Soon, Pre On-Market, Sold, ...';
-COMMENT ON COLUMN housing.redfin_listings.sold_date IS 'SOLD DATE: filled only on PAST SALE rows.';
-COMMENT ON COLUMN housing.redfin_listings.property_type IS 'PROPERTY TYPE: Single Family Residential, Condo/Co-op, Townhouse, Multi-Family (2-4 Unit), Vacant Land, ...';
-COMMENT ON COLUMN housing.redfin_listings.address IS 'ADDRESS: street address with unit, e.g. 12 Beacon St Unit 4.';
-COMMENT ON COLUMN housing.redfin_listings.city IS 'CITY.';
-COMMENT ON COLUMN housing.redfin_listings.state IS 'STATE OR PROVINCE (two-letter code in the US).';
-COMMENT ON COLUMN housing.redfin_listings.zip IS 'ZIP OR POSTAL CODE as text, leading zeros kept (02114).';
-COMMENT ON COLUMN housing.redfin_listings.neighborhood IS 'LOCATION: the neighbourhood Redfin files the home under (not coordinates).';
-COMMENT ON COLUMN housing.redfin_listings.price IS 'PRICE in whole dollars: the asking price, or the sale price on PAST SALE rows.';
-COMMENT ON COLUMN housing.redfin_listings.beds IS 'BEDS.';
-COMMENT ON COLUMN housing.redfin_listings.baths IS 'BATHS, halves included (2.5).';
-COMMENT ON COLUMN housing.redfin_listings.sqft IS 'SQUARE FEET of living area.';
-COMMENT ON COLUMN housing.redfin_listings.lot_size IS 'LOT SIZE in square feet.';
-COMMENT ON COLUMN housing.redfin_listings.year_built IS 'YEAR BUILT.';
-COMMENT ON COLUMN housing.redfin_listings.days_on_market IS 'DAYS ON MARKET when last crawled (the export has no listing date).';
-COMMENT ON COLUMN housing.redfin_listings.price_per_sqft IS '$/SQUARE FEET as Redfin computed it.';
-COMMENT ON COLUMN housing.redfin_listings.hoa_month IS 'HOA/MONTH: monthly HOA dues in dollars.';
-COMMENT ON COLUMN housing.redfin_listings.next_open_house_start IS 'NEXT OPEN HOUSE START TIME, in the home''s local time.';
-COMMENT ON COLUMN housing.redfin_listings.next_open_house_end IS 'NEXT OPEN HOUSE END TIME, in the home''s local time.';
-COMMENT ON COLUMN housing.redfin_listings.mls_source IS 'SOURCE: the MLS (or public record) the listing comes from.';
-COMMENT ON COLUMN housing.redfin_listings.mls_number IS 'MLS#: the listing''s number in that MLS.';
-COMMENT ON COLUMN housing.redfin_listings.favorite IS 'FAVORITE: the user marked it on Redfin (exports made while logged in).';
-COMMENT ON COLUMN housing.redfin_listings.interested IS 'INTERESTED: the user marked it as interesting on Redfin.';
-COMMENT ON COLUMN housing.redfin_listings.latitude IS 'LATITUDE (WGS84).';
-COMMENT ON COLUMN housing.redfin_listings.longitude IS 'LONGITUDE (WGS84).';
-COMMENT ON COLUMN housing.redfin_listings.search IS 'The search the row was found by: the spider''s search URL or region.';
-SELECT platform.track('housing.redfin_listings', true);
+-- Zillow and Redfin in one shape: the address key, every portal listing, which listings are one home,
+-- one row per home, and the sales the house-value model learns from (the table: sql/0025_redfin_listings.sql).
+-- Repeatable: pde migrate re-applies this file whenever its text changes (see pde/migrate.py).
+-- Dropped first so a changed column list applies; views of later files that build on these
+-- (housing.listings_dashboard and housing.price_cuts in 0030) are dropped with them (CASCADE) and
+-- re-created when pde migrate re-applies those files.
+DROP VIEW IF EXISTS housing.sold_homes, housing.properties, housing.property_matches, housing.portal_listings CASCADE;
 
 -- "41 River Road, Unit A9" and "41 River Rd #A9" (ZIP 04011) are the same home: one key for both.
-CREATE FUNCTION housing.address_key(street text, zip text) RETURNS text
+CREATE OR REPLACE FUNCTION housing.address_key(street text, zip text) RETURNS text
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
 DECLARE
     s text;
@@ -239,41 +178,6 @@ SELECT DISTINCT ON (coalesce(address_key, portal || ':' || listing_id), sold_dat
  WHERE status_group = 'sold' AND sold_price IS NOT NULL
  ORDER BY coalesce(address_key, portal || ':' || listing_id), sold_date, (portal = 'redfin') DESC;
 COMMENT ON VIEW housing.sold_homes IS 'Sold homes from Zillow and Redfin, one row per home and sale date, for the house-value model''s training data.';
-
--- The house hunt reads both portals: Redfin homes that Zillow does not list are added (a home on both
--- stays one row, the Zillow one, with Redfin's id and price beside it).
-CREATE OR REPLACE VIEW housing.listings_dashboard AS
-SELECT l.zpid,
-       coalesce(l.street, l.address) AS street,
-       l.address,
-       '<a href="' || replace(replace(replace(l.url, '&', '&amp;'), '"', '&quot;'), '<', '&lt;')
-           || '" target="_blank" rel="noopener noreferrer">'
-           || replace(replace(coalesce(l.street, l.address, l.zpid), '&', '&amp;'), '<', '&lt;')
-           || '</a>' AS link,
-       l.url, l.city, l.state, l.zip, l.status, l.home_type, l.price, l.beds, l.baths, l.sqft,
-       round(l.price::numeric / nullif(l.sqft, 0), 2) AS price_per_sqft,
-       l.days_on_market, l.latitude, l.longitude, l.is_building, l.building_name,
-       l.first_seen_at, l.last_seen_at, l.updated_at,
-       'zillow'::text AS portal,
-       m.redfin_id,
-       r.price AS redfin_price
-  FROM housing.listings l
-  LEFT JOIN housing.property_matches m ON m.zpid = l.zpid
-  LEFT JOIN housing.redfin_listings r ON r.redfin_id = m.redfin_id
-UNION ALL
-SELECT NULL, r.address, concat_ws(', ', r.address, r.city, concat_ws(' ', r.state, r.zip)),
-       '<a href="' || replace(replace(replace(r.url, '&', '&amp;'), '"', '&quot;'), '<', '&lt;')
-           || '" target="_blank" rel="noopener noreferrer">'
-           || replace(replace(coalesce(r.address, r.redfin_id), '&', '&amp;'), '<', '&lt;') || '</a>',
-       r.url, r.city, r.state, r.zip, r.status, r.property_type, r.price, r.beds, r.baths, r.sqft,
-       round(r.price::numeric / nullif(r.sqft, 0), 2), r.days_on_market, r.latitude, r.longitude, false, NULL,
-       r.first_seen_at, r.last_seen_at, r.updated_at,
-       'redfin', r.redfin_id, r.price
-  FROM housing.redfin_listings r
- WHERE r.redfin_id NOT IN (SELECT redfin_id FROM housing.property_matches);
-COMMENT ON COLUMN housing.listings_dashboard.portal IS 'zillow, or redfin for a home only Redfin lists.';
-COMMENT ON COLUMN housing.listings_dashboard.redfin_id IS 'Redfin property id when Redfin lists the home too.';
-COMMENT ON COLUMN housing.listings_dashboard.redfin_price IS 'Redfin''s price in whole dollars, when Redfin lists the home.';
 
 -- Column comments the views share (same meaning wherever the column appears).
 DO $$

@@ -1,9 +1,17 @@
+-- Views the Superset dashboards read: house hunt and pipeline health.
+-- Repeatable: pde migrate re-applies this file whenever its text changes (see pde/migrate.py).
+-- Dropped first so a changed column list applies; views of later files that depend on these
+-- are dropped with them (CASCADE) and re-created when pde migrate re-applies those files.
+DROP VIEW IF EXISTS platform.source_health, housing.price_cuts, housing.listings_dashboard CASCADE;
+
 -- Views the Superset dashboards read (superset/assets/): the house hunt
 -- (listings with price per sq ft and a link, price cuts with the listing's
 -- city, beds and price so the dashboard's filters apply to them) and pipeline
 -- health (one row per source: freshness and last error). Plain SQL, so they
 -- are just as useful from psql or DBeaver.
 
+-- Both portals: Redfin homes that Zillow does not list are added (a home on both stays one row, the
+-- Zillow one, with Redfin's id and price beside it; housing.property_matches, 0025).
 CREATE VIEW housing.listings_dashboard AS
 SELECT l.zpid,
        coalesce(l.street, l.address) AS street,
@@ -12,27 +20,28 @@ SELECT l.zpid,
            || '" target="_blank" rel="noopener noreferrer">'
            || replace(replace(coalesce(l.street, l.address, l.zpid), '&', '&amp;'), '<', '&lt;')
            || '</a>' AS link,
-       l.url,
-       l.city,
-       l.state,
-       l.zip,
-       l.status,
-       l.home_type,
-       l.price,
-       l.beds,
-       l.baths,
-       l.sqft,
+       l.url, l.city, l.state, l.zip, l.status, l.home_type, l.price, l.beds, l.baths, l.sqft,
        round(l.price::numeric / nullif(l.sqft, 0), 2) AS price_per_sqft,
-       l.days_on_market,
-       l.latitude,
-       l.longitude,
-       l.is_building,
-       l.building_name,
-       l.first_seen_at,
-       l.last_seen_at,
-       l.updated_at
-  FROM housing.listings l;
-COMMENT ON VIEW housing.listings_dashboard IS 'housing.listings as the house-hunt dashboard shows them: one row per listing as last seen, with price per square foot and an HTML link to the Zillow page.';
+       l.days_on_market, l.latitude, l.longitude, l.is_building, l.building_name,
+       l.first_seen_at, l.last_seen_at, l.updated_at,
+       'zillow'::text AS portal,
+       m.redfin_id,
+       r.price AS redfin_price
+  FROM housing.listings l
+  LEFT JOIN housing.property_matches m ON m.zpid = l.zpid
+  LEFT JOIN housing.redfin_listings r ON r.redfin_id = m.redfin_id
+UNION ALL
+SELECT NULL, r.address, concat_ws(', ', r.address, r.city, concat_ws(' ', r.state, r.zip)),
+       '<a href="' || replace(replace(replace(r.url, '&', '&amp;'), '"', '&quot;'), '<', '&lt;')
+           || '" target="_blank" rel="noopener noreferrer">'
+           || replace(replace(coalesce(r.address, r.redfin_id), '&', '&amp;'), '<', '&lt;') || '</a>',
+       r.url, r.city, r.state, r.zip, r.status, r.property_type, r.price, r.beds, r.baths, r.sqft,
+       round(r.price::numeric / nullif(r.sqft, 0), 2), r.days_on_market, r.latitude, r.longitude, false, NULL,
+       r.first_seen_at, r.last_seen_at, r.updated_at,
+       'redfin', r.redfin_id, r.price
+  FROM housing.redfin_listings r
+ WHERE r.redfin_id NOT IN (SELECT redfin_id FROM housing.property_matches);
+COMMENT ON VIEW housing.listings_dashboard IS 'housing.listings as the house-hunt dashboard shows them: one row per listing as last seen, with price per square foot and an HTML link to the Zillow page; plus the Redfin listings Zillow does not have (portal = redfin, link to the Redfin page).';
 COMMENT ON COLUMN housing.listings_dashboard.zpid IS 'Zillow property id (housing.listings.zpid).';
 COMMENT ON COLUMN housing.listings_dashboard.street IS 'Street address with unit, or the full address when Zillow gave no street.';
 COMMENT ON COLUMN housing.listings_dashboard.address IS 'Address as Zillow shows it.';
@@ -56,6 +65,9 @@ COMMENT ON COLUMN housing.listings_dashboard.building_name IS 'Name of the build
 COMMENT ON COLUMN housing.listings_dashboard.first_seen_at IS 'When pde first saw the listing (new listings per day count these).';
 COMMENT ON COLUMN housing.listings_dashboard.last_seen_at IS 'When a crawl last saw the listing.';
 COMMENT ON COLUMN housing.listings_dashboard.updated_at IS 'When the listing''s content last changed.';
+COMMENT ON COLUMN housing.listings_dashboard.portal IS 'zillow, or redfin for a home only Redfin lists.';
+COMMENT ON COLUMN housing.listings_dashboard.redfin_id IS 'Redfin property id when Redfin lists the home too.';
+COMMENT ON COLUMN housing.listings_dashboard.redfin_price IS 'Redfin''s price in whole dollars, when Redfin lists the home.';
 
 CREATE VIEW housing.price_cuts AS
 SELECT c.zpid,
