@@ -19,16 +19,9 @@ import pytest
 
 from pde import backup, cassettes
 from tests.conftest import FIXTURES, _admin, run_crawl, run_pde
+from tests.helpers import rows
 
 KEY = "x" * 43 + "="  # a syntactically valid Fernet key, made up for the tests
-
-
-def rows(url, sql, args=None):
-    with psycopg2.connect(url) as conn, conn.cursor() as cur:
-        cur.execute(sql, args)
-        out = cur.fetchall()
-    conn.close()
-    return out
 
 
 def table_md5s(url) -> dict[str, tuple[int, str]]:

@@ -34,8 +34,9 @@ from scrapers.finance.bank_csv import (
 )
 from scrapers.finance.common import parse_amount
 from scrapers.finance.records import Account, Balance, Institution, Transaction
+from tests.helpers import FIXTURES, of
 
-FIX = Path(__file__).resolve().parent.parent / "fixtures" / "bank_csv"
+FIX = FIXTURES / "bank_csv"
 PROFILES = load_profiles()
 
 
@@ -50,10 +51,6 @@ def parse(name: str | None = None, body: bytes | None = None, url: str | None = 
         body = (FIX / name).read_bytes()
     url = url or (FIX / (name or "export.csv")).as_uri()
     return list(BankCsvSpider(**args).parse(TextResponse(url=url, body=body, encoding="utf-8")))
-
-
-def of(records, cls) -> list:
-    return [r for r in records if type(r) is cls]
 
 
 def csv_id(account_id: str, day: str, amount: str, description: str, n: int) -> str:

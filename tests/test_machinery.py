@@ -16,12 +16,11 @@ import tempfile
 import time
 from pathlib import Path
 
-import psycopg2
-
 from pde import cassettes
 from pde.db import EmbeddedPostgres, free_port
 from pde.runs import EXIT_CODES, crawl_command
 from tests.conftest import ROOT, TEST_SETTINGS, prepare_database, reachable, run_crawl
+from tests.helpers import rows
 
 
 def things_cassette(path, pages: dict[int, dict], extra: list | None = None):
@@ -38,12 +37,6 @@ PAGES = {
                    {"id": 2, "name": "table", "price": 120}], "next": 2},
     2: {"things": [{"id": 3, "name": "lamp", "price": 15}, {"id": 2, "name": "table", "price": 120}], "next": None},
 }
-
-
-def rows(url, sql):
-    with psycopg2.connect(url) as conn, conn.cursor() as cur:
-        cur.execute(sql)
-        return cur.fetchall()
 
 
 def last_run(url):

@@ -32,8 +32,9 @@ from scrapers.finance.records import (
     Security,
     Transaction,
 )
+from tests.helpers import FIXTURES, of
 
-FIX = Path(__file__).resolve().parent.parent / "fixtures" / "ofx_statements"
+FIX = FIXTURES / "ofx_statements"
 UTC = dt.timezone.utc
 
 
@@ -45,10 +46,6 @@ def response(name: str | None = None, body: bytes | None = None, url: str | None
 
 def parse(name: str | None = None, body: bytes | None = None, url: str | None = None) -> list:
     return list(OfxStatementsSpider().parse(response(name, body, url)))
-
-
-def of(records, cls) -> list:
-    return [r for r in records if type(r) is cls]
 
 
 def by_id(records) -> dict:

@@ -11,7 +11,6 @@ import datetime as dt
 import hashlib
 import json
 from decimal import Decimal
-from pathlib import Path
 
 import psycopg2
 import pytest
@@ -29,8 +28,9 @@ from scrapers.finance.records import (
     RemovedTransaction,
     Transaction,
 )
+from tests.helpers import FIXTURES, of
 
-FIX = Path(__file__).resolve().parent.parent / "fixtures" / "plaid_transactions"
+FIX = FIXTURES / "plaid_transactions"
 UTC = dt.timezone.utc
 DATE = "Tue, 19 Mar 2024 12:00:00 GMT"
 TOKEN = "access-sandbox-7b2c1e0f-1234-4cde-9f00-aa11bb22cc33"
@@ -49,10 +49,6 @@ def response(name: str, request: Request | None = None, url: str | None = None, 
 
 def run(spider, resp) -> list:
     return list(spider.parse(resp))
-
-
-def of(items, cls) -> list:
-    return [i for i in items if type(i) is cls]
 
 
 @pytest.fixture
