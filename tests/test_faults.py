@@ -25,9 +25,8 @@ import psycopg2
 import pytest
 
 from pde import cassettes
-from tests.conftest import ROOT, _admin, prepare_database, reachable, run_crawl
 from pde.runs import crawl_command
-from tests.conftest import TEST_SETTINGS
+from tests.conftest import ROOT, TEST_SETTINGS, _admin, prepare_database, reachable, run_crawl
 from tests.test_machinery import _wait_for, rows, things_cassette
 
 IS_ROOT = os.geteuid() == 0
