@@ -48,6 +48,8 @@ class Finding:
 
 def _age(delta: dt.timedelta) -> str:
     hours = delta.total_seconds() / 3600
+    if hours < 1:
+        return f"{delta.total_seconds() / 60:.0f} minutes"
     return f"{hours:.0f} hours" if hours < 48 else f"{hours / 24:.0f} days"
 
 

@@ -116,6 +116,7 @@ def append(path: Path, kind: str, run_id, spider: str, payloads: list[dict], dat
 
 def _append(path: Path, kind: str, run_id, spider: str, payloads: list[dict], database: dict | None) -> Path:
     """The folder (0700) and files (0600) are the user's only: they hold personal data."""
+    pde_home().mkdir(mode=0o700, parents=True, exist_ok=True)  # private when it is created here
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.parent.stat().st_mode & 0o077:
         os.chmod(path.parent, 0o700)

@@ -39,7 +39,7 @@ class CrawlFailed(RuntimeError):
 
 
 class CrawlUsageError(RuntimeError):
-    """Wrong arguments or settings: the same command fails again, so no retry."""
+    """Wrong arguments or settings (exit 2): the same command fails again, so no retry."""
 
 
 def runtime_overlay() -> dict[str, Any]:
@@ -226,8 +226,9 @@ def run_crawl(spec: dict) -> dict:
         message = run.message if run and run.message else last
         raise CrawlBlocked(f"{spec['spider']} [{spec['label']}] was blocked by the site (run {run_id}). {message}")
     if code == runs.EXIT_CODES["usage"]:
-        raise CrawlUsageError(f"{spec['spider']} [{spec['label']}]: the crawl's arguments or settings are wrong "
-                              f"(exit code 2); fix dags/crawls.yaml or the pde_crawls Variable. {last}")
+        problem = next((line.removeprefix("error: ") for line in reversed(lines) if line.startswith("error: ")), last)
+        raise CrawlUsageError(f"{spec['spider']} [{spec['label']}]: {problem} Fix its crawl in dags/crawls.yaml "
+                              f"(or the {VARIABLE} Variable); retrying would fail the same way.")
     if run is not None and run.run_id is not None and quality.is_data_failure(run):
         log.warning("%s: %s; the quality check decides", run.title, run.message)
         return result
