@@ -197,7 +197,7 @@ class Superset:
         override = os.environ.get("PDE_SUPERSET_METADATA_URL")
         if override:
             return override
-            u = urlsplit(self.data_url)
+        u = urlsplit(self.data_url)
         admin_url = urlunsplit((u.scheme, u.netloc, "/postgres", u.query, ""))
         try:
             conn = psycopg2.connect(admin_url, connect_timeout=10)
