@@ -35,7 +35,7 @@ $(VENV)/.synced: pyproject.toml uv.lock scripts/system-deps.sh
 
 # Airflow's environment (make up, make test)
 $(AIRFLOW_VENV)/.synced: pyproject.toml uv.lock $(VENV)/.synced
-	UV_PROJECT_ENVIRONMENT=$(AIRFLOW_VENV) uv sync --frozen --group dev --group airflow
+	UV_PROJECT_ENVIRONMENT=$(AIRFLOW_VENV) uv sync --frozen --group dev --group airflow --group web
 	UV_PROJECT_ENVIRONMENT=$(NOTEBOOK_VENV) uv sync --frozen --group notebook
 	@touch $(NOTEBOOK_VENV)/.pde-synced
 	@touch $@
