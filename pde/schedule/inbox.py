@@ -208,3 +208,36 @@ def listing(folder: Path | None = None) -> dict[str, list[tuple[str, str]]]:
         notes = sorted(sub.glob("*.note.txt"), key=lambda p: p.stat().st_mtime, reverse=True) if sub.is_dir() else []
         out[state] = [(n.name.removesuffix(".note.txt"), n.read_text(errors="replace").strip()) for n in notes[:20]]
     return out
+
+
+def inbox_task() -> dict:
+    """The DAG's task: process the inbox; fails (so the run shows red) when a file ended in failed/."""
+    outcomes = process_inbox()
+    failed = [o for o in outcomes if o.state == "failed"]
+    summary = {"done": [o.name for o in outcomes if o.state == "done"],
+               "duplicate": [o.name for o in outcomes if o.state == "duplicate"],
+               "failed": [o.name for o in failed]}
+    if failed:
+        from airflow.sdk.exceptions import AirflowFailException  # lazy: importing Airflow reads its configuration
+
+        raise AirflowFailException("; ".join(f"{o.name} -> failed/: {o.note}" for o in failed))
+    return summary
+
+
+def inbox_dag():
+    """The ``inbox`` DAG (dags/inbox.py): every few minutes, one run at a time."""
+    from airflow.sdk import DAG, task
+
+    with DAG(
+        dag_id="inbox",
+        description="crawl the files dropped into PDE_INBOX (or uploaded on the home page) with the matching spider",
+        schedule=dt.timedelta(minutes=SCHEDULE_MINUTES),
+        start_date=dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc),
+        catchup=False,
+        max_active_runs=1,
+        tags=["platform", "inbox"],
+        default_args={"retries": 2, "retry_delay": dt.timedelta(minutes=1)},
+        doc_md=__doc__,
+    ) as dag:
+        task(task_id="process_inbox", execution_timeout=dt.timedelta(hours=1))(inbox_task)()
+    return dag
