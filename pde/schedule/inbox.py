@@ -20,7 +20,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from pde.db import pde_home
+from pde.db import connect, pde_home
+from pde.runs import load_run
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +120,7 @@ def _file_away(path: Path, state: str, note: str) -> Path:
     dest_dir.mkdir(exist_ok=True)
     dest = _free(dest_dir / path.name)
     path.replace(dest)
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     Path(str(dest) + ".note.txt").write_text(f"{stamp}  {state}\n{note}\n")
     return dest
 
@@ -133,7 +134,7 @@ def pending(folder: Path | None = None) -> list[Path]:
 
 def process_file(path: Path, crawl=None) -> Outcome:
     """Recognise, crawl and file away one inbox file. ``crawl(spec) -> dict`` is tasks.run_crawl by default."""
-    from pde.schedule import registry, tasks
+    from pde.schedule import registry, tasks  # lazy: the home page lists the inbox without loading the crawl runner
 
     crawl = crawl or tasks.run_crawl
     data = path.read_bytes()
@@ -166,9 +167,9 @@ def process_file(path: Path, crawl=None) -> Outcome:
         return Outcome(path.name, "failed", note)
     run_id = result.get("run_id")
     rows = _rows(run_id, spec)
-    note = f"Crawled by {spider} as run {run_id}: {rows}."
+    note = f"Crawled by {spider}: {rows}."
     ledger[digest] = {"name": path.name, "run_id": run_id, "spider": spider,
-                      "at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+                      "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
     _file_away(path, "done", note)
     _write_ledger(path.parent, ledger)
     return Outcome(path.name, "done", note, run_id)
@@ -178,9 +179,7 @@ def _rows(run_id: int | None, spec: dict) -> str:
     """The run's per-table counts in words (from platform.run_tables)."""
     if run_id is None:
         return "no run recorded"
-    from pde.db import connect
-    from pde.runs import load_run
-    from pde.schedule.tasks import data_database_url
+    from pde.schedule.tasks import data_database_url  # lazy: as in process_file
 
     conn = connect(data_database_url(spec))
     try:
@@ -226,13 +225,13 @@ def inbox_task() -> dict:
 
 def inbox_dag():
     """The ``inbox`` DAG (dags/inbox.py): every few minutes, one run at a time."""
-    from airflow.sdk import DAG, task
+    from airflow.sdk import DAG, task  # lazy: importing Airflow reads its configuration (see pde/schedule/tasks.py)
 
     with DAG(
         dag_id="inbox",
         description="crawl the files dropped into PDE_INBOX (or uploaded on the home page) with the matching spider",
         schedule=dt.timedelta(minutes=SCHEDULE_MINUTES),
-        start_date=dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc),
+        start_date=dt.datetime(2025, 1, 1, tzinfo=dt.UTC),
         catchup=False,
         max_active_runs=1,
         tags=["platform", "inbox"],

@@ -48,7 +48,7 @@ class Web:
     host: str = "127.0.0.1"
 
     @classmethod
-    def default(cls) -> "Web":
+    def default(cls) -> Web:
         return cls(home=pde_home() / "web", port=int(os.environ.get("PDE_WEB_PORT") or DEFAULT_PORT))
 
     @property

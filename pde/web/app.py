@@ -11,18 +11,21 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import quote
 
 import psycopg2
+import yaml
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
 from pde.db import PROJECT_ROOT, DatabaseError, database_url, pde_home
 from pde.schedule import inbox
+from pde.services.superset import _secret
 from pde.web import records, users
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -35,13 +38,12 @@ def _port(var: str, default: int) -> int:
 
 def links() -> dict:
     """Where the other services are (their own ports, on this machine's loopback by default)."""
-    import yaml
-
     superset = f"http://127.0.0.1:{_port('PDE_SUPERSET_PORT', 8088)}"
     dashboards = []
     for f in sorted((PROJECT_ROOT / "superset" / "assets" / "dashboards").glob("*.yaml")):
         doc = yaml.safe_load(f.read_text())
-        dashboards.append((doc.get("title") or doc.get("dashboard_title"), f"{superset}/superset/dashboard/{doc['slug']}/"))
+        title = doc.get("title") or doc.get("dashboard_title")
+        dashboards.append((title, f"{superset}/superset/dashboard/{doc['slug']}/"))
     return {"superset": superset, "dashboards": dashboards,
             "airflow": f"http://127.0.0.1:{_port('PDE_AIRFLOW_PORT', 8080)}",
             "jupyter": f"http://127.0.0.1:{_port('PDE_JUPYTER_PORT', 8888)}/lab"}
@@ -127,11 +129,7 @@ async def upload(request: Request) -> Response:
         return PlainTextResponse("No file was sent: choose a file (field name `file`).", status_code=400)
     msg = f"In the inbox: {', '.join(saved)}; the inbox DAG crawls it within {inbox.SCHEDULE_MINUTES} minutes."
     if "application/json" in request.headers.get("accept", ""):
-        from starlette.responses import JSONResponse
-
         return JSONResponse({"saved": saved, "message": msg})
-    from urllib.parse import quote
-
     return RedirectResponse(f"/?message={quote(msg)}#inbox", status_code=303)
 
 
@@ -151,8 +149,6 @@ async def healthz(request: Request) -> Response:
 
 
 def create_app(db_url: str | None = None) -> Starlette:
-    from pde.services.superset import _secret
-
     key = _secret(pde_home() / "web" / "session-key", "PDE_WEB_SECRET_KEY", nbytes=32)[0]
     app = Starlette(routes=[
         Route("/", home), Route("/login", login, methods=["GET", "POST"]), Route("/logout", logout),
