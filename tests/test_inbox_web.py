@@ -253,11 +253,19 @@ def test_home_page_in_chromium(site):
             page.screenshot(path=str(shot), full_page=True)
             cells = page.eval_on_selector_all("#freshness tr[data-spider]",
                                               "rows => rows.map(r => [r.dataset.spider, r.innerText])")
+            # the upload form, as a person uses it: choose a file, press Upload
+            page.set_input_files("#file", str(FIXTURES / "ofx_statements" / "fidelity.ofx"))
+            page.click("#upload button[type=submit]")
+            page.wait_for_selector(".msg")
+            message = page.inner_text(".msg")
+            waiting = page.inner_text("#inbox")
     except ChromiumMissing as exc:
         pytest.skip(str(exc))
     if os.environ.get("PDE_SCREENSHOT_DIR"):
         shutil.copy(shot, os.environ["PDE_SCREENSHOT_DIR"])
     assert shot.stat().st_size > 10_000
+    assert "In the inbox: fidelity.ofx" in message and "fidelity.ofx" in waiting
+    assert (site["inbox"] / "fidelity.ofx").read_bytes() == (FIXTURES / "ofx_statements" / "fidelity.ofx").read_bytes()
     shown = dict(cells)
     for spider, run_id in _rows(site["data_url"], "SELECT spider, max(run_id) FROM platform.runs "
                                                   "WHERE status = 'succeeded' GROUP BY spider"):

@@ -6,7 +6,7 @@ recognised by their content, crawled by the matching spider and moved to ``done/
     $PDE_INBOX/failed/       not crawled: NAME and NAME.note.txt (the error and what to do)
     $PDE_INBOX/.imported.json  content hash -> run: the same file dropped twice is not crawled again
 
-The ``inbox`` DAG (dags/inbox.py) runs :func:`process_inbox` every few minutes; so can ``pde inbox``.
+The ``inbox`` DAG (dags/inbox.py) runs :func:`process_inbox` every few minutes.
 """
 
 from __future__ import annotations
