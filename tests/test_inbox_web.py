@@ -181,6 +181,8 @@ def test_uploaded_and_dropped_files_land_once_and_a_bad_one_fails_with_its_messa
     by_run = dict(_rows(site["data_url"], "SELECT r.spider, count(*) FROM finance.transactions t "
                                           "JOIN platform.runs r USING (run_id) GROUP BY r.spider"))
     assert by_run == {"ofx_statements": stmttrn, "bank_csv": csv_rows}
+    assert f"finance.transactions +{stmttrn}" in (inbox / "done" / "checking.ofx.note.txt").read_text()
+    assert f"finance.transactions +{csv_rows}" in (inbox / "done" / "capitalone.csv.note.txt").read_text()
 
 
 def test_home_page_shows_freshness_from_the_run_records(site):

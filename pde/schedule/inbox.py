@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pde.db import connect, pde_home
-from pde.runs import load_run
+from pde.runs import format_counts, load_run
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +167,7 @@ def process_file(path: Path, crawl=None) -> Outcome:
         return Outcome(path.name, "failed", note)
     run_id = result.get("run_id")
     rows = _rows(run_id, spec)
-    note = f"Crawled by {spider}: {rows}."
+    note = f"Crawled by {spider} as run {run_id}: {rows}."
     ledger[digest] = {"name": path.name, "run_id": run_id, "spider": spider,
                       "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
     _file_away(path, "done", note)
@@ -183,9 +183,10 @@ def _rows(run_id: int | None, spec: dict) -> str:
 
     conn = connect(data_database_url(spec))
     try:
-        return load_run(conn, run_id).summary()
+        run = load_run(conn, run_id)
     finally:
         conn.close()
+    return f"{run.status}, {format_counts(run.tables)}" + (f". {run.message}" if run.message else "")
 
 
 def process_inbox(folder: Path | None = None, crawl=None) -> list[Outcome]:
