@@ -20,7 +20,7 @@ help:
 	@echo "make test     set up and run all tests (offline)"
 	@echo "make bench    run the benchmarks, write benchmarks/results.json"
 	@echo "make db-info  connection details for psql/DBeaver"
-	@echo "make up       start Airflow (127.0.0.1:8080) and Superset (127.0.0.1:8088); prints URLs and logins"
+	@echo "make up       start Airflow (127.0.0.1:8080), Superset (:8088) and the home page (:8000); prints URLs and logins"
 	@echo "make notebook start JupyterLab (127.0.0.1:8888, PDE_JUPYTER_PORT) with notebooks/; prints the URL"
 	@echo "make models   train the models (house value, fantasy projections, spending) on your data"
 	@echo "make down     stop everything make up and make notebook started"
@@ -35,7 +35,7 @@ $(VENV)/.synced: pyproject.toml uv.lock scripts/system-deps.sh
 
 # Airflow's environment (make up, make test)
 $(AIRFLOW_VENV)/.synced: pyproject.toml uv.lock $(VENV)/.synced
-	UV_PROJECT_ENVIRONMENT=$(AIRFLOW_VENV) uv sync --frozen --group dev --group airflow
+	UV_PROJECT_ENVIRONMENT=$(AIRFLOW_VENV) uv sync --frozen --group dev --group airflow --group web
 	UV_PROJECT_ENVIRONMENT=$(NOTEBOOK_VENV) uv sync --frozen --group notebook
 	@touch $(NOTEBOOK_VENV)/.pde-synced
 	@touch $@

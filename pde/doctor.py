@@ -107,7 +107,7 @@ def check_migrations(conn) -> list[Finding]:
 
 
 # -- environments -----------------------------------------------------------------------------
-ENVS = [(".venv", ["--group", "dev"], {}), (".venv-airflow", ["--group", "dev", "--group", "airflow"],
+ENVS = [(".venv", ["--group", "dev"], {}), (".venv-airflow", ["--group", "dev", "--group", "airflow", "--group", "web"],
                                            {"UV_PROJECT_ENVIRONMENT": ".venv-airflow"})]
 
 

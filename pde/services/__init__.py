@@ -1,4 +1,4 @@
-"""Long-running services pde starts on this machine: ``pde up [airflow|superset|jupyter]``, ``pde down``.
+"""Long-running services pde starts on this machine: ``pde up [airflow|superset|jupyter|web]``, ``pde down``.
 
 Each service is a module here with ``up()``, ``down()`` and ``status()``
 (exit codes); :func:`register` adds the ``pde up``, ``pde down`` and
@@ -21,9 +21,9 @@ from dataclasses import dataclass
 
 from pde.db import DatabaseError, EmbeddedPostgres, database_url, pde_home
 
-SERVICES = ("airflow", "superset", "jupyter")
+SERVICES = ("airflow", "superset", "jupyter", "web")
 #: what a bare `pde up` starts; JupyterLab starts on request (`pde notebook`), `pde down` stops it too
-DEFAULT_UP = ("airflow", "superset")
+DEFAULT_UP = ("airflow", "superset", "web")
 
 
 def _module(name: str):
