@@ -26,16 +26,12 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import betamax
 from betamax.cassette import Cassette
 
+from pde.sources import SECRET_FIELDS
+
 PLACEHOLDER = "<REDACTED>"
 URL_PLACEHOLDER = "REDACTED"  # in URLs and form bodies, where <> would be escaped
 #: request headers whose values are credentials
 SECRET_HEADERS = {"authorization", "cookie", "proxy-authorization", "x-api-key", "x-auth-token"}
-#: query, form and JSON fields whose values are credentials
-SECRET_FIELDS = re.compile(
-    r"^(password|passwd|pass|pwd|secret|client_secret|token|access_token|refresh_token|"
-    r"api_key|apikey|key|espn_s2|swid|session|sessionid|userpass|pin)$",
-    re.I,
-)
 #: environment variables whose values are scrubbed from everything recorded
 SECRET_ENV = re.compile(r"(PASSWORD|SECRET|TOKEN|API_KEY|ESPN_S2|SWID|COOKIE)", re.I)
 

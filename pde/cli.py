@@ -31,6 +31,10 @@ def _embedded_or_none() -> EmbeddedPostgres | None:
 
 
 def cmd_db(args) -> int:
+    if args.psql_args and args.action != "psql":
+        print(f"pde db {args.action}: unexpected arguments {' '.join(args.psql_args)} (only psql passes them on)",
+              file=sys.stderr)
+        return 2
     if args.action == "url":
         url = database_url(start=not args.no_start)
         print(demo_url(url, create=False) if args.demo else url)
@@ -53,7 +57,7 @@ DBeaver: New connection > PostgreSQL > Host {u.hostname}, Port {u.port or 5432},
          Username {u.username}, Password as above. Table and column comments show in the Properties tab.""")
         return 0
     if args.action == "psql":
-        os.execvp("psql", ["psql", demo_url(create=False) if args.demo else database_url()])
+        os.execvp("psql", ["psql", demo_url(create=False) if args.demo else database_url(), *args.psql_args])
     pg = _embedded_or_none()
     if pg is None:
         return 0
@@ -101,20 +105,52 @@ def cmd_spool(args) -> int:
 
 
 def cmd_runs(args) -> int:
+    import shutil
+    import textwrap
+
+    from pde.schedule.config import load_config
+    from pde.schedule.registry import spider_registry
+    from pde.sources import suggest
+
+    registry = spider_registry(load_config()["spider_modules"])
     conn = connect()
     with conn.cursor() as cur:
+        if args.spider and args.spider not in registry:
+            cur.execute("SELECT count(*) FROM platform.runs WHERE spider = %s", (args.spider,))
+            if not cur.fetchone()[0]:  # a spider that was removed may still have runs: show those
+                print(f"pde runs: there is no spider {args.spider!r}{suggest(args.spider, registry) or '.'} "
+                      f"Spiders: {', '.join(registry)}", file=sys.stderr)
+                return 2
         cur.execute(
-            """SELECT run_id, spider, status, to_char(started_at, 'YYYY-MM-DD HH24:MI'), round(duration_s::numeric, 1),
-                      items_scraped, items_quarantined, coalesce(message, '')
+            """SELECT run_id, spider, args, status, to_char(started_at, 'YYYY-MM-DD HH24:MI'),
+                      round(duration_s::numeric, 1), items_scraped, items_quarantined, coalesce(message, '')
                FROM platform.runs WHERE %(spider)s::text IS NULL OR spider = %(spider)s
                ORDER BY run_id DESC LIMIT %(n)s""",
             {"spider": args.spider, "n": args.limit},
         )
         rows = cur.fetchall()
-    print(f"{'run':>5}  {'spider':<22} {'status':<10} {'started':<16} {'secs':>6} {'items':>6} {'quar':>5}  message")
-    for r in rows:
-        print(f"{r[0]:>5}  {r[1]:<22} {r[2]:<10} {r[3]:<16} {r[4] or 0:>6} {r[5]:>6} {r[6]:>5}  {r[7][:90]}")
+    if not rows:
+        print("no runs recorded" + (f" for {args.spider}" if args.spider else ""))
+        return 0
+    width = max(shutil.get_terminal_size((120, 24)).columns, 80)
+    print(f"{'run':>5}  {'spider':<20} {'status':<9} {'started':<16} {'secs':>6} {'items':>6} {'quar':>5}  arguments")
+    for run_id, spider, run_args, status, started, secs, items, quar, message in rows:
+        shown = _shown_args(registry.get(spider), run_args or {})
+        print(f"{run_id:>5}  {spider:<20} {status:<9} {started:<16} {secs or 0:>6} {items:>6} {quar:>5}  {shown}")
+        text = " ".join(message.split())  # a multi-line database error stays inside its row
+        if text:
+            for line in textwrap.wrap(text, width - 8, max_lines=3, placeholder=" [...]", break_on_hyphens=False):
+                print(f"{'':7}{line}")
     return 0
+
+
+def _shown_args(info, run_args: dict) -> str:
+    """A run's arguments as typed after `scrapy crawl`, leaving out those at their default."""
+    defaults = {a.name: a.default_text() for a in info.args if a.default is not None} if info is not None else {}
+    given = {k: v for k, v in run_args.items() if defaults.get(k, None) != v}
+    import shlex
+
+    return " ".join(f"-a {k}={shlex.quote(str(v))}" for k, v in given.items()) or "(defaults)"
 
 
 def table_counts(conn) -> list[tuple[str, int]]:
@@ -205,6 +241,46 @@ def cmd_demo(args) -> int:
     return 0
 
 
+def cmd_sources(args) -> int:
+    """The spiders and their -a arguments, from the declarations in their source (nothing is imported)."""
+    from pde.schedule.config import load_config
+    from pde.schedule.registry import spider_registry
+    from pde.sources import describe_args, suggest
+
+    registry = spider_registry(load_config()["spider_modules"])
+    unknown = [n for n in args.spider if n not in registry]
+    if unknown:
+        print(f"pde sources: there is no spider {unknown[0]!r}{suggest(unknown[0], registry) or '.'} "
+              f"Spiders: {', '.join(registry)}", file=sys.stderr)
+        return 2
+    chosen = [registry[n] for n in args.spider] or list(registry.values())
+    if args.markdown:
+        for info in chosen:
+            summary = _summary(info.doc)
+            print(f"#### `{info.name}` ({info.area})\n\n{summary}\n\n"
+                  "| argument | what | allowed | default | notes |\n|---|---|---|---|---|")
+            print("\n".join(describe_args({a.name: a for a in info.args}, markdown=True)) + "\n")
+        return 0
+    for info in chosen:
+        summary = _summary(info.doc)
+        print(f"{info.name} ({info.area}; schedule {info.schedule}): {summary}")
+        print("\n".join(describe_args({a.name: a for a in info.args})) if info.args else "  (no declared arguments)")
+        print(f"  e.g. scrapy crawl {info.name} " + " ".join(
+            f"-a {a.name}={_example(a)}" for a in info.args if a.required) + "\n")
+    return 0
+
+
+def _summary(doc: str) -> str:
+    """A module docstring's first paragraph, on one line."""
+    return " ".join(doc.split("\n\n")[0].split())
+
+
+def _example(arg) -> str:
+    import shlex
+
+    return shlex.quote(arg.example or "...")
+
+
 def cmd_categorize(args) -> int:
     from pde.finance.categorize import main
 
@@ -249,29 +325,66 @@ def cmd_model(args) -> int:
     return 0
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("pde")
+    except PackageNotFoundError:
+        return "(not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="pde", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--version", action="version", version=f"pde {_version()}")
     sub = p.add_subparsers(dest="command", required=True)
 
-    db = sub.add_parser("db", help="the embedded PostgreSQL: start, stop, status, info, url, psql, upgrade")
-    db.add_argument("action", choices=["start", "stop", "status", "info", "url", "psql", "upgrade"])
+    db = sub.add_parser(
+        "db", help="the embedded PostgreSQL: start, stop, status, info, url, psql, upgrade",
+        description="The PostgreSQL pde writes to. Without DATABASE_URL, pde runs its own (embedded) server "
+                    "with its data in $PDE_HOME/pgdata.",
+        epilog="actions: start, stop and status the embedded server (status exits 3 when stopped); info prints "
+               "how to connect (psql, DBeaver); url prints the connection URL; psql opens psql on it, passing "
+               'on what follows (pde db psql -c "select 1"; options of pde db go before psql); upgrade moves '
+               "the embedded server's data to a newer PostgreSQL.")
+    db.add_argument("action", choices=["start", "stop", "status", "info", "url", "psql", "upgrade"], help="what to do")
     db.add_argument("--no-start", action="store_true", help="with url: do not start the embedded server")
     db.add_argument("--demo", action="store_true", help="with url/info/psql: the demo's database (pde_demo)")
+    db.add_argument("psql_args", nargs=argparse.REMAINDER, help="with psql: arguments for psql (-c, -f, ...)")
     db.set_defaults(func=cmd_db)
 
-    m = sub.add_parser("migrate", help="apply pending SQL migrations from sql/")
+    m = sub.add_parser(
+        "migrate", help="apply pending SQL migrations from sql/",
+        description="Apply the versioned migrations in sql/ (tables; each once, checksummed) and re-apply the "
+                    "repeatable SQL in sql/repeatable/ whose text changed (views, functions). Crawls do this "
+                    "themselves on start; run it to update a database by hand.")
     m.set_defaults(func=cmd_migrate)
 
-    sp = sub.add_parser("spool", help="rows spooled while the database was unavailable: list, load")
-    sp.add_argument("action", choices=["list", "load"])
+    sp = sub.add_parser(
+        "spool", help="rows spooled while the database was unavailable: list, load",
+        description="When the database goes away during a crawl, its rows are kept in files under "
+                    "$PDE_HOME/spool. list shows them; load writes them to the database (safe to repeat).")
+    sp.add_argument("action", choices=["list", "load"], help="list the spooled files, or load them")
     sp.set_defaults(func=cmd_spool)
 
-    r = sub.add_parser("runs", help="recent crawl runs and how they ended")
-    r.add_argument("--spider")
-    r.add_argument("-n", "--limit", type=int, default=20)
+    r = sub.add_parser("runs", help="recent crawl runs and how they ended",
+                       description="Recent crawl runs: spider, arguments (those not at their default), status, "
+                                   "items, and the reason a run did not succeed.")
+    r.add_argument("--spider", help="only this spider's runs")
+    r.add_argument("-n", "--limit", type=int, default=20, help="how many runs (default 20)")
     r.set_defaults(func=cmd_runs)
 
-    c = sub.add_parser("categorize", help="finance: apply category rules, retrain the model, predict the rest")
+    so = sub.add_parser("sources", help="the spiders and the -a arguments each takes (from their declarations)",
+                        description="List every spider with its -a arguments: what each is, allowed values, "
+                                    "default, whether a live crawl needs it.")
+    so.add_argument("spider", nargs="*", help="only these spiders")
+    so.add_argument("--markdown", action="store_true", help="a Markdown table per spider (the README's)")
+    so.set_defaults(func=cmd_sources)
+
+    c = sub.add_parser(
+        "categorize", help="finance: apply category rules, retrain the model, predict the rest",
+        description="Categorise finance.transactions: apply the rules in finance.category_rules, train on the "
+                    "categories you set by hand and rules give, predict the rest, and print what it did.")
     c.set_defaults(func=cmd_categorize)
 
     cp = sub.add_parser("csv-profile", add_help=False, help="finance: write a mapping for a bank CSV layout pde "
@@ -290,7 +403,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     cheatsheet.register(sub)
 
-    d = sub.add_parser("demo", help="crawl every recorded fixture into the database and show what landed")
+    d = sub.add_parser("demo", help="crawl every recorded fixture into the database and show what landed",
+                       description="Crawl every recorded fixture (fixtures/*/) through the real pipeline "
+                                   "and show what landed, table by table.")
     d.add_argument("spider", nargs="*", help="only these spiders")
     d.add_argument("--reset", action="store_true", help="drop the demo database (the user's data is not touched)")
     d.set_defaults(func=cmd_demo)
@@ -302,6 +417,9 @@ def build_parser() -> argparse.ArgumentParser:
     backup.register(sub)  # pde backup, pde restore
     doctor.register(sub)  # pde doctor
     services.register(sub)  # pde up/down/status [airflow|superset|jupyter], pde airflow ..., pde notebook
+    for name, sp in sub.choices.items():  # `pde <command> -h` says what the command does
+        if not sp.description:
+            sp.description = next((a.help for a in sub._choices_actions if a.dest == name), None)
     return p
 
 

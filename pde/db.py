@@ -38,6 +38,11 @@ def pde_home() -> Path:
     return Path(os.environ.get("PDE_HOME") or PROJECT_ROOT / ".pde").resolve()
 
 
+def exports_dir() -> Path:
+    """Where pde writes exports (cheat sheets...): $PDE_EXPORTS, default $PDE_HOME/exports (git ignores both)."""
+    return Path(os.environ.get("PDE_EXPORTS") or pde_home() / "exports").expanduser().resolve()
+
+
 def find_bindir() -> Path:
     """The directory holding initdb/pg_ctl: $PG_BINDIR, Debian's layout, or PATH."""
     if os.environ.get("PG_BINDIR"):

@@ -150,6 +150,9 @@ class RunRecorder:
         if spooled:
             return "failed", (f"The database went away during the crawl: {spooled} rows were spooled to "
                               f"{os.environ.get('PDE_HOME', '.pde')}/spool. Run `pde spool load` when it is back.")
+        if reason == "start_error" and self.errors.messages:
+            why = self.errors.messages[0].splitlines()[0].removeprefix("Error while reading start items and requests: ")
+            return "failed", f"The crawl could not start: {why}"
         if reason != "finished":
             return "failed", f"The crawl stopped early ({reason})."
         errors = stats.get_value("spider_exceptions/count", 0) + stats.get_value("log_count/ERROR", 0)

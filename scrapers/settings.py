@@ -6,6 +6,7 @@ pde-specific settings:
   PDE_DB_RETRIES      reconnect attempts before spooling a batch (3), PDE_DB_RETRY_DELAY first delay in s (1.0)
   PDE_SEEN_INTERVAL   how stale last_seen_at may get before an unchanged row is touched ("6 hours")
   PDE_CASSETTE        replay this cassette; never touch the network
+  PDE_DB              off = a dry run: parse, validate and export (-O out.json), write nothing, record no run
   PDE_RECORD          record the live crawl into this cassette (secrets scrubbed)
   PDE_BROWSER         1 = render pages in headless Chromium (scrapy-playwright)
   PDE_IMPERSONATE     1 (or a target, e.g. chrome131) = present a real browser's TLS fingerprint (scrapy-impersonate)
@@ -73,4 +74,5 @@ EXTENSIONS = {
 }
 ADDONS = {
     "scrapers.addons.DownloadHandlers": 100,
+    "scrapers.addons.Database": 200,  # -s PDE_DB=off: a dry run
 }

@@ -132,7 +132,7 @@ def spider_config(name: str, config: dict[str, Any], overlay: dict[str, Any] | N
 
 def crawl_specs(name: str, cfg: dict[str, Any], spider_modules: list[str] | tuple[str, ...]) -> list[dict]:
     """One spec per crawl: what to pass to ``scrapy crawl`` (secrets by name only)."""
-    from pde.cassettes import SECRET_FIELDS
+    from pde.sources import SECRET_FIELDS
     from pde.schedule.quality import Thresholds
 
     specs, labels = [], set()

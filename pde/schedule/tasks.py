@@ -28,6 +28,14 @@ class CrawlFailed(RuntimeError):
     """The crawl failed in a way a retry may fix (network, database, crash)."""
 
 
+class CrawlUsageError(RuntimeError):
+    """``scrapy crawl`` refused its command line (exit 2: unknown spider or argument, bad or missing value).
+    The same command fails the same way every time: fix dags/crawls.yaml, never retry."""
+
+
+EXIT_USAGE = 2
+
+
 def runtime_overlay() -> dict[str, Any]:
     """The pde_crawls Variable (JSON, same shape as dags/crawls.yaml), or nothing."""
     from airflow.sdk import Variable
@@ -225,6 +233,10 @@ def run_crawl(spec: dict) -> dict:
     last = _last_words(lines)
     if code == 0:
         return result
+    if code == EXIT_USAGE and run_id is None:
+        problem = next((line.removeprefix("error: ") for line in reversed(lines) if line.startswith("error: ")), last)
+        raise CrawlUsageError(f"{spec['spider']} [{spec['label']}]: {problem} Fix its crawl in dags/crawls.yaml "
+                              f"(or the {VARIABLE} Variable); retrying would fail the same way.")
     if code == 3:
         message = run.message if run and run.message else last
         raise CrawlBlocked(f"{spec['spider']} [{spec['label']}] was blocked by the site (run {run_id}). {message}")
@@ -251,7 +263,7 @@ def crawl_task(spec: dict) -> dict:
 
     try:
         return run_crawl(spec)
-    except CrawlBlocked as exc:
+    except (CrawlBlocked, CrawlUsageError) as exc:
         log.error("%s", exc)
         raise AirflowFailException(str(exc)) from None
     except ConfigError as exc:
