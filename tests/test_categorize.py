@@ -89,7 +89,7 @@ TRAINING = {
 def test_train_and_apply_predicts_the_rest_and_reports_accuracy(pg_conn):
     n = 0
     for category, payees in TRAINING.items():
-        for i in range(4):
+        for i in range(5):
             for p in payees:
                 n += 1
                 add(pg_conn, f"u{n}", p.format(n=1000 + 37 * n), category_user=category)
@@ -105,11 +105,14 @@ def test_train_and_apply_predicts_the_rest_and_reports_accuracy(pg_conn):
     pg_conn.commit()
 
     report = train_and_apply(pg_conn)
-    assert report.rule_matches == 5                        # r1 and the 4 user-categorised LYFT rows
-    assert report.labelled == 48 + 1
+    assert report.rule_matches == 6                        # r1 and the 5 user-categorised LYFT rows
+    assert report.labelled == 60 + 1
+    assert report.user_labelled == 60
     assert report.classes == 3
-    assert report.held_out == 10 and report.trained_on == 39
+    # graded on the user's own 60 rows only, each by a model that never saw it (5 folds of 12)
+    assert report.held_out == 60 and report.trained_on == 61 - 12
     assert report.accuracy is not None and 0.8 <= report.accuracy <= 1.0
+    assert round(report.accuracy * 60, 6) == int(round(report.accuracy * 60))
     assert report.predicted == 3                           # p1, p2, p3; not the removed one
     p1, p2, p3 = row(pg_conn, "p1"), row(pg_conn, "p2"), row(pg_conn, "p3")
     assert (p1[2], p2[2], p3[2]) == ("Coffee", "Groceries", "Transport")
@@ -122,7 +125,7 @@ def test_train_and_apply_predicts_the_rest_and_reports_accuracy(pg_conn):
         assert cur.fetchone() == (None,)
         cur.execute("SELECT labelled, held_out, predicted, accuracy FROM finance.categorizer_runs")
         [(labelled, held_out, predicted, accuracy)] = cur.fetchall()
-    assert (labelled, held_out, predicted) == (49, 10, 3)
+    assert (labelled, held_out, predicted) == (61, 60, 3)
     assert accuracy == pytest.approx(report.accuracy)
 
     # the user corrects one: it becomes an example and loses its prediction
@@ -130,7 +133,7 @@ def test_train_and_apply_predicts_the_rest_and_reports_accuracy(pg_conn):
         cur.execute("UPDATE finance.transactions SET category_user = 'Coffee' WHERE transaction_id = 'p1'")
     pg_conn.commit()
     again = train_and_apply(pg_conn)
-    assert again.labelled == 50 and again.predicted == 2
+    assert again.labelled == 62 and again.predicted == 2
     assert row(pg_conn, "p1")[:3] == ("Coffee", None, None)
 
 
