@@ -164,7 +164,7 @@ def add_full(conn, tid, amount="-1.00", account=ACCT, currency="USD", day=dt.dat
 def cashflow(conn, tid) -> dict:
     with conn.cursor() as cur:
         cur.execute("SELECT * FROM finance.cashflow WHERE transaction_id = %s", (tid,))
-        return dict(zip([c.name for c in cur.description], cur.fetchone()))
+        return dict(zip([c.name for c in cur.description], cur.fetchone(), strict=True))
 
 
 def test_institution_category_is_the_default_rules_override_user_wins(pg_conn):

@@ -14,7 +14,6 @@ from decimal import Decimal
 import psycopg2
 
 from pde import cassettes
-
 from tests.conftest import FIXTURES, run_crawl
 
 ZL = FIXTURES / "zillow_listings"

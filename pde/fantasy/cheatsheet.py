@@ -327,7 +327,8 @@ class Sheet:
 
     @property
     def title(self) -> str:
-        return f"{self.season} draft cheat sheet: " + (f"{self.league} scoring" if self.league else SCORINGS[self.scoring])
+        scoring = f"{self.league} scoring" if self.league else SCORINGS[self.scoring]
+        return f"{self.season} draft cheat sheet: {scoring}"
 
 
 def _num(x) -> float | None:
@@ -573,7 +574,8 @@ header { display: flex; justify-content: space-between; align-items: baseline; b
          height: 5mm; }
 h1 { font-size: 10pt; margin: 0; white-space: nowrap; flex: none; margin-right: 3mm; }
 .meta { font-size: 6pt; color: #444; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; min-width: 0; }
-.notes { font-size: 5.4pt; color: #444; height: 5.6mm; overflow: hidden; width: 100%; margin: 0.6mm 0 0.8mm; line-height: 1.25; }
+.notes { font-size: 5.4pt; color: #444; height: 5.6mm; overflow: hidden; width: 100%; margin: 0.6mm 0 0.8mm;
+         line-height: 1.25; }
 .notes b { color: #111; } .notes .miss { color: #9a5800; }
 .cols { display: flex; gap: 1.6mm; }
 .col { flex: 1 1 0; min-width: 0; }
@@ -585,7 +587,8 @@ td.box { width: 3mm; padding: 0; } td.box span { display: inline-block; width: 2
 td.n { width: 4.6mm; text-align: right; color: #555; } td.name { font-weight: 600; }
 td.tm { width: 6mm; color: #333; } td.bye { width: 4.2mm; text-align: right; color: #333; }
 td.v { width: 7.2mm; text-align: right; font-weight: 700; } td.neg { color: #999; font-weight: 400; }
-tr.head td { font-weight: 700; color: #fff; border-bottom: none; font-size: 6.4pt; overflow: visible; text-overflow: clip; }
+tr.head td { font-weight: 700; color: #fff; border-bottom: none; font-size: 6.4pt; overflow: visible;
+             text-overflow: clip; }
 tr.head td.h { padding-left: 1mm; }
 tr.tier td { height: 2.6mm; font-size: 5pt; color: #555; border-bottom: 0.9px solid #111; }
 .QB tr.head td { background: #c73b3b; } .RB tr.head td { background: #2e8a43; }
@@ -619,10 +622,10 @@ def assign_tiers(players: list[Player]) -> tuple[dict[int, int], bool]:
         values = [p.vor if p.vor is not None else None for p in group]
         if sum(v is not None for v in values) < 3:
             continue
-        drops = [a - b for a, b in zip(values, values[1:]) if a is not None and b is not None and a >= b]
+        drops = [a - b for a, b in zip(values, values[1:], strict=False) if a is not None and b is not None and a >= b]
         cut = statistics.mean(drops) + (statistics.pstdev(drops) if len(drops) > 1 else 0) if drops else None
         tier, prev = 1, None
-        for p, v in zip(group, values):
+        for p, v in zip(group, values, strict=True):
             if prev is not None and v is not None and cut is not None and prev - v > cut:
                 tier += 1
             tiers[p.order] = tier

@@ -167,7 +167,7 @@ def _user_accuracy(texts: list[str], labels: list[str], by_user: list[bool],
             return len(labels), 0, None
         model = build_model().fit([texts[i] for i in train], [labels[i] for i in train])
         guesses = model.predict([texts[i] for i in sorted(held)])
-        right += sum(g == labels[i] for g, i in zip(guesses, sorted(held)))
+        right += sum(g == labels[i] for g, i in zip(guesses, sorted(held), strict=True))
         trained = max(trained, len(train))
     return trained, len(mine), right / len(mine)
 

@@ -371,3 +371,22 @@ class NflRosterEntry(Record):
     experience: int | None = None
     approximate_value: int | None = None
     draft_info: str | None = None
+
+
+# -- after a fantasy crawl (PdeSpider.after_load: the pipeline runs these once the rows are in) ---------------
+#: link the players this crawl added to fantasy.players (safe to repeat)
+MATCH_PLAYERS = ("SELECT * FROM fantasy.match_players()", None)
+
+
+def claim_me(source: str, member_id: str | None, where: str) -> list[tuple[str, tuple]]:
+    """Mark the user's own member id in fantasy.me, when the crawl's credentials name it and the league
+    lists that member (so a mistyped id marks nothing). The id is never logged."""
+    if not member_id or not member_id.strip():
+        return []
+    member_id = member_id.strip()
+    if source == "espn" and not member_id.startswith("{"):
+        member_id = "{" + member_id + "}"  # ESPN member ids are the SWID cookie with its braces
+    return [("""INSERT INTO fantasy.me (source, member_id, note)
+                SELECT %s, m.member_id, %s FROM fantasy.members m
+                 WHERE m.source = %s AND upper(m.member_id) = upper(%s) LIMIT 1
+                ON CONFLICT DO NOTHING""", (source, f"from {where} (set by the crawl)", source, member_id))]

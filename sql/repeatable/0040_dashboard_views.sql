@@ -395,9 +395,9 @@ WITH mine AS (  -- your teams and their leagues
                               = (p.source, p.league_id, p.season, p.source_player_id))
 ), listed AS (
     SELECT pl.*,
-           coalesce(sp.full_name, pr.player_name, '#' || pl.source_player_id) AS player,
-           coalesce(sp.position, pr.position) AS position,
-           coalesce(sp.team, pr.nfl_team) AS nfl_team,
+           coalesce(sp.full_name, pm.full_name, pr.player_name, '#' || pl.source_player_id) AS player,
+           coalesce(sp.position, pm.position, pr.position) AS position,
+           coalesce(sp.team, pm.team, pr.nfl_team) AS nfl_team,
            pr.projected_points,
            pr.projection_source,
            (SELECT max(rk.owned_pct) FROM fantasy.rankings rk
@@ -406,6 +406,9 @@ WITH mine AS (  -- your teams and their leagues
       FROM players pl
       LEFT JOIN fantasy.source_players sp
              ON sp.source = pl.source AND sp.source_player_id = pl.source_player_id
+      LEFT JOIN fantasy.player_ids pi  -- the player model: his name from any linked source
+             ON pi.source = pl.source AND pi.source_player_id = pl.source_player_id
+      LEFT JOIN fantasy.players pm ON pm.player_id = pi.player_id
       LEFT JOIN proj pr
              ON (pr.source, pr.league_id, pr.season, pr.source_player_id)
                 = (pl.source, pl.league_id, pl.season, pl.source_player_id)
@@ -440,7 +443,7 @@ COMMENT ON COLUMN fantasy.roster_vs_free_agents.league IS 'League name (fantasy.
 COMMENT ON COLUMN fantasy.roster_vs_free_agents.season IS 'NFL season.';
 COMMENT ON COLUMN fantasy.roster_vs_free_agents.my_team IS 'Your team''s name in that league.';
 COMMENT ON COLUMN fantasy.roster_vs_free_agents.source_player_id IS 'The platform''s player id (join fantasy.player_ids).';
-COMMENT ON COLUMN fantasy.roster_vs_free_agents.player IS 'Player name.';
+COMMENT ON COLUMN fantasy.roster_vs_free_agents.player IS 'Player name: the platform''s player list, else the linked player (fantasy.players), else the projection''s; #id only when none knows him.';
 COMMENT ON COLUMN fantasy.roster_vs_free_agents.position IS 'Position (QB, RB, WR, TE, K, DEF).';
 COMMENT ON COLUMN fantasy.roster_vs_free_agents.nfl_team IS 'NFL team code.';
 COMMENT ON COLUMN fantasy.roster_vs_free_agents.status IS 'your roster, or free agent (on no roster in the league).';
@@ -478,8 +481,8 @@ SELECT d.source,
        coalesce(lt.team, 'Team ' || d.team_id) AS team,
        coalesce(lt.is_mine, false) AS is_mine,
        d.source_player_id,
-       coalesce(d.player_name, sp.full_name, '#' || d.source_player_id) AS player,
-       coalesce(d.position, sp.position) AS position,
+       coalesce(d.player_name, sp.full_name, pm.full_name, '#' || d.source_player_id) AS player,
+       coalesce(d.position, sp.position, pm.position) AS position,
        round(coalesce(a.own_adp, a.fantasypros_adp)::numeric, 1) AS adp,
        CASE WHEN a.own_adp IS NOT NULL THEN d.source
             WHEN a.fantasypros_adp IS NOT NULL THEN 'fantasypros' END AS adp_source,
@@ -489,7 +492,9 @@ SELECT d.source,
   JOIN adp a USING (source, league_id, season, overall_pick)
   LEFT JOIN fantasy.league_teams lt USING (source, league_id, season, team_id)
   LEFT JOIN fantasy.source_players sp
-         ON sp.source = d.source AND sp.source_player_id = d.source_player_id;
+         ON sp.source = d.source AND sp.source_player_id = d.source_player_id
+  LEFT JOIN fantasy.player_ids pi ON pi.source = d.source AND pi.source_player_id = d.source_player_id
+  LEFT JOIN fantasy.players pm ON pm.player_id = pi.player_id;
 COMMENT ON VIEW fantasy.draft_vs_adp IS 'Each draft pick against the player''s average draft position (ADP) that season: the league platform''s ADP (ESPN averageDraftPosition), else FantasyPros'' ADP rank linked through fantasy.player_ids. picks_after_adp > 0: the player went later than the market expected (a bargain); < 0: a reach.';
 COMMENT ON COLUMN fantasy.draft_vs_adp.source IS 'Platform: espn or sleeper.';
 COMMENT ON COLUMN fantasy.draft_vs_adp.league_id IS 'The league (fantasy.leagues).';
@@ -502,7 +507,7 @@ COMMENT ON COLUMN fantasy.draft_vs_adp.team_id IS 'The team that picked (fantasy
 COMMENT ON COLUMN fantasy.draft_vs_adp.team IS 'Name of the team that picked.';
 COMMENT ON COLUMN fantasy.draft_vs_adp.is_mine IS 'True for your picks (fantasy.me).';
 COMMENT ON COLUMN fantasy.draft_vs_adp.source_player_id IS 'The platform''s id of the player picked.';
-COMMENT ON COLUMN fantasy.draft_vs_adp.player IS 'Player name (the draft''s, else the platform''s player list, else #id).';
+COMMENT ON COLUMN fantasy.draft_vs_adp.player IS 'Player name (the draft''s, else the platform''s player list, else the linked player in fantasy.players, else #id).';
 COMMENT ON COLUMN fantasy.draft_vs_adp.position IS 'Player position.';
 COMMENT ON COLUMN fantasy.draft_vs_adp.adp IS 'Average draft position that season (1 = first); null when no source gives one.';
 COMMENT ON COLUMN fantasy.draft_vs_adp.adp_source IS 'Whose ADP: espn, or fantasypros (its ADP rank).';
