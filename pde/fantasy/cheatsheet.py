@@ -567,7 +567,7 @@ PAGE = string.Template("""<!doctype html>
 @page { size: $page_size landscape; margin: 6mm 6mm 5mm 6mm; }
 * { box-sizing: border-box; }
 body { font: 6.3pt/1.1 "DejaVu Sans Condensed", "DejaVu Sans", "Liberation Sans", Arial, sans-serif; color: #111;
-       margin: 0; }
+       margin: 0; font-stretch: condensed; }
 .page { break-after: page; height: 198mm; overflow: hidden; }
 .page:last-child { break-after: auto; }
 header { display: flex; justify-content: space-between; align-items: baseline; border-bottom: 1.2px solid #111;
@@ -585,6 +585,7 @@ td { height: 3.45mm; padding: 0 0.5mm; white-space: nowrap; overflow: hidden; te
 td.box { width: 3mm; padding: 0; } td.box span { display: inline-block; width: 2.3mm; height: 2.3mm;
      border: 0.6px solid #333; vertical-align: middle; }
 td.n { width: 4.6mm; text-align: right; color: #555; } td.name { font-weight: 600; }
+td.name.long { font-size: 5.4pt; letter-spacing: -0.05pt; }
 td.tm { width: 6mm; color: #333; } td.bye { width: 4.2mm; text-align: right; color: #333; }
 td.v { width: 7.2mm; text-align: right; font-weight: 700; } td.neg { color: #999; font-weight: 400; }
 tr.head td { font-weight: 700; color: #fff; border-bottom: none; font-size: 6.4pt; overflow: visible;
@@ -648,7 +649,7 @@ def layout(sheet: Sheet) -> tuple[list[list[list[tuple]]], bool]:
         prev = None
         for p in group:
             t = tiers.get(p.order)
-            if t is not None and t != prev and prev is not None:
+            if t is not None and t != prev:
                 rows.append(("tier", t))
             prev = t if t is not None else prev
             rows.append(("player", p))
@@ -710,7 +711,7 @@ def render_html(sheet: Sheet, page_size: str = "A4") -> str:
                     neg = " neg" if value_label == "VOR" and p.vor is not None and p.vor < 0 else ""
                     shown_value = _fmt(value) if value_label == "VOR" else (str(value) if value is not None else "")
                     trs.append(f'<tr><td class="box"><span></span></td><td class="n">{p.order}</td>'
-                               f'<td class="name">{e(p.name)}</td><td class="tm">{e(p.team or "")}</td>'
+                               f'<td class="name{" long" if len(p.name) > 19 else ""}">{e(p.name)}</td><td class="tm">{e(p.team or "")}</td>'
                                f'<td class="bye">{p.bye or ""}</td><td class="v{neg}">{shown_value}</td></tr>')
             cols.append(f'<div class="col {e(pos)}"><table>{COLGROUP}{"".join(trs)}</table></div>')
         cols += ['<div class="col"></div>'] * (COLUMNS_PER_PAGE - len(columns))
