@@ -592,9 +592,9 @@ tr.head td { font-weight: 700; color: #fff; border-bottom: none; font-size: 6.4p
              text-overflow: clip; }
 tr.head td.h { padding-left: 1mm; }
 tr.tier td { height: 2.6mm; font-size: 5pt; color: #555; border-bottom: 0.9px solid #111; }
-.QB tr.head td { background: #c73b3b; } .RB tr.head td { background: #2e8a43; }
-.WR tr.head td { background: #2f66b0; } .TE tr.head td { background: #d0841a; }
-.K tr.head td { background: #7d5fb0; } .DEF tr.head td { background: #666; }
+tr.head.QB td { background: #c73b3b; } tr.head.RB td { background: #2e8a43; }
+tr.head.WR td { background: #2f66b0; } tr.head.TE td { background: #d0841a; }
+tr.head.K td { background: #7d5fb0; } tr.head.DEF td { background: #666; }
 .none { color: #bbb; }
 </style></head>
 <body>
@@ -699,7 +699,8 @@ def render_html(sheet: Sheet, page_size: str = "A4") -> str:
             trs = []
             for kind, item in col:
                 if kind == "head":
-                    trs.append(f'<tr class="head"><td colspan="3" class="h">{e(item)}</td><td class="tm">Tm</td>'
+                    trs.append(f'<tr class="head {e(item.split()[0])}"><td colspan="3" class="h">{e(item)}</td>'
+                               '<td class="tm">Tm</td>'
                                f'<td class="bye">Bye</td><td class="v">{value_label}</td></tr>')
                 elif kind == "tier":
                     trs.append(f'<tr class="tier"><td colspan="6">Tier {item}</td></tr>')
