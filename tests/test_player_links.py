@@ -50,6 +50,21 @@ def person(name: str, position: str | None, team: str | None) -> str:
     return " ".join(words) + f" {position}"
 
 
+def espn_team_one() -> dict:
+    """Team 1 of the recorded 2018 mTeam response (its owner is whom ESPN_SWID names)."""
+    doc = json.loads((FIXTURES / "espn_league" / "cassette_2018.json").read_text())
+    for it in doc["http_interactions"]:
+        if it["request"]["uri"].endswith("view=mTeam"):
+            body = it["response"]["body"]
+            text = body["string"] if body.get("encoding", "utf-8").lower() in ("utf-8", "") else None
+            if text is None or not text.lstrip().startswith("{"):
+                import base64
+
+                text = base64.b64decode(body.get("base64_string") or body["string"]).decode()
+            return next(t for t in json.loads(text)["teams"] if t["id"] == 1)
+    raise AssertionError("no mTeam response in cassette_2018.json")
+
+
 @pytest.fixture(scope="module")
 def crawled(pg_server, tmp_path_factory):
     import uuid
@@ -61,7 +76,7 @@ def crawled(pg_server, tmp_path_factory):
     with admin.cursor() as cur:
         cur.execute(f'CREATE DATABASE "{name}" TEMPLATE "pde"')
     url = pg_server.url.rsplit("/", 1)[0] + "/" + name
-    team1 = json.loads((FIXTURES / "espn_league" / "league_2018.json").read_text())["teams"][0]
+    team1 = espn_team_one()
     roster = json.loads((FIXTURES / "sleeper_league" / "rosters.json").read_text())[1]
     home = tmp_path_factory.mktemp("home")
     crawl_all(url, env={"ESPN_SWID": team1["owners"][0].strip("{}").lower(),  # as a browser may show it
@@ -82,7 +97,9 @@ def test_players_in_two_or_more_sources_are_linked(crawled):
         groups[person(name, position, team)].append((source, sid, player_id))
     shared = {k: v for k, v in groups.items() if len({s for s, _, _ in v}) >= 2}
     linked = {k for k, v in shared.items() if len({p for _, _, p in v}) == 1 and v[0][2] is not None}
-    assert len(shared) >= 10, shared  # the fixtures overlap: Saquon Barkley, Josh Allen, Matthew Stafford...
+    # the fixtures overlap on few players (Josh Allen, Saquon Barkley, Matthew Stafford, Carson Wentz, Jimmy
+    # Garoppolo, Jameis Winston: different eras and teams, e.g. ESPN 2018 SF against FantasyPros 2025 LAR)
+    assert {"josh allen QB", "saquon barkley RB", "matthew stafford QB", "jimmy garoppolo QB"} <= set(shared), shared
     assert len(linked) / len(shared) >= 0.95, sorted(set(shared) - linked)
     # the rest are listed, each with a reason
     listed = {(s, sid) for s, sid, *_ in rows(url, "SELECT source, source_player_id, reason FROM "

@@ -183,7 +183,7 @@ def match_transfers(conn) -> int:
         cur.execute(spending.TRANSACTIONS_SQL)
         cols = [c.name for c in cur.description]
         tx = spending.prepare(pd.DataFrame(cur.fetchall(), columns=cols))
-    pairs = spending.match_transfers(tx) if len(tx) else spending.match_transfers(tx.assign(amount=[]))
+    pairs = spending.match_transfers(tx)
     run = ModelRun(model="finance.transfers", area="finance", rows=len(tx),
                    features=["amount", "currency", "posted_date", "account_id"],
                    metrics={"transactions": len(tx), "matched_pairs": len(pairs), "max_days": spending.TRANSFER_DAYS},
