@@ -86,7 +86,7 @@ SELECT t.account_id,
        extract(year FROM t.posted_date)::integer AS year,
        t.amount,
        t.currency,
-       t.currency = finance.home_currency() AS is_home_currency,
+       t.currency = h.code AS is_home_currency,
        CASE WHEN t.amount < 0 AND NOT coalesce(t.transfer, false) THEN -t.amount ELSE 0 END AS spending,
        CASE WHEN t.amount > 0 AND NOT coalesce(t.transfer, false) THEN t.amount ELSE 0 END AS income,
        coalesce(t.transfer, false) AS is_transfer,
@@ -106,6 +106,7 @@ SELECT t.account_id,
             THEN 'unsure guess: ' || t.category_predicted || ' (' || round(100 * coalesce(t.category_confidence, 0)) || ' %)'
             ELSE 'no category' END AS review_reason
   FROM t
+ CROSS JOIN (SELECT finance.home_currency() AS code) h  -- once per query, not per row
   LEFT JOIN finance.account_names n USING (account_id);
 COMMENT ON VIEW finance.cashflow IS 'Every current transaction (finance.transactions_current) as the spending dashboard counts it: money out as spending, money in as income, transfers between your own accounts (category Transfer, or a pair matched by pde.finance.spending in finance.transfer_matches) as neither; the effective category (yours > rule > the institution''s > a model guess at least 60 % sure); a merchant name to group by; and whether the category needs a look. Amounts are in each account''s currency and are never converted or added across currencies: group or filter by currency (the dashboard opens on your home currency).';
 COMMENT ON COLUMN finance.cashflow.account_id IS 'The account (finance.accounts).';
