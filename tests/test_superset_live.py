@@ -333,7 +333,7 @@ def test_spending_opens_on_the_home_currency_and_never_adds_currencies(live):
                                WHERE (r.account_id, r.transaction_id) = (t.account_id, t.transaction_id))""", (home,))
         spent = sum(-a for a, category, matched in cur.fetchall()
                     if a < 0 and not matched and (category or "").lower() not in ("transfer", "transfers"))
-    assert len(counts) >= 3, counts  # the fixtures hold several currencies
+    assert len({c for c, _ in rows}) >= 3, rows  # the fixtures hold several currencies
     defaults = dashboard_defaults(s, base, "spending")
     assert defaults["currency"] == [home], defaults
     total = filtered_data(s, base, charts["Total spending by category, largest first"], {"currency": [home]})
