@@ -359,7 +359,7 @@ def test_reimport_overwrites_charts_and_datasets(live):
 
     assert chart_ids(s, base)["Price cuts in the last 7 days"] == cid
     assert len(chart_ids(s, base)) == N_CHARTS
-    assert s.get(f"{base}/api/v1/dataset/{did}").json()["result"]["description"].startswith("Price cuts pde saw")
+    assert s.get(f"{base}/api/v1/dataset/{did}").json()["result"]["description"].startswith("Price cuts from Zillow")
     assert sorted(d["dashboard_title"] for d in live.dashboards(s)) == sorted(DASHBOARDS.values())
 
 
