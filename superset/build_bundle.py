@@ -279,11 +279,12 @@ def dashboard_file(key: str, src: dict, assets: Assets, defaults: dict[str, list
                          "width": width, "height": row["height"]},
             }
     filters = []
-    for i, f in enumerate(src.get("filters") or []):
+    for f in src.get("filters") or []:
         dataset = assets.datasets[f["dataset"]]
         kind = {"select": "filter_select", "range": "filter_range"}[f["type"]]
-        # required: a value must always be chosen (one currency, one league: never summed across them)
-        control = ({"multiSelect": f.get("multi", True), "enableEmptyFilter": bool(f.get("required")),
+        # single: one value at a time (one currency, one league: never summed across them). Not "required":
+        # Superset 6.1 then draws no chart at all, even with a default value.
+        control = ({"multiSelect": f.get("multi", True), "enableEmptyFilter": False,
                     "defaultToFirstItem": False, "inverseSelection": False, "searchAllOptions": False}
                    if kind == "filter_select" else {"enableEmptyFilter": False})
         value = (defaults or {}).get(filter_id(key, f))

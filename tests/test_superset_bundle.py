@@ -371,7 +371,7 @@ def test_fantasy_views_rank_mark_your_team_and_compare_with_projections_and_adp(
 
 
 def test_one_currency_league_and_season_at_a_time_opening_on_defaults_read_from_the_data(assets):
-    """Currency, League and Season are single-value and required; their defaults come from default_sql."""
+    """Currency, League and Season are single-value; their defaults come from default_sql."""
     import build_bundle
 
     queries = build_bundle.default_queries(assets)
@@ -383,7 +383,6 @@ def test_one_currency_league_and_season_at_a_time_opening_on_defaults_read_from_
                for f in files[f"dashboards/{d}.yaml"]["metadata"]["native_filter_configuration"]}
     for fid in queries:
         assert filters[fid]["controlValues"]["multiSelect"] is False, fid
-        assert filters[fid]["controlValues"]["enableEmptyFilter"] is True, fid
     currency = filters["NATIVE_FILTER-spending-currency"]["defaultDataMask"]
     assert currency["filterState"] == {"value": ["EUR"]}
     assert currency["extraFormData"]["filters"] == [{"col": "currency", "op": "IN", "val": ["EUR"]}]
