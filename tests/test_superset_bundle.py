@@ -143,7 +143,7 @@ def test_spending_and_fantasy_dashboards_have_their_charts_and_filters(files):
     spending, fantasy = files["dashboards/spending.yaml"], files["dashboards/fantasy.yaml"]
     assert {f["name"] for f in spending["metadata"]["native_filter_configuration"]} == {
         "Currency", "Account", "Year", "Category"}
-    assert {f["name"] for f in fantasy["metadata"]["native_filter_configuration"]} == {"League"}
+    assert {f["name"] for f in fantasy["metadata"]["native_filter_configuration"]} == {"League", "Season"}
     names = {path: {n["meta"]["sliceName"] for n in dash["position"].values()
                     if isinstance(n, dict) and n.get("type") == "CHART"}
              for path, dash in (("spending", spending), ("fantasy", fantasy))}
@@ -292,7 +292,8 @@ def test_cashflow_counts_money_out_as_spending_and_leaves_transfers_out(pg_conn)
         "1": "WHOLEFDS MKT", "2": "ACME PAYROLL", "3": "CARD AUTOPAY", "4": "PAYMENT THANK YOU",
         "5": "STARBUCKS STORE", "6": "MYSTERY SHOP", "7": "ATM FEE"}
     assert {k: r["review_reason"] for k, r in rows.items() if r["needs_review"]} == {
-        "6": "unsure guess (30%)", "7": "no category"}
+        "6": "unsure guess: Fun (30 %)", "7": "no category"}
+    assert rows["6"]["category"] == "Uncategorized"  # a guess under 60 % is not shown as the category
     assert (rows["7"]["category"], rows["7"]["month"], rows["7"]["year"]) == ("Uncategorized", "2024-02", 2024)
     assert rows["1"]["account"] == "Checking (USD)" and rows["1"]["category_confidence"] is None
 
@@ -367,3 +368,26 @@ def test_fantasy_views_rank_mark_your_team_and_compare_with_projections_and_adp(
     assert [(d["team"], d["player"], d["adp"], d["adp_source"], d["picks_after_adp"], d["is_mine"]) for d in draft] == [
         ("Aces", "Rb Three", 3, "fantasypros", -2, True), ("Bees", "Rb One", 1, "fantasypros", 1, False),
         ("Cats", "Wr Four", 10, "fantasypros", -7, False), ("Dogs", "Nobody", None, None, None, False)]
+
+
+def test_one_currency_league_and_season_at_a_time_opening_on_defaults_read_from_the_data(assets):
+    """Currency, League and Season are single-value; their defaults come from default_sql."""
+    import build_bundle
+
+    queries = build_bundle.default_queries(assets)
+    assert set(queries) == {"NATIVE_FILTER-spending-currency", "NATIVE_FILTER-fantasy-league",
+                            "NATIVE_FILTER-fantasy-season"}
+    files = build_bundle.bundle_files(assets, defaults={"NATIVE_FILTER-spending-currency": ["EUR"],
+                                                        "NATIVE_FILTER-fantasy-season": [2018]})
+    filters = {f["id"]: f for d in ("spending", "fantasy")
+               for f in files[f"dashboards/{d}.yaml"]["metadata"]["native_filter_configuration"]}
+    for fid in queries:
+        assert filters[fid]["controlValues"]["multiSelect"] is False, fid
+    currency = filters["NATIVE_FILTER-spending-currency"]["defaultDataMask"]
+    assert currency["filterState"] == {"value": ["EUR"]}
+    assert currency["extraFormData"]["filters"] == [{"col": "currency", "op": "IN", "val": ["EUR"]}]
+    assert filters["NATIVE_FILTER-fantasy-league"]["defaultDataMask"]["filterState"] == {}  # none given
+    assert filters["NATIVE_FILTER-fantasy-season"]["cascadeParentIds"] == ["NATIVE_FILTER-fantasy-league"]
+    # no chart of the season-filtered dashboard still pins the latest season on its own
+    assert not [k for k, c in assets.charts.items() if k.startswith("fantasy_")
+                and "latest_season" in str(c["params"].get("adhoc_filters"))]

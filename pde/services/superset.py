@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import secrets
 import shutil
@@ -46,6 +47,7 @@ from pde.db import (
 from pde.migrate import migrate
 from pde.services import Action, register_actions, service_main
 
+log = logging.getLogger(__name__)
 SUPERSET_DIR = PROJECT_ROOT / "superset"
 DEFAULT_VENV = SUPERSET_DIR / ".venv"
 DEFAULT_PORT = 8088
@@ -364,7 +366,7 @@ class Superset:
             sys.path.remove(str(SUPERSET_DIR))
         uri = self.reader_uri()
         masked = uri.replace(":" + quote(self.reader_password(), safe="") + "@", ":" + build_bundle.MASKED_PASSWORD + "@")
-        data = build_bundle.bundle_bytes(masked)
+        data = build_bundle.bundle_bytes(masked, defaults=self.filter_defaults(build_bundle.default_queries()))
         (self.home / "bundle.zip").write_bytes(data)
         s = self.session()
         r = s.post(self.base_url + "/api/v1/assets/import/", timeout=300,
@@ -374,6 +376,29 @@ class Superset:
         if r.status_code != 200:
             raise SupersetError(f"Superset refused the bundle: {r.status_code} {r.text[:2000]}")
         return r.json()
+
+    def filter_defaults(self, queries: dict[str, str]) -> dict[str, list]:
+        """The value each dashboard filter opens on, read from the data now (home currency, your league...).
+
+        A query that fails or finds nothing leaves its filter without a default (it is logged).
+        """
+        out: dict[str, list] = {}
+        conn = connect(self.data_url)
+        try:
+            for fid, sql in queries.items():
+                try:
+                    with conn.cursor() as cur:
+                        cur.execute(sql)
+                        row = cur.fetchone()
+                except Exception as exc:  # noqa: BLE001 - a default is a convenience, never a reason to fail
+                    conn.rollback()
+                    log.warning("dashboard filter %s: no default (%s)", fid, str(exc).strip())
+                    continue
+                if row and row[0] is not None:
+                    out[fid] = [row[0]]
+        finally:
+            conn.close()
+        return out
 
     def create_viewer(self, name: str, password: str | None = None) -> str:
         if not hasattr(self, "_metadata_url"):

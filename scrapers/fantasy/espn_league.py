@@ -58,6 +58,7 @@ from scrapers.fantasy.normalize import (
     to_int,
 )
 from scrapers.fantasy.records import (
+    MATCH_PLAYERS,
     DraftPick,
     League,
     Matchup,
@@ -68,6 +69,7 @@ from scrapers.fantasy.records import (
     SourcePlayer,
     Team,
     Transaction,
+    claim_me,
 )
 from scrapers.spider import PdeSpider
 
@@ -414,6 +416,10 @@ class EspnLeagueSpider(PdeSpider):
             "kona_player_info, communication", type=list),
         Arg("players_limit", "most-owned players to read from the player pool", type=int, default=300, min=1),
     )
+
+    def after_load(self):
+        """Once the rows are in: link the new players, and mark you in fantasy.me."""
+        return [MATCH_PLAYERS, *claim_me("espn", os.environ.get("ESPN_SWID"), "ESPN_SWID")]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

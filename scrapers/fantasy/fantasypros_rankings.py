@@ -62,7 +62,7 @@ from scrapers.fantasy.normalize import (
     to_float,
     to_int,
 )
-from scrapers.fantasy.records import PlayerStats, Ranking, SourcePlayer
+from scrapers.fantasy.records import MATCH_PLAYERS, PlayerStats, Ranking, SourcePlayer
 from scrapers.spider import PdeSpider
 
 SOURCE = "fantasypros"
@@ -328,6 +328,10 @@ class FantasyprosRankingsSpider(PdeSpider):
             choices=("consensus-rankings", "players", "projections", "player-points", "rankings"),
             default="consensus-rankings,players,projections,player-points"),
     )
+
+    def after_load(self):
+        """Once the rows are in: link the new players."""
+        return [MATCH_PLAYERS]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

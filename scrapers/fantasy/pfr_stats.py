@@ -67,6 +67,7 @@ from scrapers.fantasy.normalize import (
     to_int,
 )
 from scrapers.fantasy.records import (
+    MATCH_PLAYERS,
     NflRosterEntry,
     NflTeamSeason,
     PlayerStats,
@@ -413,6 +414,10 @@ class PfrStatsSpider(PdeSpider):
         Arg("players", "PFR player ids (the id in the player page's address)", type=list, example="BreeDr00,MahoPa00"),
         Arg("rosters", "team rosters to read: team codes, or all", type=list, example="KC,NO"),
     )
+
+    def after_load(self):
+        """Once the rows are in: link the new players."""
+        return [MATCH_PLAYERS]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

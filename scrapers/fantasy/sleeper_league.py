@@ -42,6 +42,8 @@ with the argument to pass.
 
 from __future__ import annotations
 
+import os
+
 import datetime as dt
 import json
 import logging
@@ -67,6 +69,7 @@ from scrapers.fantasy.normalize import (
     to_int,
 )
 from scrapers.fantasy.records import (
+    MATCH_PLAYERS,
     DraftPick,
     League,
     Matchup,
@@ -76,6 +79,7 @@ from scrapers.fantasy.records import (
     Team,
     Transaction,
     Trending,
+    claim_me,
 )
 from scrapers.spider import PdeSpider
 
@@ -408,6 +412,10 @@ class SleeperLeagueSpider(PdeSpider):
         Arg("season", "for saved files: the season of responses that do not say it", type=int, min=2017),
         Arg("week", "for saved files: the week of matchups and transactions", type=int, min=0, max=23),
     )
+
+    def after_load(self):
+        """Once the rows are in: link the new players, and mark you in fantasy.me."""
+        return [MATCH_PLAYERS, *claim_me("sleeper", os.environ.get("SLEEPER_USER_ID"), "SLEEPER_USER_ID")]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
