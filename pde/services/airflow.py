@@ -18,6 +18,11 @@ configured here through environment variables; nothing is edited by hand:
 
 Settings: ``PDE_AIRFLOW_PORT`` (8080), ``PDE_AIRFLOW_PARALLELISM`` (task slots, 4).
 
+CeleryExecutor (``pde up --celery`` or ``PDE_AIRFLOW_EXECUTOR=celery``): also a Redis broker
+(Debian's ``redis-server`` on 127.0.0.1:``PDE_REDIS_PORT``, 6379) and one Celery worker on this
+machine; ``PDE_CELERY_BROKER_URL`` points at a broker elsewhere instead (then no Redis is started).
+Workers on other machines run ``pde airflow worker`` with the same settings (README: More than one machine).
+
     pde up airflow             start (migrating the metadata database first)
     pde down airflow           stop every process it started
     pde airflow status         what runs, where
@@ -67,6 +72,46 @@ def base_url() -> str:
 
 def user() -> str:
     return os.environ.get("PDE_AIRFLOW_USER") or "admin"
+
+
+# -- CeleryExecutor (issue 17) ---------------------------------------------------------
+def celery() -> bool:
+    """Run tasks on Celery workers (this machine's, and any others') instead of the scheduler's pool?"""
+    return (os.environ.get("PDE_AIRFLOW_EXECUTOR") or "local").strip().lower() in ("celery", "celeryexecutor")
+
+
+def redis_port() -> int:
+    return int(os.environ.get("PDE_REDIS_PORT") or 6379)
+
+
+def broker_url() -> str:
+    return os.environ.get("PDE_CELERY_BROKER_URL") or f"redis://{HOST}:{redis_port()}/0"
+
+
+def components() -> tuple[str, ...]:
+    """What ``start`` runs, in start order: the broker before the scheduler, the worker last."""
+    if not celery():
+        return COMPONENTS
+    local_broker = () if os.environ.get("PDE_CELERY_BROKER_URL") else ("redis",)
+    return (*local_broker, *COMPONENTS, "celery-worker")
+
+
+def worker_command(hostname: str | None = None) -> list[str]:
+    """A Celery worker; its task logs go to the shared log folder, so it serves none over HTTP."""
+    import socket
+
+    name = hostname or os.environ.get("PDE_CELERY_HOSTNAME") or f"pde@{socket.gethostname()}"
+    return [airflow_python(), "-m", "airflow", "celery", "worker", "--celery-hostname", name, "--skip-serve-logs"]
+
+
+def _command(component: str) -> list[str]:
+    if component == "redis":
+        (home() / "redis").mkdir(parents=True, exist_ok=True)
+        return ["redis-server", "--bind", HOST, "--port", str(redis_port()), "--protected-mode", "yes",
+                "--save", "", "--appendonly", "no", "--dir", str(home() / "redis")]
+    if component == "celery-worker":
+        return worker_command()
+    return [airflow_python(), "-m", "airflow", component]
 
 
 def _private_json(path: Path, make) -> dict:
@@ -190,6 +235,13 @@ def airflow_env(data_url: str, meta_url: str | None = None, *, base: dict | None
         "TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS": "",
         "PYTHONUNBUFFERED": "1",
     })
+    if celery():  # the result backend is Airflow's own database (SQLAlchemy URL with Celery's db+ prefix)
+        env.update({
+            "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+            "AIRFLOW__CELERY__BROKER_URL": broker_url(),
+            "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + (meta_url or metadata_url(data_url)),
+            "AIRFLOW__CELERY__WORKER_CONCURRENCY": os.environ.get("PDE_AIRFLOW_PARALLELISM", "4"),
+        })
     return env
 
 
@@ -290,11 +342,11 @@ def start(timeout: float = 180) -> dict:
     meta = ensure_metadata_database(data_url)
     env = airflow_env(data_url, meta)
     name, password = login()
-    running = {c: pid(c) for c in COMPONENTS}
+    running = {c: pid(c) for c in components()}
     if not all(running.values()) and not (meta.startswith("postgresql") and metadata_is_current(meta)):
         print(f"Airflow: metadata in {describe(meta)}; migrating it", flush=True)
         migrate_metadata(env)
-    for component in COMPONENTS:
+    for component in components():
         if running[component]:
             continue
         log = _logfile(component)
@@ -306,14 +358,14 @@ def start(timeout: float = 180) -> dict:
         os.fchmod(fd, 0o600)
         with os.fdopen(fd, "ab") as out:
             proc = subprocess.Popen(
-                [airflow_python(), "-m", "airflow", component], env=env, cwd=PROJECT_ROOT,
+                _command(component), env=env, cwd=PROJECT_ROOT,
                 stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
                 preexec_fn=_default_signals,
             )
         _pidfile(component).write_text(f"{proc.pid}\n")
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        dead = [c for c in COMPONENTS if pid(c) is None]
+        dead = [c for c in components() if pid(c) is None]
         if dead:
             c = dead[0]
             stop()
@@ -335,7 +387,7 @@ def _default_signals() -> None:
 def stop(timeout: float = 45) -> list[str]:
     """Stop every component (with its workers and running tasks); returns what was stopped."""
     stopped = []
-    for component in reversed(COMPONENTS):
+    for component in reversed(("redis", *COMPONENTS, "celery-worker")):
         p = pid(component)
         if p is None:
             _pidfile(component).unlink(missing_ok=True)
@@ -378,9 +430,28 @@ def up() -> int:
     print(f"""Airflow is running: {info['url']}
   login     {info['user']} / {info['password']}
   DAGs      {PROJECT_ROOT / 'dags'} (one per spider; crawls in dags/crawls.yaml)
-  logs      {home() / 'logs'}
+  logs      {home() / 'logs'}{_celery_lines()}
 Stop it with `make down` (pde down).""")
     return 0
+
+
+def _celery_lines() -> str:
+    if not celery():
+        return ""
+    return (f"\n  executor  CeleryExecutor: broker {describe(broker_url())}, one worker here"
+            "\n            (more machines: `pde airflow worker` there; README: More than one machine)")
+
+
+def worker(hostname: str | None = None) -> int:
+    """Run a Celery worker in the foreground (on a worker machine: same DATABASE_URL, broker and secrets)."""
+    from pde.db import database_url
+
+    if not celery():
+        raise AirflowServiceError("a Celery worker needs PDE_AIRFLOW_EXECUTOR=celery (and PDE_CELERY_BROKER_URL "
+                                  "on a machine other than the main one).")
+    data_url = os.environ.get("DATABASE_URL") or database_url()
+    env = airflow_env(data_url, metadata_url(data_url))
+    return subprocess.call(worker_command(hostname), env=env, cwd=PROJECT_ROOT)
 
 
 def down() -> int:
@@ -390,7 +461,7 @@ def down() -> int:
 
 
 def status() -> int:
-    pids = {c: pid(c) for c in COMPONENTS}
+    pids = {c: pid(c) for c in components()}
     health = healthy() if any(pids.values()) else None
     for c, p in pids.items():
         state = (health or {}).get(c.replace("-", "_"), {}).get("status")
@@ -417,6 +488,8 @@ def _dispatch(args) -> int:
             return down()
         if args.action == "status":
             return status()
+        if args.action == "worker":
+            return worker(args.hostname)
         if args.action == "cli":
             return cli([a for a in args.args if a != "--"] if args.args[:1] == ["--"] else args.args)
     except (AirflowServiceError, DatabaseError) as exc:
@@ -432,6 +505,8 @@ def register(subparsers) -> None:
     sub.add_parser("up", help=f"start Airflow on {HOST} (UI and API), migrating its database first")
     sub.add_parser("down", help="stop every Airflow process pde started")
     sub.add_parser("status", help="which Airflow processes run, and their health")
+    w = sub.add_parser("worker", help="run a Celery worker here (PDE_AIRFLOW_EXECUTOR=celery)")
+    w.add_argument("--hostname", help="the worker's Celery name (default pde@<this host>)")
     c = sub.add_parser("cli", help="run the airflow command with this configuration")
     c.add_argument("args", nargs=__import__("argparse").REMAINDER)
     p.set_defaults(func=_dispatch)
