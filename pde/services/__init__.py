@@ -110,7 +110,7 @@ def register(subparsers) -> None:
     up.add_argument("services", nargs="*", metavar="SERVICE",
                     help="any of: " + ", ".join(choices) + " (default: " + ", ".join(DEFAULT_UP) + ")")
     up.add_argument("--celery", action="store_true",
-                    help="Airflow with the CeleryExecutor: also Redis and a worker here (= PDE_AIRFLOW_EXECUTOR=celery)")
+                    help="Airflow's CeleryExecutor: also Redis and a worker here (= PDE_AIRFLOW_EXECUTOR=celery)")
     up.set_defaults(func=cmd_up)
     down = subparsers.add_parser("down", help="stop what `pde up` started (default: all)")
     down.add_argument("services", nargs="*", metavar="SERVICE")
