@@ -21,6 +21,7 @@ Settings: ``PDE_AIRFLOW_PORT`` (8080), ``PDE_AIRFLOW_PARALLELISM`` (task slots, 
 CeleryExecutor (``pde up --celery`` or ``PDE_AIRFLOW_EXECUTOR=celery``): also a Redis broker
 (Debian's ``redis-server`` on 127.0.0.1:``PDE_REDIS_PORT``, 6379) and one Celery worker on this
 machine; ``PDE_CELERY_BROKER_URL`` points at a broker elsewhere instead (then no Redis is started).
+``PDE_CELERY_CONCURRENCY``: task slots per worker (default: ``PDE_AIRFLOW_PARALLELISM``).
 Workers on other machines run ``pde airflow worker`` with the same settings (README: More than one machine).
 
     pde up airflow             start (migrating the metadata database first)
@@ -240,7 +241,8 @@ def airflow_env(data_url: str, meta_url: str | None = None, *, base: dict | None
             "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
             "AIRFLOW__CELERY__BROKER_URL": broker_url(),
             "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + (meta_url or metadata_url(data_url)),
-            "AIRFLOW__CELERY__WORKER_CONCURRENCY": os.environ.get("PDE_AIRFLOW_PARALLELISM", "4"),
+            "AIRFLOW__CELERY__WORKER_CONCURRENCY": (os.environ.get("PDE_CELERY_CONCURRENCY")
+                                                    or os.environ.get("PDE_AIRFLOW_PARALLELISM", "4")),
         })
     return env
 
