@@ -155,7 +155,8 @@ def cluster(pg_server, tmp_path_factory):
         "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "3",
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
     })
-    saved = {k: os.environ.get(k) for k in ("PDE_HOME", "PDE_AIRFLOW_PORT", "PDE_REDIS_PORT", "PDE_AIRFLOW_EXECUTOR")}
+    # this process computes the second worker's settings and the URLs as the `pde up` child does
+    saved = {k: os.environ.get(k) for k in env if k.startswith(("PDE_", "AIRFLOW__")) or k == "DATABASE_URL"}
     os.environ.update({k: env[k] for k in saved})
     c = Cluster(env, data_url, tmp / "crawls.yaml", tmp)
     c.configure(_crawl("p1", tmp / "things.json", 1, 0) + "\n" + _crawl("p2", tmp / "things.json", 2, 0))
