@@ -58,8 +58,9 @@ spiders:
 """
 
 def _crawl(label: str, cassette, start_page: int, delay: float) -> str:
+    """A crawls.yaml entry for selftest_things that pauses ``delay`` seconds on each page."""
     return (f"      - {{label: {label}, args: {{start_page: \"{start_page}\"}}, settings: "
-            f"{{PDE_CASSETTE: \"{cassette}\", DOWNLOAD_DELAY: {delay}, RANDOMIZE_DOWNLOAD_DELAY: false, "
+            f"{{PDE_CASSETTE: \"{cassette}\", PDE_SELFTEST_PAUSE: {delay}, DOWNLOAD_DELAY: 0, "
             f"AUTOTHROTTLE_ENABLED: false}}}}")
 
 
@@ -239,3 +240,93 @@ def test_several_crawl_dags_at_once_all_succeed_on_both_workers(cluster):
     conn.close()
     assert sorted(r[2] for r in rows) == ["succeeded"] * 3, rows
     assert {r[0] for r in rows} == {"zillow_listings", "selftest_things"}
+
+
+def _all_tries(c, dag_id, run_id):
+    """Every attempt of every crawl task of a run, each with its log."""
+    out = []
+    for ti in _crawl_tis(c, dag_id, run_id):
+        for t in c.tries(dag_id, run_id, "crawls.crawl", ti["map_index"]):
+            t["log"] = c.log(dag_id, run_id, "crawls.crawl", ti["map_index"], t["try_number"])
+            t["label"] = ti["rendered_map_index"]
+            out.append(t)
+    return out
+
+
+def test_the_spider_lock_refuses_a_duplicate_crawl_on_the_other_worker(cluster):
+    c = cluster
+    things = c.tmp / "things.json"
+    # the same spider and arguments twice, slow enough to overlap; one task slot per worker
+    c.configure(_crawl("dup_a", things, 1, 4) + "\n" + _crawl("dup_b", things, 1, 4))
+    run_id = c.trigger("selftest_things")
+    done = c.finished("selftest_things", run_id)
+    tries = _all_tries(c, "selftest_things", run_id)
+    summary = [(t["label"], t["try_number"], t["hostname"], t["state"]) for t in tries]
+    assert done["state"] == "success", summary
+    refused = [t for t in tries if "is already running" in t["log"]]
+    assert len(refused) == 1, summary
+    holder = next(t for t in tries if t["label"] != refused[0]["label"] and t["try_number"] == 1)
+    assert holder["state"] == "success" and "already running" not in holder["log"]
+    assert refused[0]["hostname"] != holder["hostname"], "the duplicate must have landed on the other worker"
+    assert f"run {_run_of(holder['log'])}" in refused[0]["log"], "the refusal names the run holding the lock"
+    # the refused crawl ran again once the other had finished, and succeeded
+    again = [t for t in tries if t["label"] == refused[0]["label"] and t["try_number"] > refused[0]["try_number"]]
+    assert again and again[-1]["state"] == "success"
+
+
+def _run_of(log: str) -> int:
+    import re
+
+    return int(re.search(r"Run (\d+) of \S+ started", log).group(1))
+
+
+def _expected_ids(pages: dict, start: int) -> set[str]:
+    """The ids a crawl from page ``start`` reads, following "next" through the cassette's pages."""
+    ids, page = set(), start
+    while page:
+        ids |= {str(t["id"]) for t in pages[page]["things"] if "id" in t}
+        page = pages[page]["next"]
+    return ids
+
+
+def test_a_worker_killed_mid_crawl_is_retried_on_the_other_and_nothing_is_lost(cluster):
+    from tests.test_machinery import PAGES
+
+    c = cluster
+    with psycopg2.connect(c.data_url) as conn, conn.cursor() as cur:
+        cur.execute("TRUNCATE selftest.things")
+    conn.close()
+    c.configure(_crawl("slow", c.tmp / "things.json", 1, 8))  # two pages, 8 s each: time to pull the plug
+    run_id = c.trigger("selftest_things")
+
+    def running_crawl():
+        tis = [t for t in _crawl_tis(c, "selftest_things", run_id) if t["state"] == "running" and t["hostname"]]
+        if not tis:
+            return None
+        with psycopg2.connect(c.data_url) as conn, conn.cursor() as cur:
+            cur.execute("SELECT run_id, pid FROM platform.runs WHERE spider = 'selftest_things' AND status = 'running'")
+            row = cur.fetchone()
+        conn.close()
+        return row and (tis[0]["hostname"], *row)
+
+    victim, killed_run, crawl_pid = _until("the crawl to be running", running_crawl, timeout=240, every=0.5)
+    # the "host" dies: its worker (with the task's supervisor) and the crawl it started
+    worker_pid = c.w2.pid if victim == "w2" else c.service.pid("celery-worker")
+    os.killpg(worker_pid, signal.SIGKILL)
+    os.killpg(crawl_pid, signal.SIGKILL)
+
+    done = c.finished("selftest_things", run_id, timeout=400)
+    tries = _all_tries(c, "selftest_things", run_id)
+    summary = [(t["label"], t["try_number"], t["hostname"], t["state"]) for t in tries]
+    assert done["state"] == "success", summary
+    assert tries[0]["hostname"] == victim and len(tries) >= 2, summary
+    assert tries[-1]["hostname"] != victim and tries[-1]["state"] == "success", summary
+    with psycopg2.connect(c.data_url) as conn, conn.cursor() as cur:
+        cur.execute("SELECT thing_id FROM selftest.things")
+        ids = {r[0] for r in cur.fetchall()}
+        cur.execute("SELECT run_id, status FROM platform.runs WHERE spider = 'selftest_things' AND run_id >= %s "
+                    "ORDER BY run_id", (killed_run,))
+        runs = cur.fetchall()
+    conn.close()
+    assert ids == _expected_ids(PAGES, 1), "rows were lost"
+    assert runs[-1][1] == "succeeded" and runs[-1][0] > killed_run, runs
