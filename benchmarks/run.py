@@ -14,8 +14,9 @@ Figures (targets from the issues):
       embedded JSON alone.
   startup.overhead_s (< 0.5)
       `scrapy list` wall time minus `python -c "import scrapy"`.
-Other scripts in this folder (Airflow parse time, Superset render time) add
-their figures to the same file.
+Other scripts in this folder (Airflow parse time, Superset render time, the
+models' metrics on the fixtures: models.py, run in .venv-notebook) add their
+figures to the same file.
 """
 
 from __future__ import annotations
@@ -78,7 +79,9 @@ def bench_load(results: dict, url: str) -> None:
     from scrapy import Spider
     from scrapy.utils.test import get_crawler
 
-    from pipelines.postgres import PostgresPipeline, TableWriter
+    from pde.runs import run_of
+    from pipelines.postgres import PostgresPipeline
+    from pipelines.upsert import TableWriter
     from pipelines.validate import ValidatePipeline
     from scrapers.housing.records import Listing
 
@@ -115,13 +118,13 @@ def bench_load(results: dict, url: str) -> None:
         for item in batch:
             store.process_item(validate.process_item(item))
         store.close_spider()
-        return time.perf_counter() - t, crawler.stats.get_stats()
+        return time.perf_counter() - t, run_of(crawler)
 
     def load_once():
         cur.execute("TRUNCATE housing.listings, housing.listings_history")
         conn.commit()
-        took, stats = run_pipeline(make_listings(N_ROWS))
-        assert stats.get("pde/table/housing.listings/inserted") == N_ROWS, stats
+        took, run = run_pipeline(make_listings(N_ROWS))
+        assert run.tables["housing.listings"].inserted == N_ROWS, run.tables
         return took
 
     # alternate the two, three times each, and compare medians: a checkpoint or a
@@ -141,7 +144,7 @@ def bench_load(results: dict, url: str) -> None:
     before = cur.fetchone()[0]
     conn.commit()
     again = make_listings(N_ROWS)  # equal values, new objects: what a nightly re-crawl produces
-    reload_s, stats = run_pipeline(again)
+    reload_s, _ = run_pipeline(again)
     cur.execute("SELECT count(*) FROM housing.listings WHERE xmin::text::bigint > %s", (before % 2**32,))
     written = cur.fetchone()[0]
     cur.execute("SELECT count(*) FROM housing.listings_history")
@@ -203,7 +206,7 @@ def bench_startup(results: dict) -> None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    names = ["load", "parse", "startup", "airflow", "superset"]
+    names = ["load", "parse", "startup", "airflow", "superset", "models"]
     parser.add_argument("only", nargs="*", metavar="NAME", help=f"run only these: {', '.join(names)} (default: all)")
     args = parser.parse_args(argv)
     unknown = set(args.only) - set(names)
@@ -234,10 +237,14 @@ def main(argv=None) -> int:
     if "startup" in chosen:
         bench_startup(results)
     RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
-    for extra, script in (("airflow", "airflow_parse.py"), ("superset", "superset_render.py")):
+    from pde.envs import notebook_python
+
+    for extra, script, python in (("airflow", "airflow_parse.py", sys.executable),
+                                  ("superset", "superset_render.py", sys.executable),
+                                  ("models", "models.py", notebook_python())):
         path = ROOT / "benchmarks" / script
         if extra in chosen and path.exists():
-            subprocess.run([sys.executable, str(path)], cwd=ROOT, check=False)
+            subprocess.run([python, str(path)], cwd=ROOT, check=False)
     print(f"wrote {RESULTS.relative_to(ROOT)}")
     return 0
 

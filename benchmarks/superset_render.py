@@ -29,14 +29,15 @@ RUNS = int(os.environ.get("PDE_BENCH_RENDER_RUNS", 5))
 
 def main() -> int:
     import psycopg2
-    from playwright.sync_api import sync_playwright
 
     from pde.db import EmbeddedPostgres, free_port
     from pde.migrate import migrate
+    from pde.services import browser as chromium
     from pde.services import superset as ss
+    from tests.dashboards import browser_login, render_dashboard
     from tests.test_superset_live import fill_with_fixtures
 
-    missing = ss.chromium_missing_message()
+    missing = chromium.missing_message("the benchmark opens the dashboard in a real browser")
     if missing:
         print(missing, file=sys.stderr)
         return 1
@@ -56,13 +57,11 @@ def main() -> int:
         service.prepare()
         service.start()
         service.import_bundle()
-        with sync_playwright() as p:
-            browser = ss.launch_browser(p)
-            page = ss.new_page(browser)
-            ss.browser_login(page, service.base_url, service.admin_user, service.admin_password()[0])
-            first = ss.render_dashboard(page, service.base_url, "house-hunt")
-            times = [ss.render_dashboard(page, service.base_url, "house-hunt") for _ in range(RUNS)]
-            browser.close()
+        with chromium.chromium() as browser:
+            page = chromium.new_page(browser)
+            browser_login(page, service.base_url, service.admin_user, service.admin_password()[0])
+            first = render_dashboard(page, service.base_url, "house-hunt")
+            times = [render_dashboard(page, service.base_url, "house-hunt") for _ in range(RUNS)]
         for r in [first, *times]:
             if r.errors:
                 print(f"superset: charts failed: {r.errors}", file=sys.stderr)

@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import betamax
+import requests
 from betamax.cassette import Cassette
 
 PLACEHOLDER = "<REDACTED>"
@@ -214,8 +215,6 @@ class Replayer:
             raise CassetteError(f"Cassette {path} holds no interactions.")
 
     def find(self, method: str, url: str, body: bytes = b"") -> dict[str, Any] | None:
-        import requests
-
         prepared = requests.Request(method, scrub_url(url), data=scrub_body(body) or None).prepare()
         found = self.cassette.find_match(prepared)
         return found.data["response"] if found is not None else None

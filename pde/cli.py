@@ -7,11 +7,15 @@ Crawling itself is plain Scrapy: `scrapy crawl <spider> -a name=value` (`scrapy 
 from __future__ import annotations
 
 import argparse
+import importlib
+import importlib.util
 import os
 import subprocess
 import sys
 import time
+from urllib.parse import urlsplit
 
+from pde import backup, doctor, new_source, pgupgrade, services
 from pde.db import (
     PROJECT_ROOT,
     DatabaseError,
@@ -20,7 +24,16 @@ from pde.db import (
     database_url,
     demo_url,
     describe,
+    drop_database,
 )
+from pde.fantasy import cheatsheet
+from pde.finance import categorize
+from pde.envs import notebook_python
+from pde.migrate import MigrationError, migrate
+from pde.runs import EXIT_CODES, crawl_command, format_counts, load_run
+from pipelines.spool import load_all, spool_dir
+
+STATUS_OF_EXIT_CODE = {code: status for status, code in EXIT_CODES.items()}
 
 
 def _embedded_or_none() -> EmbeddedPostgres | None:
@@ -37,8 +50,6 @@ def cmd_db(args) -> int:
         return 0
     if args.action == "info":
         url = demo_url(create=False) if args.demo else database_url()
-        from urllib.parse import urlsplit
-
         u = urlsplit(url)
         print(f"""PostgreSQL for pde
   URL       {url}
@@ -58,9 +69,7 @@ DBeaver: New connection > PostgreSQL > Host {u.hostname}, Port {u.port or 5432},
     if pg is None:
         return 0
     if args.action == "upgrade":
-        from pde.pgupgrade import upgrade
-
-        return upgrade(pg)
+        return pgupgrade.upgrade(pg)
     if args.action == "start":
         pg.start()
         print(f"embedded PostgreSQL running on 127.0.0.1:{pg.port} (data in {pg.datadir}); `pde db info` for details")
@@ -74,8 +83,6 @@ DBeaver: New connection > PostgreSQL > Host {u.hostname}, Port {u.port or 5432},
 
 
 def cmd_migrate(args) -> int:
-    from pde.migrate import migrate
-
     conn = connect()
     applied = migrate(conn)
     print(f"{len(applied)} migration(s) applied" if applied else "schema up to date")
@@ -83,8 +90,6 @@ def cmd_migrate(args) -> int:
 
 
 def cmd_spool(args) -> int:
-    from pipelines.spool import load_all, spool_dir
-
     if args.action == "list":
         files = sorted(spool_dir().glob("*.jsonl")) if spool_dir().exists() else []
         for f in files:
@@ -93,8 +98,6 @@ def cmd_spool(args) -> int:
             print("no spooled rows")
         return 0
     conn = connect()
-    from pde.migrate import migrate
-
     migrate(conn, log=lambda m: None)
     load_all(conn)
     return 0
@@ -136,26 +139,21 @@ def table_counts(conn) -> list[tuple[str, int]]:
 def _last_run_summary(conn, spider: str) -> list[str]:
     """What the latest run of a spider wrote, and its message, as short lines."""
     with conn.cursor() as cur:
-        cur.execute("SELECT run_id, message FROM platform.runs WHERE spider = %s ORDER BY run_id DESC LIMIT 1", (spider,))
-        row = cur.fetchone()
-        if row is None:
-            return ["no run recorded"]
-        cur.execute("SELECT table_name, inserted, updated, unchanged, quarantined FROM platform.run_tables "
-                    "WHERE run_id = %s ORDER BY table_name", (row[0],))
-        parts = [f"{t} +{i}" + (f" ~{u}" if u else "") + (f" ={n}" if n else "") + (f" quarantined {q}" if q else "")
-                 for t, i, u, n, q in cur.fetchall()]
+        cur.execute("SELECT max(run_id) FROM platform.runs WHERE spider = %s", (spider,))
+        run_id = cur.fetchone()[0]
     conn.commit()
-    lines = [f"run {row[0]}: " + (", ".join(parts) if parts else "nothing written")]
-    if row[1]:
-        lines.append(row[1][:500])
+    if run_id is None:
+        return ["no run recorded"]
+    run = load_run(conn, run_id)
+    lines = [f"run {run.run_id}: {format_counts(run.tables)}"]
+    if run.message:
+        lines.append(run.message[:500])
     return lines
 
 
 def cmd_demo(args) -> int:
     """Crawl every recorded fixture through the real pipeline and show what landed."""
-    from pde import cassettes
-    from pde.db import demo_url, drop_database
-    from pde.migrate import migrate
+    from pde import cassettes  # lazy: betamax and requests, for the demo only; keeps `pde` quick to start
 
     if args.reset:
         url = demo_url(create=False)
@@ -172,18 +170,15 @@ def cmd_demo(args) -> int:
         meta = cassettes.metadata(path)
         if not meta.get("spider") or (args.spider and meta["spider"] not in args.spider):
             continue
-        cmd = [sys.executable, "-m", "scrapy", "crawl", meta["spider"], "-s", f"PDE_CASSETTE={path}",
-               "-s", "LOG_LEVEL=WARNING", "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False"]
-        for k, v in meta.get("args", {}).items():
-            cmd += ["-a", f"{k}={v}"]
-        for k, v in meta.get("settings", {}).items():
-            cmd += ["-s", f"{k}={v}"]
+        cmd = crawl_command(meta["spider"], meta.get("args"), {
+            "PDE_CASSETTE": path, "LOG_LEVEL": "WARNING", "DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False,
+            **meta.get("settings", {})})
         expect = meta.get("expect", "succeeded")
         rel = path.relative_to(PROJECT_ROOT)
         print(f"\n--- {meta['spider']} from {rel} (expect {expect})", flush=True)
         t0 = time.time()
         proc = subprocess.run(cmd, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True)
-        status = {0: "succeeded", 3: "blocked"}.get(proc.returncode, "failed")
+        status = STATUS_OF_EXIT_CODE.get(proc.returncode, "failed")
         ok = status == expect
         print(f"    {status} in {time.time() - t0:.1f}s {'(as expected)' if ok else '<-- UNEXPECTED'}")
         for line in _last_run_summary(conn, meta["spider"]):
@@ -206,13 +201,11 @@ def cmd_demo(args) -> int:
 
 
 def cmd_categorize(args) -> int:
-    from pde.finance.categorize import main
-
-    return main()
+    return categorize.main()
 
 
 def cmd_csv_profile(args) -> int:
-    from scrapers.finance.bank_csv import csv_profile_main
+    from scrapers.finance.bank_csv import csv_profile_main  # lazy: loads Scrapy, which only this command needs
 
     return csv_profile_main(args.argv)
 MODEL_AREAS = {"housing": "pde.housing.value", "fantasy": "pde.fantasy.projections", "finance": "pde.finance.spending"}
@@ -220,25 +213,17 @@ MODEL_AREAS = {"housing": "pde.housing.value", "fantasy": "pde.fantasy.projectio
 
 def cmd_model(args) -> int:
     """Train the models (pde/<area>/), write their tables and record each run in platform.model_runs."""
-    import importlib.util
-
     unknown = [a for a in args.areas if a not in MODEL_AREAS]
     if unknown:
         print(f"pde model train: unknown area(s) {', '.join(unknown)}; areas: {', '.join(MODEL_AREAS)}",
               file=sys.stderr)
         return 2
     if importlib.util.find_spec("sqlalchemy") is None:  # the lean crawl environment: run in the notebook one
-        from pde.envs import notebook_python
-
         python = notebook_python()
         if python == sys.executable:
             print("pde: the models need the notebook environment (.venv-notebook): run `make setup`", file=sys.stderr)
             return 2
         return subprocess.run([python, "-m", "pde.cli", "model", "train", *args.areas]).returncode
-    import importlib
-
-    from pde.migrate import migrate
-
     conn = connect()
     migrate(conn, log=lambda m: None)
     conn.close()
@@ -286,8 +271,6 @@ def build_parser() -> argparse.ArgumentParser:
                     help="any of: " + ", ".join(MODEL_AREAS) + " (default: all)")
     mo.set_defaults(func=cmd_model)
 
-    from pde.fantasy import cheatsheet
-
     cheatsheet.register(sub)
 
     d = sub.add_parser("demo", help="crawl every recorded fixture into the database and show what landed")
@@ -295,10 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--reset", action="store_true", help="drop the demo database (the user's data is not touched)")
     d.set_defaults(func=cmd_demo)
 
-    from pde import backup, doctor, new_source, services
-
     new_source.register(sub)  # pde new-source
-
     backup.register(sub)  # pde backup, pde restore
     doctor.register(sub)  # pde doctor
     services.register(sub)  # pde up/down/status [airflow|superset|jupyter], pde airflow ..., pde notebook
@@ -306,8 +286,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from pde.migrate import MigrationError
-
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["csv-profile"]:  # its own options (argparse.REMAINDER would not take a leading --help)
         return cmd_csv_profile(argparse.Namespace(argv=argv[1:]))

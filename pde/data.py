@@ -24,7 +24,10 @@ import re
 from functools import lru_cache
 from urllib.parse import urlsplit
 
-from pde.db import DatabaseError, database_url, describe
+import psycopg2
+
+from pde.db import DatabaseError, database_url, describe, pde_home
+from pde.services.superset import DATA_SCHEMAS, READER_ROLE, _secret, _with_credentials, ensure_reader_role
 
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$")
 
@@ -46,14 +49,9 @@ def reader_url(owner_url: str | None = None) -> str:
 
 @lru_cache(maxsize=8)
 def _ready_reader(owner_url: str) -> str:
-    from pde.db import pde_home
-    from pde.services.superset import DATA_SCHEMAS, READER_ROLE, _secret, _with_credentials, ensure_reader_role
-
     password = _secret(pde_home() / "superset" / "reader-password")[0]
     url = _with_credentials(owner_url, READER_ROLE, password)
     if not _reader_can_read(url, DATA_SCHEMAS):
-        import psycopg2
-
         try:
             conn = psycopg2.connect(owner_url, connect_timeout=10)
         except psycopg2.Error as exc:
@@ -71,8 +69,6 @@ def _ready_reader(owner_url: str) -> str:
 
 
 def _reader_can_read(url: str, schemas: tuple[str, ...]) -> bool:
-    import psycopg2
-
     try:
         conn = psycopg2.connect(url, connect_timeout=10)
     except psycopg2.Error:
@@ -88,6 +84,7 @@ def _reader_can_read(url: str, schemas: tuple[str, ...]) -> bool:
 
 @lru_cache(maxsize=8)
 def _engine(url: str, readonly: bool):
+    # lazy: pandas and SQLAlchemy live in the notebook environment only
     from sqlalchemy import create_engine
 
     args = {"application_name": "pde-data", "connect_timeout": 10}
@@ -104,6 +101,7 @@ def engine(url: str | None = None, readonly: bool = True):
 
 def sql(query: str, params: dict | None = None, *, url: str | None = None, readonly: bool = True, **read_sql):
     """The result of a SELECT as a DataFrame; ``:name`` placeholders take their values from params."""
+    # lazy: pandas and SQLAlchemy live in the notebook environment only
     import pandas as pd
     from sqlalchemy import text
 

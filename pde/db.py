@@ -15,6 +15,7 @@ from __future__ import annotations
 import glob
 import os
 import pwd
+import re
 import secrets
 import shutil
 import socket
@@ -23,6 +24,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlsplit
+
+import psycopg2
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PORT = 54320
@@ -60,7 +63,6 @@ def find_bindir() -> Path:
 
 def binary_major(bindir: Path) -> int | None:
     """The major version of the PostgreSQL server in bindir (`postgres --version`), None when absent."""
-    import re
 
     try:
         out = subprocess.run([str(bindir / "postgres"), "--version"], capture_output=True, text=True,
@@ -289,8 +291,6 @@ class EmbeddedPostgres:
         self._ensure_database()
 
     def _ensure_database(self) -> None:
-        import psycopg2
-
         conn = psycopg2.connect(
             host="127.0.0.1", port=self.port, user=DB_USER, password=self.password,
             dbname="postgres", connect_timeout=10,
@@ -336,8 +336,6 @@ def describe(url: str) -> str:
 
 def connect(url: str | None = None, **kwargs):
     """A psycopg2 connection to pde's database, with a message a user can act on."""
-    import psycopg2
-
     url = url or database_url()
     try:
         return psycopg2.connect(url, application_name="pde", connect_timeout=10, **kwargs)

@@ -24,7 +24,16 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg2
+
+from pde.backup import backup_dir
 from pde.db import PROJECT_ROOT, DatabaseError, EmbeddedPostgres, connect, describe, pde_home
+from pde.migrate import discover
+from pde.schedule.config import ConfigError, load_config, normalise_secrets
+from pde.services import airflow
+from pde.services.airflow import metadata_url
+from pde.services.superset import DEFAULT_PORT, Superset
+from pipelines.spool import spool_dir
 
 OK, NOTE, FAIL = "ok", "note", "FAIL"
 
@@ -39,6 +48,8 @@ class Finding:
 
 def _age(delta: dt.timedelta) -> str:
     hours = delta.total_seconds() / 3600
+    if hours < 1:
+        return f"{delta.total_seconds() / 60:.0f} minutes"
     return f"{hours:.0f} hours" if hours < 48 else f"{hours / 24:.0f} days"
 
 
@@ -73,8 +84,6 @@ def check_database() -> tuple[list[Finding], object | None]:
 
 
 def check_migrations(conn) -> list[Finding]:
-    from pde.migrate import discover
-
     with conn.cursor() as cur:
         cur.execute("SELECT to_regclass('platform.schema_migrations') IS NOT NULL")
         applied = {}
@@ -132,9 +141,6 @@ def check_envs() -> list[Finding]:
 
 # -- services --------------------------------------------------------------------------------
 def check_services() -> list[Finding]:
-    from pde.services import airflow
-    from pde.services.superset import DEFAULT_PORT, Superset
-
     out = []
     started = [c for c in airflow.COMPONENTS if airflow._pidfile(c).exists()]
     running = [c for c in airflow.COMPONENTS if airflow.pid(c)]
@@ -167,9 +173,6 @@ def _existing(path: Path) -> Path:
 
 
 def check_disk(conn) -> list[Finding]:
-    from pde.backup import backup_dir
-    from pipelines.spool import spool_dir
-
     min_free = float(os.environ.get("PDE_DOCTOR_MIN_FREE_GB", "1")) * 1e9
     places = {"spool": spool_dir(), "backups": backup_dir()}
     if not os.environ.get("DATABASE_URL"):
@@ -268,8 +271,6 @@ def check_sources(conn, config: dict, days: float) -> list[Finding]:
 
 # -- waiting rows ----------------------------------------------------------------------------
 def check_waiting(conn, days: float) -> list[Finding]:
-    from pipelines.spool import spool_dir
-
     out = []
     with conn.cursor() as cur:
         cur.execute("""SELECT count(*), count(*) FILTER (WHERE recent),
@@ -301,9 +302,6 @@ def _airflow_names(data_url: str | None) -> tuple[set[str], set[str]] | None:
     """(Variable keys, Connection ids) in Airflow's metadata database, or None when it cannot be read."""
     if not data_url:
         return None
-    import psycopg2
-
-    from pde.services.airflow import metadata_url
 
     try:
         url = metadata_url(data_url).replace("postgresql+psycopg2://", "postgresql://", 1)
@@ -319,8 +317,6 @@ def _airflow_names(data_url: str | None) -> tuple[set[str], set[str]] | None:
 
 
 def check_secrets(config: dict, data_url: str | None) -> list[Finding]:
-    from pde.schedule.config import normalise_secrets
-
     needs: dict[str, tuple[str, set[str]]] = {}
     blocks = [(s, b or {}) for s, b in (config.get("spiders") or {}).items() if (b or {}).get("crawls")]
     blocks += list((config.get("downstream") or {}).items())
@@ -360,9 +356,6 @@ def check_secrets(config: dict, data_url: str | None) -> list[Finding]:
 
 # -- permissions -----------------------------------------------------------------------------
 def check_permissions() -> list[Finding]:
-    from pde.backup import backup_dir
-    from pipelines.spool import spool_dir
-
     home = pde_home()
     loose = []
     places = [home, home / "postgresql.log", spool_dir(), backup_dir()]
@@ -386,6 +379,7 @@ def check_certificates() -> list[Finding]:
     paths += sorted((pde_home() / "tls").glob("*.crt")) + sorted((pde_home() / "tls").glob("*.pem"))
     if not paths:
         return []
+    # lazy: cryptography loads only when there are certificates to check
     from cryptography import x509
 
     out = []
@@ -405,8 +399,6 @@ def check_certificates() -> list[Finding]:
 
 # -- the command -----------------------------------------------------------------------------
 def run_checks(days: float) -> list[Finding]:
-    from pde.schedule.config import ConfigError, load_config
-
     findings, conn = check_database()
     try:
         config = load_config()

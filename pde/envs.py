@@ -1,5 +1,5 @@
-"""Which Python runs what: crawls in the lean ``.venv``, Airflow in ``.venv-airflow``, notebooks and models
-in ``.venv-notebook``.
+"""Which programs run what: crawls in the lean ``.venv``, Airflow in ``.venv-airflow``, notebooks and models
+in ``.venv-notebook``, and which Chromium.
 
 Airflow pulls in pydantic, and Scrapy's item adapter imports pydantic whenever
 it is installed: ~0.2-0.3 s added to every ``scrapy`` start, which Airflow pays
@@ -12,9 +12,16 @@ group), for the same reason. Each falls back to the running interpreter.
 
 from __future__ import annotations
 
+import os
 import sys
 
 from pde.db import PROJECT_ROOT
+
+#: Debian's Chromium (never a downloaded browser), for pages rendered in crawls (scrapers/addons.py),
+#: the cheat-sheet PDF, the dashboard tests and benchmarks (pde/services/browser.py)
+CHROMIUM = os.environ.get("PDE_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
 
 
 def _python(venv: str) -> str:

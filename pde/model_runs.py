@@ -118,6 +118,7 @@ def regression_pipeline(numeric: list[str], categorical: list[str], log_target: 
     Ridge because the tables are small (tens to thousands of rows): it cannot
     memorise them the way boosted trees can, and its coefficients can be read.
     """
+    # lazy: numpy comes with the models' dependencies; only training needs it
     import numpy as np
     from sklearn.compose import ColumnTransformer, TransformedTargetRegressor
     from sklearn.impute import SimpleImputer

@@ -30,8 +30,10 @@ import shutil
 import time
 from pathlib import Path
 
-from pde.db import (DB_USER, DatabaseError, EmbeddedPostgres, binary_major, find_bindir, free_port,
-                    server_major)
+import psycopg2
+
+from pde.backup import table_counts
+from pde.db import DB_USER, DatabaseError, EmbeddedPostgres, binary_major, find_bindir, free_port, server_major
 
 
 def old_bindir(major: int) -> Path:
@@ -56,9 +58,6 @@ def _controldata(pg: EmbeddedPostgres, bindir: Path, datadir: Path) -> dict[str,
 
 def _counts(pg: EmbeddedPostgres, bindir: Path, datadir: Path) -> dict[str, dict[str, int]]:
     """Start a cluster on a spare port with the given binaries, count rows per table in every database, stop it."""
-    import psycopg2
-
-    from pde.backup import table_counts
 
     port = free_port()
     log = pg.home / f"pg_upgrade-check-{port}.log"

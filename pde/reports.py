@@ -38,6 +38,7 @@ def _value(text: str):
 def run_notebook(notebook: Path, parameters: dict | None = None, out_dir: Path | None = None,
                  timeout: int = 1800) -> tuple[Path, Exception | None]:
     """(HTML report, the error that stopped the notebook or None)."""
+    # lazy: papermill and nbconvert live in the notebook environment only
     import nbformat
     import papermill
     from nbconvert import HTMLExporter

@@ -42,3 +42,24 @@ def expand_urls(spec: str) -> list[str]:
                 raise ValueError(f"No such file: {p}")
             urls.append(p.as_uri())
     return urls
+
+
+TRUE_WORDS = ("1", "true", "yes", "on")
+FALSE_WORDS = ("", "0", "false", "no", "off")
+
+
+def is_true(value, default: bool = False) -> bool:
+    """A yes/no flag from ``-a``/``-s`` or the environment: 1/true/yes/on or 0/false/no/off, any case.
+
+    ``None`` gives ``default``; anything else is refused with a message rather than read as "no".
+    """
+    if isinstance(value, bool):
+        return value
+    if value is None:
+        return default
+    text = str(value).strip().lower()
+    if text in TRUE_WORDS:
+        return True
+    if text in FALSE_WORDS:
+        return False
+    raise ValueError(f"{value!r} is not a yes/no value: use 1, true, yes or on (or 0, false, no, off)")

@@ -14,6 +14,8 @@ from collections import defaultdict
 from pathlib import Path
 
 from pde.db import pde_home
+from pde.runs import Run
+from pipelines.upsert import TableWriter, insert_quarantine
 
 
 def spool_dir() -> Path:
@@ -26,6 +28,7 @@ def spool_path(spider: str, run_id) -> Path:
 
 def append(path: Path, kind: str, run_id, spider: str, payloads: list[dict]) -> None:
     """Append rows; the folder (0700) and files (0600) are the user's only: they hold personal data."""
+    pde_home().mkdir(mode=0o700, parents=True, exist_ok=True)  # private when it is created here
     path.parent.mkdir(parents=True, exist_ok=True)
     os.chmod(path.parent, 0o700)
     with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "a", encoding="utf-8") as f:
@@ -41,8 +44,6 @@ def _record_class(name: str):
 
 def load_file(conn, path: Path, log=print) -> dict[str, int]:
     """Write one spool file to the database; delete it when everything is in."""
-    from pipelines.postgres import TableWriter, write_quarantine
-
     groups: dict[tuple, list] = defaultdict(list)
     rejects, runs = [], []
     for line in path.read_text(encoding="utf-8").splitlines():
@@ -61,20 +62,18 @@ def load_file(conn, path: Path, log=print) -> dict[str, int]:
         cls = _record_class(record)
         writer = TableWriter(cls)
         for i in range(0, len(rows), 1000):
-            counts = writer.write(conn, [cls.from_json(r) for r in rows[i:i + 1000]], run_id)
-            write_quarantine(conn, [
+            counts = writer.write_batch(conn, [cls.from_json(r) for r in rows[i:i + 1000]], run_id)
+            insert_quarantine(conn, [
                 {"run_id": run_id, "spider": path.stem.split("-run")[0], "table_name": cls.table,
                  "url": None, "reason": reason, "item": item.to_json()}
-                for item, reason in counts.rejected or []
+                for item, reason in counts.refused_rows
             ])
         done[cls.table] = done.get(cls.table, 0) + len(rows)
-    write_quarantine(conn, [{k: r.get(k) for k in ("run_id", "spider", "table_name", "url", "reason", "item")} for r in rejects])
+    insert_quarantine(conn, [{k: r.get(k) for k in ("run_id", "spider", "table_name", "url", "reason", "item")} for r in rejects])
     if rejects:
         done["platform.quarantine"] = len(rejects)
-    from scrapers.extensions import finish_run
-
     for r in runs:
-        finish_run(conn, r["run_id"], r["update"])
+        Run.from_json(r["run"]).save(conn)
     with conn.cursor() as cur:
         for r in {g[1] for g in groups} | {r["run_id"] for r in runs}:
             if r is not None:

@@ -6,21 +6,27 @@ browser's launch options together.
 
 from __future__ import annotations
 
-import os
+from pde.envs import CHROMIUM, CHROMIUM_ARGS
+from pde.sources import is_true
+
+
+def impersonate_target(value) -> str | None:
+    """PDE_IMPERSONATE: off (unset, 0, no), on (1, yes: a current Chrome) or a curl_cffi target such as chrome131."""
+    try:
+        return "chrome" if is_true(value) else None
+    except ValueError:
+        return str(value).strip()
 
 
 class DownloadHandlers:
     def update_settings(self, settings) -> None:
-        if settings.getbool("PDE_BROWSER"):
+        if is_true(settings.get("PDE_BROWSER")):
             handler = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
             settings.set("DOWNLOAD_HANDLERS", {"http": handler, "https": handler}, priority="addon")
             settings.set("PLAYWRIGHT_BROWSER_TYPE", "chromium", priority="addon")
             settings.set("PLAYWRIGHT_LAUNCH_OPTIONS", {
-                "executable_path": os.environ.get("PDE_CHROMIUM", "/usr/bin/chromium"),
-                "headless": True,
-                "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                         "--disable-component-update", "--disable-sync", "--no-first-run"],
+                "executable_path": CHROMIUM, "headless": True, "args": CHROMIUM_ARGS,
             }, priority="addon")
-        elif str(settings.get("PDE_IMPERSONATE") or "").lower() not in ("", "0", "false", "no"):
+        elif impersonate_target(settings.get("PDE_IMPERSONATE")):
             handler = "scrapy_impersonate.ImpersonateDownloadHandler"
             settings.set("DOWNLOAD_HANDLERS", {"http": handler, "https": handler}, priority="addon")

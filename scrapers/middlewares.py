@@ -7,11 +7,14 @@
 - ``BlockDetectionMiddleware``: recognises block and captcha pages from the
   spider's ``block_markers``/``block_headers`` and 403/429, and ends the crawl as
   ``blocked`` with advice instead of parsing them.
+- ``RunCountsMiddleware``: counts requests and responses per HTTP status into the run.
 - ``SourceUrlMiddleware``: remembers which page each item came from.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from pathlib import Path
 
@@ -22,7 +25,9 @@ from scrapy.responsetypes import responsetypes
 
 from pde import cassettes
 from pde.records import Record, Rejected
-from pde.sources import public_args
+from pde.runs import run_of
+from pde.sources import is_true, public_args
+from scrapers.addons import impersonate_target
 
 logger = logging.getLogger(__name__)
 
@@ -33,9 +38,6 @@ def _close(crawler, reason: str) -> None:
     engine = crawler.engine
     if engine is not None and engine.spider is not None:
         crawler._pde_close_task = engine.close_spider_async(reason=reason)  # keep a reference
-        import asyncio
-        import contextlib
-
         with contextlib.suppress(Exception):
             asyncio.ensure_future(crawler._pde_close_task)
 
@@ -67,8 +69,6 @@ class CassetteMiddleware:
         if self.replayer is None or request.url.startswith(OFFLINE_SCHEMES):
             return None
         if self.delay:
-            import asyncio
-
             await asyncio.sleep(self.delay)
         found = self.replayer.find(request.method, request.url, request.body or b"")
         if found is None:
@@ -79,7 +79,8 @@ class CassetteMiddleware:
             )
             logger.error(msg)
             self.crawler.stats.inc_value("pde/cassette_miss")
-            self.crawler.stats.set_value("pde/cassette_miss_request", f"{request.method} {request.url}")
+            run_of(self.crawler).stop("failed", "The crawl asked for a request that is not in the cassette: "
+                                                f"{request.method} {request.url}.")
             _close(self.crawler, "cassette_miss")
             raise IgnoreRequest(msg)
         self.crawler.stats.inc_value("pde/cassette_replayed")
@@ -142,11 +143,29 @@ class BlockDetectionMiddleware:
         advice = getattr(spider, "block_advice", "")
         msg = f"Blocked: {request.url} answered with a block/captcha page ({sign}). No items were taken from it. {advice}"
         logger.error(msg)
-        stats = self.crawler.stats
-        if not stats.get_value("pde/blocked"):
-            stats.set_value("pde/blocked", msg)
+        self.crawler.stats.inc_value("pde/blocked")
+        run_of(self.crawler).stop("blocked", msg)
         _close(self.crawler, "blocked")
         raise IgnoreRequest(msg)
+
+
+class RunCountsMiddleware:
+    """Counts requests (replayed ones too) and responses per HTTP status into the run (platform.runs)."""
+
+    def __init__(self, crawler):
+        self.run = run_of(crawler)
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def process_request(self, request, spider=None):
+        self.run.requests += 1
+
+    def process_response(self, request, response, spider=None):
+        code = str(response.status)
+        self.run.response_codes[code] = self.run.response_codes.get(code, 0) + 1
+        return response
 
 
 class DownloadModeMiddleware:
@@ -159,10 +178,8 @@ class DownloadModeMiddleware:
 
     def __init__(self, crawler):
         s = crawler.settings
-        self.browser = s.getbool("PDE_BROWSER")
-        target = str(s.get("PDE_IMPERSONATE") or "").strip()
-        self.impersonate = None if target.lower() in ("", "0", "false", "no") else (
-            "chrome" if target.lower() in ("1", "true", "yes") else target)
+        self.browser = is_true(s.get("PDE_BROWSER"))
+        self.impersonate = impersonate_target(s.get("PDE_IMPERSONATE"))
         if not (self.browser or self.impersonate):
             raise NotConfigured
         self.wait_until = s.get("PDE_BROWSER_WAIT_UNTIL", "load")

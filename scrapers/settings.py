@@ -62,6 +62,8 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapers.middlewares.DownloadModeMiddleware": 100,
     # after decompression (590), so it reads the page a browser would show
     "scrapers.middlewares.BlockDetectionMiddleware": 580,
+    # beside Scrapy's DownloaderStats (850): every request and response, replayed ones too
+    "scrapers.middlewares.RunCountsMiddleware": 860,
     # closest to the network: sees final requests and raw (still compressed) bodies
     "scrapers.middlewares.CassetteMiddleware": 950,
 }

@@ -30,3 +30,17 @@ COMMENT ON COLUMN platform.backups.encrypted IS 'True when the file is encrypted
 COMMENT ON COLUMN platform.backups.server_version IS 'PostgreSQL server version the dump was taken from.';
 COMMENT ON COLUMN platform.backups.host IS 'Machine that ran the backup.';
 COMMENT ON COLUMN platform.backups.pruned_at IS 'When retention deleted the file (null while it is kept).';
+
+CREATE VIEW platform.last_backups AS
+SELECT DISTINCT ON (database) database, label, taken_at, now() - taken_at AS age, file, size_bytes, encrypted
+  FROM platform.backups
+ WHERE pruned_at IS NULL
+ ORDER BY database, taken_at DESC;
+COMMENT ON VIEW platform.last_backups IS 'The newest kept backup of each database: what "last backup" on the home page and the pipeline-health dashboard shows.';
+COMMENT ON COLUMN platform.last_backups.database IS 'The PostgreSQL database dumped.';
+COMMENT ON COLUMN platform.last_backups.label IS 'The backup set (folder name).';
+COMMENT ON COLUMN platform.last_backups.taken_at IS 'When its snapshot was taken.';
+COMMENT ON COLUMN platform.last_backups.age IS 'How long ago that was.';
+COMMENT ON COLUMN platform.last_backups.file IS 'Path of the dump file.';
+COMMENT ON COLUMN platform.last_backups.size_bytes IS 'Size of the file in bytes.';
+COMMENT ON COLUMN platform.last_backups.encrypted IS 'Encrypted with the user''s PDE_BACKUP_KEY.';

@@ -178,3 +178,61 @@ COMMENT ON COLUMN finance.spending_forecast.lower IS 'Lower end of the 80 % inte
 COMMENT ON COLUMN finance.spending_forecast.upper IS 'Upper end of the 80 % interval (90th percentile).';
 COMMENT ON COLUMN finance.spending_forecast.baseline IS 'Naive baseline: the mean of the three months before.';
 COMMENT ON COLUMN finance.spending_forecast.last_month IS 'Spending in the month before, for reading.';
+
+-- views the dashboards read ---------------------------------------------------------
+CREATE VIEW housing.deals AS
+SELECT e.zpid, e.kind, e.deal_rank, l.city, e.zip, l.status, l.beds, l.baths, l.sqft, l.price,
+       '<a href="' || replace(replace(replace(coalesce(l.url, ''), '&', '&amp;'), '"', '&quot;'), '<', '&lt;')
+           || '" target="_blank" rel="noopener noreferrer">'
+           || replace(replace(coalesce(l.street, l.address, e.zpid), '&', '&amp;'), '<', '&lt;')
+           || '</a>' AS link,
+       e.list_price, e.predicted_value, e.gap, e.gap_pct, e.baseline_value, e.zestimate, r.trained_at
+  FROM housing.value_estimates e
+  JOIN housing.listings l USING (zpid)
+  JOIN platform.model_runs r USING (model_run_id);
+COMMENT ON VIEW housing.deals IS 'housing.value_estimates with the listing''s facts and a link, for the house-hunt dashboard: deal_rank 1 asks furthest below pde''s predicted value.';
+COMMENT ON COLUMN housing.deals.zpid IS 'The listing (housing.listings.zpid).';
+COMMENT ON COLUMN housing.deals.kind IS 'sale or rent.';
+COMMENT ON COLUMN housing.deals.deal_rank IS '1 = asking furthest below the predicted value, per kind.';
+COMMENT ON COLUMN housing.deals.city IS 'City.';
+COMMENT ON COLUMN housing.deals.zip IS 'ZIP code.';
+COMMENT ON COLUMN housing.deals.status IS 'Zillow status now.';
+COMMENT ON COLUMN housing.deals.beds IS 'Bedrooms.';
+COMMENT ON COLUMN housing.deals.baths IS 'Bathrooms.';
+COMMENT ON COLUMN housing.deals.sqft IS 'Living area in square feet.';
+COMMENT ON COLUMN housing.deals.price IS 'Asking price now (may have changed since the model ran).';
+COMMENT ON COLUMN housing.deals.link IS 'HTML link (<a href>) to the listing on zillow.com, labelled with the street address.';
+COMMENT ON COLUMN housing.deals.list_price IS 'Asking price when the model ran.';
+COMMENT ON COLUMN housing.deals.predicted_value IS 'pde''s predicted value (sale price or monthly rent).';
+COMMENT ON COLUMN housing.deals.gap IS 'list_price - predicted_value.';
+COMMENT ON COLUMN housing.deals.gap_pct IS 'gap / predicted_value.';
+COMMENT ON COLUMN housing.deals.baseline_value IS 'Median $/sq ft of the ZIP times sqft.';
+COMMENT ON COLUMN housing.deals.zestimate IS 'Zillow''s (rent) Zestimate, when shown.';
+COMMENT ON COLUMN housing.deals.trained_at IS 'When the model that predicted it was trained.';
+
+CREATE VIEW platform.model_latest AS
+SELECT DISTINCT ON (model)
+       model, area, status, trained_at, rows, predictions, code_version,
+       (metrics ->> 'mae')::double precision AS mae,
+       (metrics ->> 'baseline_mae')::double precision AS baseline_mae,
+       (metrics ->> 'mape')::double precision AS mape,
+       (metrics ->> 'baseline_mape')::double precision AS baseline_mape,
+       (metrics ->> 'consensus_mae')::double precision AS consensus_mae,
+       message
+  FROM platform.model_runs
+ WHERE NOT synthetic
+ ORDER BY model, trained_at DESC, model_run_id DESC;
+COMMENT ON VIEW platform.model_latest IS 'The latest real (not synthetic) run of each model, its error beside its naive baseline''s, and what it said.';
+COMMENT ON COLUMN platform.model_latest.model IS 'Model name.';
+COMMENT ON COLUMN platform.model_latest.area IS 'housing, fantasy or finance.';
+COMMENT ON COLUMN platform.model_latest.status IS 'trained, too_few_rows or failed.';
+COMMENT ON COLUMN platform.model_latest.trained_at IS 'When it ran.';
+COMMENT ON COLUMN platform.model_latest.rows IS 'Rows learnt from (or found, when too few).';
+COMMENT ON COLUMN platform.model_latest.predictions IS 'Prediction rows written.';
+COMMENT ON COLUMN platform.model_latest.code_version IS 'git commit of the code.';
+COMMENT ON COLUMN platform.model_latest.mae IS 'Mean absolute error (cross-validated or back-tested), in the target''s unit.';
+COMMENT ON COLUMN platform.model_latest.baseline_mae IS 'The naive baseline''s mean absolute error on the same rows.';
+COMMENT ON COLUMN platform.model_latest.mape IS 'Mean absolute percentage error (house value).';
+COMMENT ON COLUMN platform.model_latest.baseline_mape IS 'The baseline''s mean absolute percentage error.';
+COMMENT ON COLUMN platform.model_latest.consensus_mae IS 'FantasyPros consensus MAE on the same player-seasons, where they overlap.';
+COMMENT ON COLUMN platform.model_latest.message IS 'What the run said (why no model, what could not be measured).';

@@ -16,11 +16,16 @@ from pathlib import Path
 
 import pytest
 
+from pde.runs import crawl_command
+
 os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
 CAPTURES = ROOT.parent / "shared" / "real-captures"
+#: every test crawl: the test-only spiders too, no politeness delays, quick reconnects
+TEST_SETTINGS = {"SPIDER_MODULES": "scrapers.housing,scrapers.finance,scrapers.fantasy,tests.selftest.spiders",
+                 "DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False, "PDE_DB_RETRY_DELAY": 0.05}
 
 
 @pytest.fixture(scope="session")
@@ -118,15 +123,8 @@ def pde_home(tmp_path, monkeypatch):
 def run_crawl(spider: str, *, db: str, cassette: Path | str | None = None, args: dict | None = None,
               settings: dict | None = None, env: dict | None = None, timeout: int = 120):
     """Run the real `scrapy crawl` in a subprocess; returns CompletedProcess (stderr has the log)."""
-    cmd = [sys.executable, "-m", "scrapy", "crawl", spider,
-           "-s", "SPIDER_MODULES=scrapers.housing,scrapers.finance,scrapers.fantasy,tests.selftest.spiders",
-           "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "PDE_DB_RETRY_DELAY=0.05"]
-    if cassette:
-        cmd += ["-s", f"PDE_CASSETTE={cassette}"]
-    for k, v in (args or {}).items():
-        cmd += ["-a", f"{k}={v}"]
-    for k, v in (settings or {}).items():
-        cmd += ["-s", f"{k}={v}"]
+    cmd = crawl_command(spider, args, {**TEST_SETTINGS, **({"PDE_CASSETTE": cassette} if cassette else {}),
+                                       **(settings or {})})
     full_env = {**os.environ, "DATABASE_URL": db, **(env or {})}
     return subprocess.run(cmd, cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=timeout)
 

@@ -110,6 +110,15 @@ def test_commands_register_next_to_other_services():
     assert "airflow" in services.available()
 
 
+def test_a_service_error_is_said_in_words_with_exit_code_2(tmp_path):
+    """Errors of pde's services (pde/services: register_actions) print as `pde: ...` and exit 2, no traceback."""
+    env = {**os.environ, "DATABASE_URL": "mysql://someone@127.0.0.1/x", "PDE_HOME": str(tmp_path)}
+    p = subprocess.run([sys.executable, "-m", "pde.cli", "airflow", "cli", "--", "version"], cwd=ROOT, env=env,
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 2, p.stderr
+    assert p.stderr.startswith("pde: DATABASE_URL must be a postgresql:// URL") and "Traceback" not in p.stderr
+
+
 # ---------------------------------------------------------------------------
 # the real thing
 # ---------------------------------------------------------------------------

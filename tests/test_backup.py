@@ -113,6 +113,7 @@ def test_round_trip_restores_every_row_of_every_table(env, pg_url, pg_server, da
                                                         "FROM platform.backups"))
     assert set(recorded) == {dbname, env["PDE_AIRFLOW_DB"]}
     assert recorded[dbname] == (str(dump), dump.stat().st_size, hashlib.sha256(dump.read_bytes()).hexdigest(), False)
+    assert rows(pg_url, "SELECT label FROM platform.last_backups WHERE database = %s", (dbname,)) == [(folder.name,)]
 
     restored = f"r_{uuid.uuid4().hex[:10]}"
     databases.append(restored)

@@ -21,6 +21,7 @@ import pytest
 
 from pde import cassettes
 from pde.fantasy import cheatsheet
+from pde.services import browser
 from tests.conftest import ROOT, _admin, run_crawl
 
 FIX = ROOT / "fixtures"
@@ -84,7 +85,7 @@ def espn_pool() -> list[dict]:
 
 def needs_tools() -> None:
     missing = [t for t in ("pdftotext", "pdftoppm") if not shutil.which(t)]
-    msg = cheatsheet.chromium_missing()
+    msg = browser.missing_message(cheatsheet.WHY_CHROMIUM)
     if msg or missing:
         pytest.fail((msg or "") + (f" Missing {', '.join(missing)} (poppler-utils): " if missing else "")
                     + " scripts/system-deps.sh installs them.")
@@ -223,7 +224,7 @@ def test_an_empty_database_says_what_to_crawl(pg_conn):
 
 
 def test_missing_chromium_names_the_installer(monkeypatch, tmp_path):
-    monkeypatch.setattr(cheatsheet, "CHROMIUM", str(tmp_path / "no-chromium"))
+    monkeypatch.setattr(browser, "CHROMIUM", str(tmp_path / "no-chromium"))
     with pytest.raises(cheatsheet.CheatSheetError, match="scripts/system-deps.sh"):
         cheatsheet.write_pdf("<p>x</p>", tmp_path / "x.pdf")
 

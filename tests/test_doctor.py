@@ -115,12 +115,37 @@ def test_doctor_names_each_problem_with_what_to_do_then_passes_when_fixed(env, p
     assert any("last backup" in line for line in findings(fixed.stdout)["ok"])
 
 
+def self_signed(path: Path, days: int) -> None:
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "pde.test")])
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=days)).sign(key, hashes.SHA256()))
+    path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+
+
 def test_doctor_without_a_database_says_how_to_get_one(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "PDE_TLS_CERT")}
     env.update(PDE_HOME=str(tmp_path / "fresh"), PDE_PG_PORT=str(free_port()))
+    (tmp_path / "fresh" / "tls").mkdir(parents=True, mode=0o700)
+    os.chmod(tmp_path / "fresh", 0o700)
+    self_signed(tmp_path / "fresh" / "tls" / "soon.crt", days=5)
+    self_signed(tmp_path / "fresh" / "tls" / "fine.crt", days=90)
     out = run_pde("doctor", env=env)
     assert out.returncode == 1
     assert "no embedded database" in out.stdout and "pde db start" in out.stdout
+    https = [line for line in out.stdout.splitlines() if " https " in line]
+    assert len(https) == 2, out.stdout
+    assert any(line.startswith("FAIL") and "soon.crt expires in" in line for line in https)
+    assert any(line.startswith("ok") and "fine.crt valid for 89 more days" in line for line in https)
     assert not (tmp_path / "fresh" / "pgdata").exists(), "the doctor must not create or start anything"
 
 

@@ -79,3 +79,15 @@ def test_a_taken_port_is_reported_with_what_to_do(notebook_env):
         busy.listen()
         up = subprocess.run([PDE, "notebook"], cwd=ROOT, env=notebook_env, capture_output=True, text=True, timeout=180)
     assert up.returncode == 2 and "PDE_JUPYTER_PORT" in up.stderr
+
+
+def test_bare_pde_up_leaves_jupyterlab_alone_and_bare_pde_down_stops_it_too():
+    import argparse
+
+    from pde import services
+
+    parser = argparse.ArgumentParser(prog="pde")
+    services.register(parser.add_subparsers(dest="command", required=True))
+    assert services._names(parser.parse_args(["up"]), services.DEFAULT_UP) == ["airflow", "superset"]
+    assert services._names(parser.parse_args(["down"])) == ["airflow", "superset", "jupyter"]
+    assert parser.parse_args(["notebook"]).func is not None

@@ -8,11 +8,20 @@ any real site's parser.
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
 
 import psycopg2
 
 from pde import cassettes
-from tests.conftest import prepare_database, reachable, run_crawl
+from pde.db import EmbeddedPostgres, free_port
+from pde.runs import EXIT_CODES, crawl_command
+from tests.conftest import ROOT, TEST_SETTINGS, prepare_database, reachable, run_crawl
 
 
 def things_cassette(path, pages: dict[int, dict], extra: list | None = None):
@@ -131,8 +140,6 @@ def test_block_page_gives_blocked_status_and_exit_code(pg_url, tmp_path, pde_hom
 
 
 def _wait_for(predicate, timeout=60.0, interval=0.1):
-    import time
-
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
@@ -141,30 +148,23 @@ def _wait_for(predicate, timeout=60.0, interval=0.1):
     return False
 
 
-def _crawl_cmd(cassette, *extra):
-    import sys
-
-    return [sys.executable, "-m", "scrapy", "crawl", "selftest_things",
-            "-s", "SPIDER_MODULES=scrapers.housing,scrapers.finance,scrapers.fantasy,tests.selftest.spiders",
-            "-s", f"PDE_CASSETTE={cassette}", "-s", "AUTOTHROTTLE_ENABLED=False",
-            "-s", "DOWNLOAD_DELAY_JITTER=0", *extra]
+def _crawl_cmd(cassette, **settings):
+    """A crawl at the project's default download delay (2 s, no jitter): slow enough to act on mid-crawl."""
+    return crawl_command("selftest_things", settings={
+        "SPIDER_MODULES": TEST_SETTINGS["SPIDER_MODULES"], "PDE_CASSETTE": cassette, "AUTOTHROTTLE_ENABLED": False,
+        "DOWNLOAD_DELAY_JITTER": 0, **settings})
 
 
 def test_concurrent_second_run_is_refused_and_crashed_run_is_marked(pg_url, tmp_path, pde_home):
-    import os
-    import signal
-    import subprocess
-
-    from tests.conftest import ROOT
-
     cas = things_cassette(tmp_path / "slow.json", PAGES)
     env = {**os.environ, "DATABASE_URL": pg_url}
-    first = subprocess.Popen(_crawl_cmd(cas, "-s", "PDE_CASSETTE_DELAY=3"), cwd=ROOT, env=env,
+    # slow enough to be still running when the second one starts on a busy machine
+    first = subprocess.Popen(_crawl_cmd(cas, PDE_CASSETTE_DELAY=20), cwd=ROOT, env=env,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert _wait_for(lambda: rows(pg_url, "SELECT count(*) FROM platform.runs WHERE status = 'running'") == [(1,)])
         second = run_crawl("selftest_things", db=pg_url, cassette=cas)
-        assert second.returncode == 1
+        assert second.returncode == EXIT_CODES["refused"] == 4
         assert "is already running (run 1" in second.stderr
         # the refused run did not record a run of its own
         assert rows(pg_url, "SELECT count(*) FROM platform.runs") == [(1,)]
@@ -182,15 +182,6 @@ def test_concurrent_second_run_is_refused_and_crashed_run_is_marked(pg_url, tmp_
 
 def test_database_stopping_mid_crawl_loses_nothing(tmp_path, pde_home):
     """The server stops after the first rows: the rest is spooled, the run fails, `pde spool load` recovers all."""
-    import os
-    import subprocess
-    import sys
-    import tempfile
-    from pathlib import Path
-
-    from pde.db import EmbeddedPostgres, free_port
-    from tests.conftest import ROOT
-
     pg = EmbeddedPostgres(home=reachable(Path(tempfile.mkdtemp(prefix="pde-test-pg-"))), port=free_port(), fast=True)
     pg.start()
     prepare_database(pg.url)
@@ -200,8 +191,7 @@ def test_database_stopping_mid_crawl_loses_nothing(tmp_path, pde_home):
         cas = things_cassette(tmp_path / "four.json", pages)
         env = {**os.environ, "DATABASE_URL": pg.url, "PDE_HOME": str(pde_home)}
         crawl = subprocess.Popen(
-            _crawl_cmd(cas, "-s", "PDE_CASSETTE_DELAY=1.5", "-s", "PDE_BATCH_SIZE=1", "-s", "PDE_DB_RETRIES=2",
-                       "-s", "PDE_DB_RETRY_DELAY=0.1"),
+            _crawl_cmd(cas, PDE_CASSETTE_DELAY=1.5, PDE_BATCH_SIZE=1, PDE_DB_RETRIES=2, PDE_DB_RETRY_DELAY=0.1),
             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         assert _wait_for(lambda: rows(pg.url, "SELECT count(*) FROM selftest.things")[0][0] >= 1)
         pg.stop()

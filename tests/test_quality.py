@@ -11,6 +11,7 @@ import json
 
 import pytest
 
+from pde.runs import TableCounts, load_run
 from pde.schedule import quality
 from pde.schedule.quality import Thresholds, check_run
 
@@ -47,8 +48,8 @@ def test_a_good_first_run_passes_with_notes(pg_conn):
     assert report.ok
     assert report.problems == []
     assert "item count not compared: 0 earlier successful run(s) with these arguments, 3 needed" in report.notes
-    assert report.run.written_tables == {"selftest.things": {"inserted": 3, "updated": 0, "unchanged": 0,
-                                                              "quarantined": 0, "spooled": 0}}
+    assert report.run.written_tables == {"selftest.things": TableCounts(inserted=3, updated=0, unchanged=0,
+                                                                         quarantined=0, spooled=0)}
     assert report.summary().startswith("Run 1 (selftest_things): succeeded, 3 items, 0 quarantined; "
                                        "selftest.things +3 ~0 =0.")
 
@@ -140,11 +141,11 @@ def test_empty_columns_are_not_judged_on_too_few_rows(pg_conn):
 
 
 def test_data_failure_is_told_apart_from_a_crawl_failure(pg_conn):
-    empty = quality.load_run(pg_conn, add_run(pg_conn, status="failed", items=0, message="... produced no items."))
+    empty = load_run(pg_conn, add_run(pg_conn, status="failed", items=0, message="... produced no items."))
     assert quality.is_data_failure(empty)
-    errors = quality.load_run(pg_conn, add_run(pg_conn, status="failed", items=0, errors=["boom"]))
+    errors = load_run(pg_conn, add_run(pg_conn, status="failed", items=0, errors=["boom"]))
     assert not quality.is_data_failure(errors)
-    early = quality.load_run(pg_conn, add_run(pg_conn, status="failed", items=0, finish_reason="cassette_miss"))
+    early = load_run(pg_conn, add_run(pg_conn, status="failed", items=0, finish_reason="cassette_miss"))
     assert not quality.is_data_failure(early)
 
 

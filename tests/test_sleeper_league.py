@@ -247,8 +247,8 @@ def test_players_auto_asks_the_database(monkeypatch):
         def close(self):
             pass
 
-    monkeypatch.setattr(pde.db, "database_url", lambda start=True: "postgresql://nowhere/pde")
-    monkeypatch.setattr(pde.db, "connect", lambda url: Conn())
+    monkeypatch.setattr(sleeper, "database_url", lambda start=True: "postgresql://nowhere/pde")
+    monkeypatch.setattr(sleeper, "connect", lambda url: Conn())
     now = dt.datetime.now(dt.timezone.utc)
     monkeypatch.setattr(sleeper, "players_last_fetched", lambda conn: now - dt.timedelta(hours=2))
     assert SleeperLeagueSpider().players_wanted() is False
@@ -258,7 +258,7 @@ def test_players_auto_asks_the_database(monkeypatch):
     def refuse(url):
         raise pde.db.DatabaseError("down")
 
-    monkeypatch.setattr(pde.db, "connect", refuse)
+    monkeypatch.setattr(sleeper, "connect", refuse)
     assert SleeperLeagueSpider().players_wanted() is True  # cannot tell: fetch
 
 
@@ -353,10 +353,10 @@ def sp(source, pid, name, position, team=None, **kw):
 
 
 def load(conn, items):
-    from pipelines.postgres import TableWriter
+    from pipelines.upsert import TableWriter
 
     for cls in {type(i) for i in items}:
-        TableWriter(cls).write(conn, [i for i in items if type(i) is cls])
+        TableWriter(cls).write_batch(conn, [i for i in items if type(i) is cls])
 
 
 def players(cur):

@@ -34,10 +34,12 @@ import pytest
 
 from pde import cassettes
 from pde.db import free_port
+from pde.services import browser as chromium
 from pde.services import superset as svc_mod
 from pde.services.superset import READER_ROLE, Superset
 from scrapers.fantasy.espn_league import league_url
 from tests.conftest import FIXTURES, ROOT, _admin, run_crawl
+from tests.dashboards import browser_login, render_dashboard
 
 ARTIFACTS = ROOT / "test-artifacts"
 DASHBOARDS = {"house-hunt": "House hunt", "pipeline-health": "Pipeline health",
@@ -115,7 +117,7 @@ def my_roster_cassette(dest: Path) -> tuple[Path, dict]:
 
 
 def act_like_the_user(url: str) -> None:
-    """After crawling: category rules + the categorizer, linked players, which ESPN team is mine."""
+    """After crawling: category rules + the categorizer, linked players, which ESPN team is mine, the models."""
     from pde.finance.categorize import train_and_apply
 
     conn = psycopg2.connect(url)
@@ -135,6 +137,13 @@ def act_like_the_user(url: str) -> None:
         conn.commit()
     finally:
         conn.close()
+    # the nightly model tasks (pde model train): the model charts read what they write
+    from pde.fantasy import projections
+    from pde.finance import spending
+    from pde.housing import value
+
+    for train in (value.train, projections.train, spending.train):
+        train(url)
 
 
 def fill_and_act(url: str, workdir: Path) -> tuple[dict[str, str], Exception | None]:
@@ -311,20 +320,16 @@ def test_superset_reads_the_data_as_the_read_only_role(live):
 # -- in a real browser ---------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def browser():
-    missing = svc_mod.chromium_missing_message()
+    missing = chromium.missing_message("the dashboard checks drive a real browser")
     if missing:
         pytest.fail(missing, pytrace=False)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = svc_mod.launch_browser(p)
+    with chromium.chromium() as b:
         yield b
-        b.close()
 
 
 def admin_page(live, browser):
-    page = svc_mod.new_page(browser)
-    svc_mod.browser_login(page, live.base_url, live.admin_user, live.admin_password()[0])
+    page = chromium.new_page(browser)
+    browser_login(page, live.base_url, live.admin_user, live.admin_password()[0])
     return page
 
 
@@ -333,7 +338,7 @@ def test_dashboards_render_every_chart_without_errors(live, browser):
     ARTIFACTS.mkdir(exist_ok=True)
     page = admin_page(live, browser)
     for slug, title in DASHBOARDS.items():
-        result = svc_mod.render_dashboard(page, live.base_url, slug)
+        result = render_dashboard(page, live.base_url, slug)
         page.wait_for_timeout(1500)  # let ECharts finish its entry animation before the picture
         page.screenshot(path=str(ARTIFACTS / f"superset-{slug}.png"), full_page=True)
         assert result.errors == [], f"{title}: charts with errors: {result.errors}"
@@ -354,7 +359,7 @@ def test_a_chart_that_fails_is_reported(live, browser):
         shutil.rmtree(cache, ignore_errors=True)
         page = admin_page(live, browser)
         try:
-            result = svc_mod.render_dashboard(page, live.base_url, "house-hunt")
+            result = render_dashboard(page, live.base_url, "house-hunt")
         finally:
             page.screenshot(path=str(ARTIFACTS / "superset-failing-chart.png"), full_page=True)
         failed = sorted(c["name"] for c in result.errors)
@@ -380,9 +385,9 @@ def test_viewer_sees_dashboards_but_cannot_edit_or_open_sql_lab(live, browser):
     assert s.put(f"{base}/api/v1/chart/{cid}", json={"slice_name": "mine"}).status_code in (401, 403)
     assert s.post(f"{base}/api/v1/sqllab/execute/", json={"database_id": 1, "sql": "SELECT 1"}).status_code in (401, 403)
 
-    page = svc_mod.new_page(browser)
-    svc_mod.browser_login(page, base, "partner", password)
-    result = svc_mod.render_dashboard(page, base, "house-hunt")
+    page = chromium.new_page(browser)
+    browser_login(page, base, "partner", password)
+    result = render_dashboard(page, base, "house-hunt")
     assert result.errors == []
     assert page.locator('[data-test="edit-dashboard-button"]').count() == 0
     page.goto(base + "/sqllab/")
@@ -408,7 +413,7 @@ def test_house_hunt_filters_apply_to_every_chart(live, browser):
                 applied[slice_id] = [f["column"] for q in response.json()["result"] for f in q["applied_filters"]]
 
     page.on("response", on_response)
-    result = svc_mod.render_dashboard(page, live.base_url, "house-hunt", query=f"native_filters={state}")
+    result = render_dashboard(page, live.base_url, "house-hunt", query=f"native_filters={state}")
     assert result.errors == []
     page.wait_for_timeout(500)
     holders = result.charts

@@ -19,8 +19,8 @@ position: the Nth best there, N from REPLACEMENT (a 12-team league starting QB, 
 FLEX, K, DST, the 12 flex spots split between RB and WR). Where fewer than N players have
 points the worst of them stands in, and the sheet says so.
 
-The PDF is printed by Debian's Chromium through Playwright (never a downloaded browser);
-PDE_CHROMIUM points at another binary.
+The PDF is printed by Debian's Chromium through Playwright (never a downloaded browser;
+pde/services/browser.py); PDE_CHROMIUM points at another binary.
 """
 
 from __future__ import annotations
@@ -28,11 +28,16 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import html
-import os
+import json
 import string
+import sys
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+
+from pde.db import connect
+from pde.migrate import migrate
+from pde.services import browser
 
 SCORINGS = {"std": "Standard", "half": "Half PPR", "ppr": "PPR"}
 SCORING_ALIASES = {"standard": "std", "std": "std", "half": "half", "half-ppr": "half", "half_ppr": "half",
@@ -43,11 +48,6 @@ POSITIONS = ("QB", "RB", "WR", "TE", "K", "DEF")
 REPLACEMENT = {"QB": 12, "RB": 30, "WR": 30, "TE": 12, "K": 12, "DEF": 12}
 SOURCE_NAMES = {"fantasypros": "FantasyPros", "espn": "ESPN", "pfr": "Pro-Football-Reference", "sleeper": "Sleeper"}
 SCORING_FLAG = {"std": "STD", "half": "HALF", "ppr": "PPR"}
-
-CHROMIUM = os.environ.get("PDE_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
-                 "--host-resolver-rules=MAP * ~NOTFOUND"]  # the sheet loads nothing from the network
 
 # Season stat lines (projections of the season, actuals of the one before) with points in the
 # chosen scoring: as given, the league's points when its scoring is that format (ESPN), or
@@ -308,8 +308,6 @@ def match_players(conn) -> None:
 def build(conn, scoring: str = "ppr", season: int | None = None, top: int | None = None,
           replacement: dict[str, int] | None = None, match: bool = True) -> Sheet:
     """Read the sheet from the database: players in order, and what was found and missing."""
-    import json
-
     scoring = normalize_scoring(scoring)
     replacement = {**REPLACEMENT, **(replacement or {})}
     if match:
@@ -547,36 +545,25 @@ def render_html(sheet: Sheet, page_size: str = "A4") -> str:
 
 
 # -- PDF -------------------------------------------------------------------------------------------
-def chromium_missing() -> str | None:
-    if Path(CHROMIUM).exists():
-        return None
-    return (f"Chromium is not installed ({CHROMIUM} is missing): the PDF is printed by a real browser. "
-            "Install it with scripts/system-deps.sh (Debian: apt-get install -y chromium), "
-            "or point PDE_CHROMIUM at a Chromium binary.")
+WHY_CHROMIUM = "the PDF is printed by a real browser"
 
 
 def write_pdf(html_text: str, path: Path, page_size: str = "A4") -> Path:
     """Print the HTML to PDF with headless Chromium (the page's own @page size, landscape)."""
-    missing = chromium_missing()
+    missing = browser.missing_message(WHY_CHROMIUM)
     if missing:
         raise CheatSheetError(missing)
-    from playwright.sync_api import sync_playwright
-
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            page.set_content(html_text, wait_until="load")
-            page.emulate_media(media="print")
-            page.pdf(path=str(path), format=page_size, landscape=True, print_background=True,
-                     prefer_css_page_size=True,
-                     display_header_footer=True, header_template="<span></span>",
-                     footer_template='<div style="font-size:7px;width:100%;text-align:right;margin-right:8mm;color:#777">'
-                                     'page <span class="pageNumber"></span> / <span class="totalPages"></span></div>')
-        finally:
-            browser.close()
+    with browser.chromium(WHY_CHROMIUM) as chromium:
+        page = chromium.new_page()
+        page.set_content(html_text, wait_until="load")
+        page.emulate_media(media="print")
+        page.pdf(path=str(path), format=page_size, landscape=True, print_background=True,
+                 prefer_css_page_size=True,
+                 display_header_footer=True, header_template="<span></span>",
+                 footer_template='<div style="font-size:7px;width:100%;text-align:right;margin-right:8mm;color:#777">'
+                                 'page <span class="pageNumber"></span> / <span class="totalPages"></span></div>')
     return path
 
 
@@ -600,9 +587,6 @@ def _scoring_arg(text: str) -> str:
 
 
 def cmd_cheatsheet(args) -> int:
-    from pde.db import connect
-    from pde.migrate import migrate
-
     conn = connect()
     try:
         migrate(conn, log=lambda m: None)  # a fresh database has no fantasy schema yet
@@ -667,6 +651,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    import sys
-
     sys.exit(main(sys.argv[1:]))

@@ -22,7 +22,10 @@ from typing import Callable
 
 import numpy as np
 import pandas as pd
+from psycopg2.extras import execute_values
 
+from pde import data
+from pde.db import connect
 from pde.model_runs import MIN_ROWS, ModelRun, record, regression_pipeline, set_predictions, too_few, usable_columns
 
 NUMERIC = ["prev_points", "prev_games", "prev_ppg", "prev2_ppg", "prev_usage_pg", "prev_pass_att_pg", "age",
@@ -271,8 +274,6 @@ COLUMNS = ["player_key", "season", "scoring", "model_run_id", "player_name", "po
 
 
 def write(conn, run: ModelRun, proj: pd.DataFrame | None, scoring: str) -> None:
-    from psycopg2.extras import execute_values
-
     record(conn, run)
     if run.trained and proj is not None:
         df = proj.assign(model_run_id=run.model_run_id)[COLUMNS].astype(object)
@@ -286,9 +287,6 @@ def write(conn, run: ModelRun, proj: pd.DataFrame | None, scoring: str) -> None:
 
 
 def train(url: str | None = None, scoring: str = "ppr") -> list[ModelRun]:
-    from pde import data
-    from pde.db import connect
-
     stats = load(data.engine(url, readonly=False))
     run, proj = fit(stats, scoring)
     conn = connect(url)

@@ -19,7 +19,12 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import Counter
 from dataclasses import asdict, dataclass
+
+from psycopg2.extras import execute_values
+
+from pde.db import connect
 
 logger = logging.getLogger(__name__)
 
@@ -110,6 +115,7 @@ def features(payee: str | None, memo: str | None) -> str:
 
 
 def build_model():
+    # lazy: scikit-learn takes seconds to import; only training needs it
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline, make_union
@@ -126,9 +132,7 @@ def build_model():
 def _held_out_accuracy(texts: list[str], labels: list[str], test_size: float,
                        random_state: int) -> tuple[int, int, float | None]:
     """(trained_on, held_out, accuracy) of a model fitted without the held-out rows."""
-    from collections import Counter
-
-    from sklearn.model_selection import train_test_split
+    from sklearn.model_selection import train_test_split  # lazy: scikit-learn (see build_model)
 
     n_classes = len(set(labels))
     n_test = max(int(round(len(labels) * test_size)), 1)
@@ -151,8 +155,6 @@ def train_and_apply(conn, *, test_size: float = 0.2, min_examples: int = MIN_EXA
     Held-out accuracy is measured on ``test_size`` of the labelled rows with a
     model fitted on the others; the model that predicts is then fitted on all.
     """
-    from psycopg2.extras import execute_values
-
     report = Report(rule_matches=apply_rules(conn))
     with conn.cursor() as cur:
         cur.execute("""SELECT account_id, transaction_id, payee, memo,
@@ -202,8 +204,6 @@ def train_and_apply(conn, *, test_size: float = 0.2, min_examples: int = MIN_EXA
 
 
 def main() -> int:
-    from pde.db import connect
-
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     conn = connect()
     try:

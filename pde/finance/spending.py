@@ -27,7 +27,10 @@ import sys
 
 import numpy as np
 import pandas as pd
+from psycopg2.extras import execute_values
 
+from pde import data
+from pde.db import connect
 from pde.model_runs import MIN_ROWS, ModelRun, record, set_predictions, too_few
 
 TRANSFER_DAYS = 3
@@ -207,6 +210,7 @@ def forecast_rows(monthly: pd.DataFrame, horizon: bool = False) -> pd.DataFrame:
 
 
 def _model():
+    # lazy: scikit-learn takes seconds to import; only training needs it
     from sklearn.linear_model import LinearRegression
 
     return LinearRegression(fit_intercept=False, positive=True)
@@ -326,8 +330,6 @@ def synthetic_transactions(months: int = 36, seed: int = 0, start: str = "2022-0
 
 # -- the nightly task ---------------------------------------------------------------------------
 def _replace(cur, table: str, df: pd.DataFrame, run_id: int) -> int:
-    from psycopg2.extras import execute_values
-
     cur.execute(f"DELETE FROM {table}")
     if df is None or df.empty:
         return 0
@@ -371,9 +373,6 @@ def write(conn, results: dict) -> None:
 
 
 def train(url: str | None = None) -> list[ModelRun]:
-    from pde import data
-    from pde.db import connect
-
     results = fit(load(data.engine(url, readonly=False)))
     conn = connect(url)
     try:

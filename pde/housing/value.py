@@ -25,7 +25,10 @@ import sys
 
 import numpy as np
 import pandas as pd
+from psycopg2.extras import execute_values
 
+from pde import data
+from pde.db import connect
 from pde.model_runs import MIN_ROWS, ModelRun, record, regression_pipeline, set_predictions, too_few, usable_columns
 
 NUMERIC = ["beds", "baths", "log_sqft", "log_lot", "year_built", "years_ago"]
@@ -116,6 +119,7 @@ def _errors(y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
 
 def fit(frame: pd.DataFrame, kind: str, folds: int = 5, seed: int = 0, synthetic: bool = False):
     """Cross-validate and predict; returns (ModelRun, estimates DataFrame or None, fitted model or None)."""
+    # lazy: scikit-learn takes seconds to import; only training needs it
     from sklearn.model_selection import KFold
 
     name = f"house_value.{kind}"
@@ -194,7 +198,6 @@ COLUMNS = ["zpid", "kind", "model_run_id", "status", "address", "zip", "list_pri
 
 def write(conn, run: ModelRun, estimates: pd.DataFrame | None, kind: str) -> None:
     """Record the run; when trained, replace this kind's estimates with the new ones (one transaction)."""
-    from psycopg2.extras import execute_values
 
     record(conn, run)
     if run.trained and estimates is not None:
@@ -209,8 +212,6 @@ def write(conn, run: ModelRun, estimates: pd.DataFrame | None, kind: str) -> Non
 
 def train(url: str | None = None) -> list[ModelRun]:
     """Load, fit both kinds, write the estimates and the runs."""
-    from pde import data
-    from pde.db import connect
 
     listings, sales = load(data.engine(url, readonly=False))
     conn = connect(url)

@@ -10,6 +10,9 @@ import re
 from pathlib import Path
 from typing import Any
 
+import yaml
+
+from pde.schedule.quality import Thresholds
 from scrapers.settings import SPIDER_MODULES
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -54,8 +57,6 @@ def config_path() -> Path:
 
 def load_config(path: Path | None = None) -> dict[str, Any]:
     """The crawl configuration file, checked; an empty shape when it does not exist."""
-    import yaml
-
     path = path or config_path()
     if not path.exists():
         return check_config({}, str(path))
@@ -132,8 +133,7 @@ def spider_config(name: str, config: dict[str, Any], overlay: dict[str, Any] | N
 
 def crawl_specs(name: str, cfg: dict[str, Any], spider_modules: list[str] | tuple[str, ...]) -> list[dict]:
     """One spec per crawl: what to pass to ``scrapy crawl`` (secrets by name only)."""
-    from pde.cassettes import SECRET_FIELDS
-    from pde.schedule.quality import Thresholds
+    from pde.cassettes import SECRET_FIELDS  # lazy: betamax stays out of the scheduler's frequent DAG parses
 
     specs, labels = [], set()
     for crawl in cfg.get("crawls") or [{}]:

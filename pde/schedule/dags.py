@@ -29,9 +29,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import shlex
 from pathlib import Path
 from typing import Any
 
+from pde.envs import crawl_python, notebook_python
 from pde.schedule.assets import spider_alias, table_asset
 from pde.schedule.config import (
     DEFAULTS,
@@ -89,6 +91,7 @@ def _default_args(cfg: dict[str, Any]) -> dict[str, Any]:
 
 
 def build_crawl_dag(info: SpiderInfo, config: dict[str, Any]):
+    # lazy: importing Airflow reads its configuration (see pde/schedule/tasks.py)
     from airflow.sdk import DAG, get_current_context, task, task_group
 
     cfg = spider_config(info.name, config)
@@ -144,6 +147,7 @@ def downstream_dags(config: dict[str, Any] | None = None) -> dict[str, Any]:
 
 
 def build_downstream_dag(name: str, block: dict[str, Any], config: dict[str, Any]):
+    # lazy: importing Airflow reads its configuration (see pde/schedule/tasks.py)
     from airflow.sdk import DAG, AssetAll, AssetAny, task
 
     assets = [table_asset(t) for t in block["when"]]
@@ -175,8 +179,6 @@ def build_downstream_dag(name: str, block: dict[str, Any], config: dict[str, Any
 
             @task(task_id="run", execution_timeout=timeout)
             def run() -> None:
-                import shlex
-
                 command = block["command"]
                 argv = shlex.split(command) if isinstance(command, str) else list(command)
                 run_downstream(name, block, argv, f"`{command}`")
@@ -205,8 +207,6 @@ def notebook_command(block: dict[str, Any]) -> list[str]:
 def run_downstream(name: str, block: dict[str, Any], argv: list[str], what: str) -> str:
     """Run one downstream step in the project with DATABASE_URL and the entry's env and secrets; its last line."""
     if argv[0] in ("python", "python3"):
-        from pde.envs import crawl_python, notebook_python
-
         # the project's Python, whatever the worker's PATH says; notebooks always run where papermill is
         notebook = block.get("environment") == "notebook" or argv[1:3] == ["-m", "pde.reports"]
         argv = [notebook_python() if notebook else crawl_python(), *argv[1:]]

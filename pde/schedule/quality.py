@@ -33,9 +33,12 @@ Thresholds (all optional, per spider or per crawl)::
 from __future__ import annotations
 
 import dataclasses
+import json
 import statistics
 from dataclasses import dataclass, field
 from typing import Any
+
+from pde.runs import Run, format_counts, load_run
 
 BOOKKEEPING = ("first_seen_at", "last_seen_at", "updated_at", "run_id")
 
@@ -71,30 +74,6 @@ class Thresholds:
 
 
 @dataclass
-class Run:
-    run_id: int
-    spider: str
-    args: dict
-    status: str
-    finish_reason: str | None
-    message: str | None
-    items_scraped: int
-    items_quarantined: int
-    errors: list
-    tables: dict[str, dict[str, int]] = field(default_factory=dict)
-
-    @property
-    def title(self) -> str:
-        args = " ".join(f"{k}={v}" for k, v in sorted(self.args.items()))
-        return f"Run {self.run_id} ({self.spider}{' ' + args if args else ''})"
-
-    @property
-    def written_tables(self) -> dict[str, dict[str, int]]:
-        """Tables where the run inserted or changed rows."""
-        return {t: c for t, c in self.tables.items() if c.get("inserted", 0) + c.get("updated", 0) > 0}
-
-
-@dataclass
 class Report:
     run: Run
     problems: list[str] = field(default_factory=list)
@@ -106,10 +85,7 @@ class Report:
 
     def summary(self) -> str:
         r = self.run
-        tables = ", ".join(
-            f"{t} +{c.get('inserted', 0)} ~{c.get('updated', 0)} ={c.get('unchanged', 0)}"
-            for t, c in sorted(r.tables.items())
-        ) or "no table written"
+        tables = format_counts(r.tables, empty="no table written")
         head = (f"{r.title}: {r.status}, {r.items_scraped} items, {r.items_quarantined} quarantined; {tables}.")
         lines = [head]
         lines += [f"  problem: {p}" for p in self.problems]
@@ -117,32 +93,10 @@ class Report:
         return "\n".join(lines)
 
 
-def load_run(conn, run_id: int) -> Run:
-    with conn.cursor() as cur:
-        cur.execute(
-            """SELECT run_id, spider, args, status, finish_reason, message, items_scraped,
-                      items_quarantined, errors
-               FROM platform.runs WHERE run_id = %s""",
-            (run_id,),
-        )
-        row = cur.fetchone()
-        if row is None:
-            raise LookupError(f"There is no run {run_id} in platform.runs.")
-        cur.execute(
-            """SELECT table_name, inserted, updated, unchanged, quarantined, spooled
-               FROM platform.run_tables WHERE run_id = %s""",
-            (run_id,),
-        )
-        tables = {t: {"inserted": i, "updated": u, "unchanged": n, "quarantined": q, "spooled": s}
-                  for t, i, u, n, q, s in cur.fetchall()}
-    conn.rollback()
-    return Run(*row, tables=tables)
-
-
 def is_data_failure(run: Run) -> bool:
     """The crawl worked but found nothing: a question for the quality check, not a retry."""
     return (run.status == "failed" and run.finish_reason == "finished" and not run.errors
-            and run.items_scraped == 0 and not any(c.get("spooled") for c in run.tables.values()))
+            and run.items_scraped == 0 and not run.items_spooled)
 
 
 def check_run(conn, run_id: int, thresholds: Thresholds | dict | None = None) -> Report:
@@ -248,6 +202,4 @@ def _check_empty_fields(conn, run: Run, table: str, t: Thresholds, report: Repor
 
 
 def _json(value) -> str:
-    import json
-
     return json.dumps(value, sort_keys=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import importlib
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -133,8 +134,6 @@ def spider_registry(modules: list[str] | tuple[str, ...] = DEFAULT_SPIDER_MODULE
 
 
 def _imported_info(c: _Class) -> SpiderInfo | None:
-    import importlib
-
     cls = getattr(importlib.import_module(c.module), c.name)
     if not getattr(cls, "name", None):
         return None

@@ -6,18 +6,29 @@ import json
 import logging
 import os
 import re
+import shlex
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections import deque
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+from pde import runs
+from pde.db import connect, database_url
+from pde.envs import crawl_python
+from pde.runs import Run
+from pde.schedule import quality
 from pde.schedule.assets import table_asset
 from pde.schedule.config import PROJECT_ROOT, VARIABLE, ConfigError, check_config
 
 log = logging.getLogger(__name__)
 
+# Airflow is imported inside the functions that need it (lazily): importing it reads its
+# configuration, and this module must be importable before that is set (tests, tools).
 
 
 class CrawlBlocked(RuntimeError):
@@ -28,9 +39,13 @@ class CrawlFailed(RuntimeError):
     """The crawl failed in a way a retry may fix (network, database, crash)."""
 
 
+class CrawlUsageError(RuntimeError):
+    """Wrong arguments or settings: the same command fails again, so no retry."""
+
+
 def runtime_overlay() -> dict[str, Any]:
     """The pde_crawls Variable (JSON, same shape as dags/crawls.yaml), or nothing."""
-    from airflow.sdk import Variable
+    from airflow.sdk import Variable  # lazy: Airflow (see above)
 
     raw = Variable.get(VARIABLE, default=None)
     if not raw:
@@ -42,20 +57,13 @@ def runtime_overlay() -> dict[str, Any]:
     return check_config(doc, f"Variable {VARIABLE}")
 
 
-def crawl_command(spec: dict) -> list[str]:
-    from pde.envs import crawl_python
-
-    cmd = [crawl_python(), "-m", "scrapy", "crawl", spec["spider"]]
-    for k, v in spec["args"].items():
-        cmd += ["-a", f"{k}={v}"]
-    for k, v in spec["settings"].items():
-        cmd += ["-s", f"{k}={json.dumps(v) if isinstance(v, (dict, list)) else v}"]
-    return cmd
+def crawl_command(spec: dict, result_file: str | Path | None = None) -> list[str]:
+    """The crawl's command line; with ``result_file`` the crawl writes its run there (PDE_RESULT_FILE)."""
+    settings = {**spec["settings"], **({"PDE_RESULT_FILE": str(result_file)} if result_file else {})}
+    return runs.crawl_command(spec["spider"], spec["args"], settings, python=crawl_python())
 
 
 def describe_command(spec: dict) -> str:
-    import shlex
-
     text = shlex.join(["scrapy", *crawl_command(spec)[3:]])
     if spec.get("secrets"):
         text += f"  (credentials in its environment: {', '.join(sorted(spec['secrets']))})"
@@ -69,7 +77,7 @@ def resolve_secrets(spec: dict) -> dict[str, str]:
         kind, _, ref = source.partition(":")
         value = None
         if kind == "variable":
-            from airflow.sdk import Variable
+            from airflow.sdk import Variable  # lazy: Airflow (see above)
 
             value = Variable.get(ref or name, default=None)
             if value is None and not ref:
@@ -90,7 +98,7 @@ def resolve_secrets(spec: dict) -> dict[str, str]:
 
 
 def _connection_field(conn_id: str, fieldname: str) -> str | None:
-    from airflow.sdk import Connection
+    from airflow.sdk import Connection  # lazy: Airflow (see above)
 
     try:
         conn = Connection.get(conn_id)
@@ -111,7 +119,7 @@ def _mask(value: str) -> None:
     """Hide a value in Airflow's logs (only inside Airflow; pde's CLI and tests do not load it)."""
     if "airflow.sdk" not in sys.modules:
         return
-    from airflow.sdk.log import mask_secret
+    from airflow.sdk.log import mask_secret  # lazy: Airflow (see above)
 
     mask_secret(value)
 
@@ -119,11 +127,7 @@ def _mask(value: str) -> None:
 def data_database_url(spec: dict | None = None) -> str:
     """The PostgreSQL the crawls write to: the crawl's env, DATABASE_URL, or the embedded one."""
     url = ((spec or {}).get("env") or {}).get("DATABASE_URL") or os.environ.get("DATABASE_URL")
-    if url:
-        return url
-    from pde.db import database_url
-
-    return database_url()
+    return url or database_url()
 
 
 def crawl_environment(spec: dict, secrets: dict[str, str]) -> dict[str, str]:
@@ -146,8 +150,6 @@ def crawl_environment(spec: dict, secrets: dict[str, str]) -> dict[str, str]:
 
 def sensitive_values(env: dict[str, str], secrets: dict[str, str]) -> list[str]:
     """The credentials in a crawl's environment: its secrets, the database password, secret-looking variables."""
-    from urllib.parse import urlsplit
-
     values = set(secrets.values())
     values.add(urlsplit(env.get("DATABASE_URL", "")).password or "")
     values.update(v for k, v in env.items() if SECRET_ENV.search(k))
@@ -159,9 +161,6 @@ def _redact(line: str, values: list[str]) -> str:
         if v in line:
             line = line.replace(v, "***")
     return line
-
-
-RUN_STARTED = re.compile(r"Run (\d+) of (\S+) started")
 
 
 def run_streaming(argv: list[str], env: dict[str, str], tail_lines: int = 30,
@@ -202,56 +201,55 @@ def _stop_group(proc: subprocess.Popen, grace: float = 20) -> None:
 
 
 def run_crawl(spec: dict) -> dict:
-    """Run one crawl; returns ``{"label", "spider", "run_id", "status"}`` or raises CrawlBlocked/CrawlFailed."""
-    from pde.schedule import quality
-    from pde.db import connect
+    """Run one crawl; returns ``{"label", "spider", "run_id", "status", "spec"}`` or raises CrawlBlocked/CrawlFailed.
 
+    The crawl writes its run (pde.runs.Run) to a result file this passes as ``-s PDE_RESULT_FILE``:
+    that is how the run id and the result come back, never from the log.
+    """
     secrets = resolve_secrets(spec)
     env = crawl_environment(spec, secrets)
     log.info("running %s", describe_command(spec))
     started = time.monotonic()
-    code, tail, lines = run_streaming(crawl_command(spec), env, redact=sensitive_values(env, secrets))
-    run_id = next((int(m.group(1)) for line in lines if (m := RUN_STARTED.search(line))), None)
+    with tempfile.TemporaryDirectory(prefix="pde-crawl-") as tmp:
+        result_file = Path(tmp) / "result.json"
+        code, _, lines = run_streaming(crawl_command(spec, result_file), env, redact=sensitive_values(env, secrets))
+        run = Run.read_result(result_file) if result_file.exists() else None
+    run_id = run.run_id if run else None
     result = {"label": spec["label"], "spider": spec["spider"], "run_id": run_id, "spec": spec}
     log.info("%s exited with %s after %.1fs (run %s)", spec["spider"], code, time.monotonic() - started, run_id)
-    run = None
-    if run_id is not None:
-        conn = connect(env["DATABASE_URL"])
-        try:
-            run = quality.load_run(conn, run_id)
-        finally:
-            conn.close()
+    if run is not None:
         result["status"] = run.status
+        log.info("%s", run.summary())
     last = _last_words(lines)
     if code == 0:
         return result
-    if code == 3:
+    if code == runs.EXIT_CODES["blocked"]:
         message = run.message if run and run.message else last
         raise CrawlBlocked(f"{spec['spider']} [{spec['label']}] was blocked by the site (run {run_id}). {message}")
-    if run is not None and quality.is_data_failure(run):
+    if code == runs.EXIT_CODES["usage"]:
+        raise CrawlUsageError(f"{spec['spider']} [{spec['label']}]: the crawl's arguments or settings are wrong "
+                              f"(exit code 2); fix dags/crawls.yaml or the pde_crawls Variable. {last}")
+    if run is not None and run.run_id is not None and quality.is_data_failure(run):
         log.warning("%s: %s; the quality check decides", run.title, run.message)
         return result
-    if run is not None:
+    if run is not None and run.run_id is not None:
         raise CrawlFailed(f"{run.title} {run.status}: {run.message}")
-    raise CrawlFailed(f"{spec['spider']} [{spec['label']}] exited with {code} before recording a run. "
-                      f"Last lines of its log:\n{last}")
+    what = f"{run.status}: {run.message}" if run is not None else "exited before recording a run"
+    raise CrawlFailed(f"{spec['spider']} [{spec['label']}] {what} (exit code {code}). Last lines of its log:\n{last}")
 
 
 def _last_words(lines: list[str]) -> str:
-    """What the crawl said about how it ended (the crawl command's last line), else its errors."""
-    for line in reversed(lines):
-        if re.match(r"^\S+: (failed|blocked|refused)\. ", line):
-            return line
+    """The crawl's errors, else its last lines: for a person when no run result explains the end."""
     errors = [line for line in lines if " ERROR: " in line or line.startswith(("Traceback", "ValueError", "Error"))]
     return "\n".join(errors[-5:] or lines[-8:])
 
 
 def crawl_task(spec: dict) -> dict:
-    from airflow.sdk.exceptions import AirflowFailException
+    from airflow.sdk.exceptions import AirflowFailException  # lazy: Airflow (see above)
 
     try:
         return run_crawl(spec)
-    except CrawlBlocked as exc:
+    except (CrawlBlocked, CrawlUsageError) as exc:
         log.error("%s", exc)
         raise AirflowFailException(str(exc)) from None
     except ConfigError as exc:
@@ -260,10 +258,7 @@ def crawl_task(spec: dict) -> dict:
 
 def quality_task(result: dict, alias_events=None) -> dict:
     """Check the run; on success emit an asset event per table it wrote."""
-    from airflow.sdk.exceptions import AirflowFailException
-
-    from pde.schedule import quality
-    from pde.db import connect
+    from airflow.sdk.exceptions import AirflowFailException  # lazy: Airflow (see above)
 
     spec = result["spec"]
     if result.get("run_id") is None:
@@ -281,8 +276,8 @@ def quality_task(result: dict, alias_events=None) -> dict:
         if alias_events is not None:
             alias_events.add(table_asset(table), extra={
                 "run_id": report.run.run_id, "spider": spec["spider"], "crawl": spec["label"],
-                "inserted": counts["inserted"], "updated": counts["updated"]})
-        log.info("asset event: %s (+%s ~%s)", table, counts["inserted"], counts["updated"])
+                "inserted": counts.inserted, "updated": counts.updated})
+        log.info("asset event: %s (+%s ~%s)", table, counts.inserted, counts.updated)
     if not written:
         log.info("no table changed: no asset events, nothing downstream runs")
     return {"run_id": report.run.run_id, "tables": sorted(written)}

@@ -12,9 +12,14 @@ running; ``down`` stops it again in that case, after the services.
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import os
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from pde.db import DatabaseError, EmbeddedPostgres, database_url, pde_home
 
 SERVICES = ("airflow", "superset", "jupyter")
 #: what a bare `pde up` starts; JupyterLab starts on request (`pde notebook`), `pde down` stops it too
@@ -35,15 +40,11 @@ def available() -> list[str]:
 
 
 def _marker():
-    from pde.db import pde_home
-
     return pde_home() / "run" / "postgres-started-by-up"
 
 
 def start_database() -> str:
     """The data database URL; the embedded server is started (and remembered) if needed."""
-    from pde.db import EmbeddedPostgres, database_url
-
     if os.environ.get("DATABASE_URL"):
         return os.environ["DATABASE_URL"]
     pg = EmbeddedPostgres.default()
@@ -56,8 +57,6 @@ def start_database() -> str:
 
 
 def stop_database_if_started() -> bool:
-    from pde.db import EmbeddedPostgres
-
     if not _marker().exists():
         return False
     stopped = EmbeddedPostgres.default().stop()
@@ -122,3 +121,41 @@ def register(subparsers) -> None:
         module = _module(name)
         if module is not None and hasattr(module, "register"):
             module.register(subparsers)
+
+
+@dataclass
+class Action:
+    """One ``pde <service> <action>`` subcommand: what it runs (returns the exit code) and its help."""
+
+    run: Callable[[argparse.Namespace], int | None]
+    help: str
+    arguments: Callable[[argparse.ArgumentParser], None] | None = None
+
+
+def register_actions(subparsers, service: str, help: str, actions: dict[str, Action],
+                     errors: tuple[type[Exception], ...] = ()) -> argparse.ArgumentParser:
+    """Add ``pde <service> <action>``; a service's own errors (and DatabaseError) print as ``pde: ...``, exit 2."""
+    parser = subparsers.add_parser(service, help=help)
+    sub = parser.add_subparsers(dest="action", required=True)
+    for name, action in actions.items():
+        action_parser = sub.add_parser(name, help=action.help)
+        if action.arguments is not None:
+            action.arguments(action_parser)
+
+    def dispatch(args) -> int:
+        try:
+            return actions[args.action].run(args) or 0
+        except (*errors, DatabaseError) as exc:  # they say what to do
+            print(f"pde: {exc}", file=sys.stderr)
+            return 2
+
+    parser.set_defaults(func=dispatch)
+    return parser
+
+
+def service_main(service: str, register_service: Callable, argv: list[str] | None = None) -> int:
+    """``python -m pde.services.<service> <action>``: the same commands as ``pde <service> <action>``."""
+    parser = argparse.ArgumentParser(prog=f"python -m pde.services.{service}")
+    register_service(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args([service, *(sys.argv[1:] if argv is None else argv)])
+    return args.func(args)

@@ -33,8 +33,12 @@ Workers on other machines run ``pde airflow worker`` with the same settings (REA
 
 from __future__ import annotations
 
+import argparse
+import base64
+import importlib.util
 import json
 import os
+import re
 import secrets
 import signal
 import subprocess
@@ -45,8 +49,11 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from pde.db import PROJECT_ROOT, DatabaseError, describe, pde_home
+import psycopg2
+
+from pde.db import PROJECT_ROOT, database_url, describe, pde_home
 from pde.envs import airflow_python
+from pde.services import Action, register_actions, service_main, start_database
 
 COMPONENTS = ("scheduler", "dag-processor", "triggerer", "api-server")
 DEFAULT_PORT = 8080
@@ -129,8 +136,6 @@ def _private_json(path: Path, make) -> dict:
 
 def generated_secrets() -> dict[str, str]:
     """Keys Airflow's components must share: generated once, kept in AIRFLOW_HOME (0600)."""
-    import base64
-
     return _private_json(home() / "secrets.json", lambda: {
         "fernet_key": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
         "api_secret_key": secrets.token_urlsafe(32),
@@ -169,8 +174,6 @@ def metadata_url(data_url: str) -> str:
 
 def ensure_metadata_database(data_url: str) -> str:
     """Create Airflow's database on the data's server if it is missing; returns its SQLAlchemy URL."""
-    import psycopg2
-
     url = metadata_url(data_url)
     parts = urlsplit(url)
     if not parts.scheme.startswith("postgresql"):
@@ -296,9 +299,6 @@ def _tail(path: Path, lines: int = 25) -> str:
 
 def _migration_heads() -> set[str]:
     """The newest migration revision(s) of the installed Airflow, read from its files (no import)."""
-    import importlib.util
-    import re
-
     spec = importlib.util.find_spec("airflow")
     folder = Path(next(iter(spec.submodule_search_locations))) / "migrations" / "versions"
     revisions, parents = set(), set()
@@ -313,8 +313,6 @@ def _migration_heads() -> set[str]:
 
 def metadata_is_current(meta_url: str) -> bool:
     """Is Airflow's database already at the installed Airflow's version (then `db migrate` can be skipped)?"""
-    import psycopg2
-
     url = urlunsplit(urlsplit(meta_url)._replace(scheme="postgresql"))
     try:
         with psycopg2.connect(url, connect_timeout=10) as conn, conn.cursor() as cur:
@@ -338,8 +336,6 @@ def migrate_metadata(env: dict[str, str]) -> None:
 
 def start(timeout: float = 180) -> dict:
     """Start whatever part is not running; wait until the API answers. Returns url/user/password."""
-    from pde.services import start_database
-
     data_url = start_database()
     meta = ensure_metadata_database(data_url)
     env = airflow_env(data_url, meta)
@@ -475,53 +471,30 @@ def status() -> int:
 
 def cli(args: list[str]) -> int:
     """Run the ``airflow`` command with this project's configuration."""
-    from pde.db import database_url
-
     data_url = os.environ.get("DATABASE_URL") or database_url()
     env = airflow_env(data_url, ensure_metadata_database(data_url))
     return subprocess.call([airflow_python(), "-m", "airflow", *args], env=env, cwd=PROJECT_ROOT)
 
 
-def _dispatch(args) -> int:
-    try:
-        if args.action == "up":
-            return up()
-        if args.action == "down":
-            return down()
-        if args.action == "status":
-            return status()
-        if args.action == "worker":
-            return worker(args.hostname)
-        if args.action == "cli":
-            return cli([a for a in args.args if a != "--"] if args.args[:1] == ["--"] else args.args)
-    except (AirflowServiceError, DatabaseError) as exc:
-        print(f"pde: {exc}", file=sys.stderr)
-        return 2
-    raise AssertionError(args.action)
+def _cli_args(args) -> list[str]:
+    return [a for a in args.args if a != "--"] if args.args[:1] == ["--"] else args.args
 
 
 def register(subparsers) -> None:
     """Adds ``pde airflow {up,down,status,cli}`` to pde's CLI."""
-    p = subparsers.add_parser("airflow", help="the scheduler: up, down, status, cli -- <airflow args>")
-    sub = p.add_subparsers(dest="action", required=True)
-    sub.add_parser("up", help=f"start Airflow on {HOST} (UI and API), migrating its database first")
-    sub.add_parser("down", help="stop every Airflow process pde started")
-    sub.add_parser("status", help="which Airflow processes run, and their health")
-    w = sub.add_parser("worker", help="run a Celery worker here (PDE_AIRFLOW_EXECUTOR=celery)")
-    w.add_argument("--hostname", help="the worker's Celery name (default pde@<this host>)")
-    c = sub.add_parser("cli", help="run the airflow command with this configuration")
-    c.add_argument("args", nargs=__import__("argparse").REMAINDER)
-    p.set_defaults(func=_dispatch)
+    register_actions(subparsers, "airflow", "the scheduler: up, down, status, cli -- <airflow args>", {
+        "up": Action(lambda args: up(), f"start Airflow on {HOST} (UI and API), migrating its database first"),
+        "down": Action(lambda args: down(), "stop every Airflow process pde started"),
+        "status": Action(lambda args: status(), "which Airflow processes run, and their health"),
+        "worker": Action(lambda args: worker(args.hostname), "run a Celery worker here (PDE_AIRFLOW_EXECUTOR=celery)",
+                         lambda p: p.add_argument("--hostname", help="its Celery name (default pde@<this host>)")),
+        "cli": Action(lambda args: cli(_cli_args(args)), "run the airflow command with this configuration",
+                      lambda p: p.add_argument("args", nargs=argparse.REMAINDER)),
+    }, errors=(AirflowServiceError,))
 
 
 def main(argv: list[str] | None = None) -> int:
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="python -m pde.services.airflow", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["airflow", *(argv if argv is not None else sys.argv[1:])])
-    return args.func(args)
+    return service_main("airflow", register, argv)
 
 
 if __name__ == "__main__":

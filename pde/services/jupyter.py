@@ -20,6 +20,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -28,7 +29,10 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from pde.db import PROJECT_ROOT, pde_home
+from pde.db import PROJECT_ROOT, connect, pde_home
+from pde.migrate import migrate
+from pde.services import start_database
+from pde.services.superset import _secret
 
 VENV = ".venv-notebook"
 DEFAULT_PORT = 8888
@@ -103,7 +107,6 @@ class Jupyter:
     def token(self) -> str:
         if os.environ.get("PDE_JUPYTER_TOKEN"):
             return os.environ["PDE_JUPYTER_TOKEN"]
-        from pde.services.superset import _secret
 
         return _secret(self.home / "token", nbytes=24)[0]
 
@@ -141,7 +144,6 @@ class Jupyter:
             return
         self.home.mkdir(parents=True, exist_ok=True)
         os.chmod(self.home, 0o700)
-        import socket
 
         with socket.socket() as probe:
             if probe.connect_ex((self.host, self.port)) == 0:
@@ -200,12 +202,8 @@ class Jupyter:
 
 
 def up() -> int:
-    from pde.migrate import migrate
-    from pde.services import start_database
-
     install()
     url = start_database()
-    from pde.db import connect
 
     conn = connect(url)
     try:

@@ -33,14 +33,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
+import psycopg2
+from psycopg2 import sql
+
 from pde.db import (
     PROJECT_ROOT,
-    DatabaseError,
     connect,
     database_url,
     describe,
     pde_home,
 )
+from pde.migrate import migrate
+from pde.services import Action, register_actions, service_main
 
 SUPERSET_DIR = PROJECT_ROOT / "superset"
 DEFAULT_VENV = SUPERSET_DIR / ".venv"
@@ -104,8 +108,6 @@ def ensure_reader_role(conn, password: str, role: str = READER_ROLE) -> list[str
     (new migrations) are readable without running this again. Run it again
     when a new schema appears (``pde up superset`` does, every time).
     """
-    from psycopg2 import sql
-
     with conn.cursor() as cur:
         cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,))
         verb = "ALTER" if cur.fetchone() else "CREATE"
@@ -195,9 +197,7 @@ class Superset:
         override = os.environ.get("PDE_SUPERSET_METADATA_URL")
         if override:
             return override
-        import psycopg2
-
-        u = urlsplit(self.data_url)
+            u = urlsplit(self.data_url)
         admin_url = urlunsplit((u.scheme, u.netloc, "/postgres", u.query, ""))
         try:
             conn = psycopg2.connect(admin_url, connect_timeout=10)
@@ -284,7 +284,7 @@ class Superset:
         return pid if _alive(pid) else None
 
     def healthy(self) -> bool:
-        import requests
+        import requests  # lazy: every `pde` command loads this module; only Superset's API needs requests
 
         try:
             return requests.get(self.base_url + "/health", timeout=3).text.strip() == "OK"
@@ -339,7 +339,7 @@ class Superset:
     # -- talking to it ---------------------------------------------------------------
     def session(self, user: str | None = None, password: str | None = None):
         """A requests session logged in through the API (JWT), with a CSRF token for writes."""
-        import requests
+        import requests  # lazy: every `pde` command loads this module; only Superset's API needs requests
 
         s = requests.Session()
         s.headers["Accept"] = "application/json"
@@ -357,9 +357,9 @@ class Superset:
 
     def import_bundle(self) -> dict:
         """Build the bundle from superset/assets and import it, overwriting what was imported before."""
-        sys.path.insert(0, str(SUPERSET_DIR))
+        sys.path.insert(0, str(SUPERSET_DIR))  # superset/ is a folder of scripts, not a package
         try:
-            import build_bundle
+            import build_bundle  # lazy: importable only with superset/ on the path
         finally:
             sys.path.remove(str(SUPERSET_DIR))
         uri = self.reader_uri()
@@ -389,106 +389,8 @@ class Superset:
         return r.json()["result"]
 
 
-# -- checking dashboards in a real browser ---------------------------------------------
-CHROMIUM = os.environ.get("PDE_CHROMIUM", "/usr/bin/chromium")
-# Only this machine: every other host name fails at once (map tiles, the usage pixel),
-# without request interception (which would also turn the browser's cache off).
-CHROMIUM_ARGS = ["--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--no-first-run", "--disable-dev-shm-usage",
-                 "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1"]
-
-# The state of every chart on a dashboard page: still loading, drawn (a canvas,
-# svg, table or "no results"), or failed (Superset's error alert instead of a chart).
-_CHARTS_JS = """
-() => [...document.querySelectorAll('[data-test="dashboard-component-chart-holder"]')].map(h => {
-  const idEl = h.querySelector('[data-test-chart-id]');
-  const title = h.querySelector('[data-test="editable-title"], [data-test="slice-header"]');
-  const loading = !!h.querySelector('[data-test="loading-indicator"], .loading');
-  const container = h.querySelector('[data-test="chart-container"]');
-  const slice = h.querySelector('[data-test="slice-container"]');
-  const alert = h.querySelector('.ant-alert-error, .ant-alert-warning, [role="alert"], [data-test="error-tooltip"]');
-  const drawn = !!(slice && slice.querySelector('canvas, svg, table, .ant-empty'));
-  const body = (h.innerText || '').trim();
-  let error = null;
-  if (alert) error = (alert.innerText || 'error').trim();
-  else if (!loading && !container && body && title && body !== title.innerText.trim()) error = body;
-  return {id: idEl ? idEl.getAttribute('data-test-chart-id') : null,
-          name: title ? title.innerText.trim() : null, loading, drawn: drawn && !loading, error,
-          empty: !!(slice && slice.querySelector('.ant-empty'))};
-})
-"""
-
-
-class DashboardRenderError(AssertionError):
-    pass
-
-
-def chromium_missing_message() -> str | None:
-    if Path(CHROMIUM).exists():
-        return None
-    return (f"Chromium is not installed ({CHROMIUM} is missing): the dashboard checks drive a real browser. "
-            f"Install it with scripts/system-deps.sh (what .ci/run does; Debian: apt-get install -y chromium), "
-            f"or point PDE_CHROMIUM at a Chromium binary.")
-
-
-def launch_browser(playwright):
-    """Headless Debian Chromium through Playwright (never a downloaded browser)."""
-    missing = chromium_missing_message()
-    if missing:
-        raise SupersetError(missing)
-    return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-
-
-def new_page(browser, width: int = 1600, height: int = 1200):
-    return browser.new_context(viewport={"width": width, "height": height}).new_page()
-
-
-def browser_login(page, base_url: str, user: str, password: str) -> None:
-    """Through the login form, as a person would."""
-    page.goto(base_url + "/login/")
-    page.fill("#username", user)
-    page.fill("#password", password)
-    page.click("[data-test=login-button]")
-    page.wait_for_url(lambda url: "/login" not in url, timeout=30_000)
-
-
-@dataclass
-class Rendered:
-    seconds: float
-    charts: list[dict]
-
-    @property
-    def errors(self) -> list[dict]:
-        return [c for c in self.charts if c["error"]]
-
-
-def render_dashboard(page, base_url: str, slug: str, timeout: float = 60, query: str = "") -> Rendered:
-    """Open a dashboard; return once every chart is drawn or has failed (seconds from navigation).
-
-    query: URL parameters, e.g. ``native_filters=(...)`` as a shared link carries them.
-    """
-    t0 = time.monotonic()
-    page.goto(f"{base_url}/superset/dashboard/{slug}/" + (f"?{query}" if query else ""))
-    try:
-        page.wait_for_selector('[data-test="dashboard-component-chart-holder"]', timeout=timeout * 1000)
-    except Exception as exc:  # playwright's TimeoutError
-        text = page.evaluate("() => document.body ? document.body.innerText : ''")[:1000]
-        raise DashboardRenderError(f"dashboard {slug} shows no charts after {timeout:.0f} s "
-                                   f"(at {page.url}): {text!r}") from exc
-    while True:
-        charts = page.evaluate(_CHARTS_JS)
-        if charts and all(c["drawn"] or c["error"] for c in charts):
-            return Rendered(time.monotonic() - t0, charts)
-        if time.monotonic() - t0 > timeout:
-            waiting = [c["name"] for c in charts if not (c["drawn"] or c["error"])]
-            raise DashboardRenderError(f"dashboard {slug}: charts not rendered after {timeout:.0f} s: {waiting}")
-        page.wait_for_timeout(50)
-
-
 # -- commands -------------------------------------------------------------------------
 def up() -> int:
-    from pde.migrate import migrate
-
     install()
     svc = Superset.default()
     conn = connect(svc.data_url)
@@ -542,46 +444,29 @@ def viewer_command(name: str, password: str | None = None) -> int:
     return 0
 
 
-def _dispatch(args) -> int:
-    try:
-        if args.action == "up":
-            return up()
-        if args.action == "down":
-            return down()
-        if args.action == "status":
-            return status()
-        if args.action == "install":
-            install()
-            return 0
-        if args.action == "import":
-            return import_command()
-        if args.action == "viewer":
-            return viewer_command(args.name, args.password)
-    except (SupersetError, DatabaseError) as exc:
-        print(f"pde: {exc}", file=sys.stderr)
-        return 2
-    raise AssertionError(args.action)
+def _install() -> int:
+    install()
+    return 0
+
+
+def _viewer_arguments(parser) -> None:
+    parser.add_argument("name")
+    parser.add_argument("--password", help="default: generated and printed")
 
 
 def register(subparsers) -> None:
-    """Adds `pde superset {up,down,status,install,import,viewer NAME}` to pde's CLI."""
-    p = subparsers.add_parser("superset", help="dashboards: up, down, status, install, import, viewer NAME")
-    sub = p.add_subparsers(dest="action", required=True)
-    sub.add_parser("up", help="install if needed, set up, serve on 127.0.0.1:8088 and import the dashboards")
-    sub.add_parser("down", help="stop Superset")
-    sub.add_parser("status", help="is Superset running")
-    sub.add_parser("install", help="create superset/.venv from superset/uv.lock")
-    sub.add_parser("import", help="rebuild the bundle from superset/assets and import it (overwrites)")
-    v = sub.add_parser("viewer", help="create (or reset) a read-only user who sees the dashboards")
-    v.add_argument("name")
-    v.add_argument("--password", help="default: generated and printed")
-    p.set_defaults(func=_dispatch)
+    """Adds ``pde superset {up,down,status,install,import,viewer NAME}`` to pde's CLI."""
+    register_actions(subparsers, "superset", "dashboards: up, down, status, install, import, viewer NAME", {
+        "up": Action(lambda args: up(), "install if needed, set up, serve on 127.0.0.1:8088 and import the dashboards"),
+        "down": Action(lambda args: down(), "stop Superset"),
+        "status": Action(lambda args: status(), "is Superset running"),
+        "install": Action(lambda args: _install(), "create superset/.venv from superset/uv.lock"),
+        "import": Action(lambda args: import_command(),
+                         "rebuild the bundle from superset/assets and import it (overwrites)"),
+        "viewer": Action(lambda args: viewer_command(args.name, args.password),
+                         "create (or reset) a read-only user who sees the dashboards", _viewer_arguments),
+    }, errors=(SupersetError,))
 
 
 if __name__ == "__main__":
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="python -m pde.services.superset")
-    register(parser.add_subparsers(dest="command", required=True))
-    a = parser.parse_args()
-    sys.exit(a.func(a))
+    sys.exit(service_main("superset", register))

@@ -52,8 +52,9 @@ from typing import Any
 
 import scrapy
 
+from pde.db import connect, database_url
 from pde.records import Record, Rejected
-from pde.sources import ParseError
+from pde.sources import ParseError, is_true
 from scrapers.fantasy.normalize import (
     from_epoch_ms,
     height_inches,
@@ -423,13 +424,9 @@ class SleeperLeagueSpider(PdeSpider):
         return scrapy.Request(url, callback=self.parse, meta={"sleeper_ctx": ctx, "follow": True, **state})
 
     def players_wanted(self) -> bool:
-        if self.players in ("1", "yes", "true"):
-            return True
-        if self.players in ("0", "no", "false"):
-            return False
+        if str(self.players).strip().lower() != "auto":
+            return is_true(self.players)
         try:
-            from pde.db import connect, database_url
-
             conn = connect(database_url(start=False))
         except Exception as exc:  # no database reachable: fetch, the pipeline will say what happened
             logger.info("Cannot tell when Sleeper's players were last loaded (%s): fetching them", exc)

@@ -67,6 +67,7 @@ from pathlib import Path
 
 import scrapy
 
+from pde.db import pde_home
 from pde.records import Record, Rejected
 from pde.sources import ParseError
 from scrapers.finance.common import content_ids, expand_files, file_stem, mask, parse_amount, slug, source_name
@@ -86,8 +87,6 @@ NOT_A_STATEMENT = "not_a_statement"
 
 def user_profiles_path() -> Path:
     """The user's own profiles (guessed or written by `pde csv-profile`): under PDE_HOME."""
-    from pde.db import pde_home
-
     return pde_home() / USER_PROFILES_NAME
 
 

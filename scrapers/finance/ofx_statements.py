@@ -117,6 +117,7 @@ _CHARSETS = {"1252": "cp1252", "WINDOWS-1252": "cp1252", "ISO-8859-1": "latin-1"
 @functools.cache
 def _grammar() -> tuple[dict[str, frozenset[str]], frozenset[str]]:
     """OFX's nesting rules, from ofxtools' models: {aggregate: children it may hold}, leaf names."""
+    # lazy: every crawl imports all spider modules; ofxtools loads only when an OFX file is read
     from ofxtools.models.base import Aggregate
     from ofxtools.Types import SubAggregate, Unsupported
 
@@ -956,7 +957,7 @@ def direct_connect_request(env=os.environ, days: int = 90,
     PDE_OFX_ACCTID is a comma list; an entry may say its type (``CREDITCARD:4111...``,
     ``INVESTMENT:X123``), otherwise PDE_OFX_ACCTTYPE (default CHECKING) applies.
     """
-    from ofxtools.Client import CcStmtRq, InvStmtRq, OFXClient, StmtRq
+    from ofxtools.Client import CcStmtRq, InvStmtRq, OFXClient, StmtRq  # lazy: ofxtools (see _grammar)
 
     required = ("PDE_OFX_URL", "PDE_OFX_USER", "PDE_OFX_PASSWORD", "PDE_OFX_ACCTID")
     missing = [name for name in required if not env.get(name)]

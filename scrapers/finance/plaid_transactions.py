@@ -55,8 +55,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+import psycopg2
 import scrapy
 
+from pde.db import connect
 from pde.records import Record, Rejected
 from pde.sources import ParseError
 from scrapers.finance.common import sha256_hex, source_name
@@ -126,10 +128,6 @@ def load_cursor(access_token_hash: str, url: str | None = None) -> str | None:
     Reads finance.plaid_cursors through ``pde.db.connect`` (DATABASE_URL, or the
     embedded cluster); pass ``url`` to read another database (tests).
     """
-    import psycopg2
-
-    from pde.db import connect
-
     conn = connect(url)
     try:
         with conn.cursor() as cur:

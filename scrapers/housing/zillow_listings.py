@@ -55,7 +55,7 @@ import scrapy
 from parsel import Selector
 
 from pde.records import Rejected
-from pde.sources import ParseError
+from pde.sources import ParseError, is_true
 from scrapers.housing.records import Listing, PriceEvent, TaxRecord
 from scrapers.spider import PdeSpider
 
@@ -619,7 +619,7 @@ class ZillowListingsSpider(PdeSpider):
         self.search_url = search_url
         self.status = status
         self.pages = max(1, int(pages))
-        self.details = str(details).strip().lower() in ("1", "true", "yes", "on")
+        self.details = is_true(details)
 
     def live_requests(self) -> Iterable[scrapy.Request]:
         if self.search_url:
