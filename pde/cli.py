@@ -10,9 +10,13 @@ import argparse
 import importlib
 import importlib.util
 import os
+import shlex
+import shutil
 import subprocess
 import sys
+import textwrap
 import time
+from importlib.metadata import PackageNotFoundError, version
 from urllib.parse import urlsplit
 
 from pde import backup, doctor, new_source, pgupgrade, services
@@ -26,12 +30,15 @@ from pde.db import (
     describe,
     drop_database,
 )
+from pde.envs import notebook_python
 from pde.fantasy import cheatsheet
 from pde.finance import categorize
-from pde.envs import notebook_python
 from pde.migrate import MigrationError, migrate
 from pde.runs import EXIT_CODES, crawl_command, format_counts, load_run
-from pipelines.spool import load_all, spool_dir
+from pde.schedule.config import ConfigError, load_config
+from pde.schedule.registry import spider_registry
+from pde.sources import describe_args, suggest
+from pipelines import spool
 
 STATUS_OF_EXIT_CODE = {code: status for status, code in EXIT_CODES.items()}
 
@@ -64,7 +71,7 @@ DBeaver: New connection > PostgreSQL > Host {u.hostname}, Port {u.port or 5432},
          Username {u.username}, Password as above. Table and column comments show in the Properties tab.""")
         return 0
     if args.action == "psql":
-        os.execvp("psql", ["psql", demo_url(create=False) if args.demo else database_url()])
+        os.execvp("psql", ["psql", demo_url(create=False) if args.demo else database_url(), *args.psql_args])
     pg = _embedded_or_none()
     if pg is None:
         return 0
@@ -91,33 +98,68 @@ def cmd_migrate(args) -> int:
 
 def cmd_spool(args) -> int:
     if args.action == "list":
-        files = sorted(spool_dir().glob("*.jsonl")) if spool_dir().exists() else []
+        files = spool.spool_files()
         for f in files:
-            print(f"{f}  {sum(1 for _ in f.open())} lines")
+            content = spool.read(f)
+            bad = f", {len(content.unreadable)} unreadable" if content.unreadable else ""
+            print(f"{f}  {len(content.entries)} lines{bad}  for {spool.describe_identity((content.header or {}).get('database'))}")
         if not files:
             print("no spooled rows")
         return 0
     conn = connect()
     migrate(conn, log=lambda m: None)
-    load_all(conn)
+    problems = spool.load_all(conn, force=args.force)
+    if problems:
+        print(f"pde: {problems} spool file(s) were not loaded completely; see above.", file=sys.stderr)
+        return 1
     return 0
 
 
 def cmd_runs(args) -> int:
+
+
+    try:
+        registry = spider_registry(load_config()["spider_modules"])
+    except ConfigError as exc:  # runs are still worth seeing with a broken dags/crawls.yaml
+        print(f"pde runs: {exc} (arguments are shown as recorded)", file=sys.stderr)
+        registry = {}
     conn = connect()
     with conn.cursor() as cur:
+        if args.spider and registry and args.spider not in registry:
+            cur.execute("SELECT count(*) FROM platform.runs WHERE spider = %s", (args.spider,))
+            if not cur.fetchone()[0]:  # a spider that was removed may still have runs: show those
+                print(f"pde runs: there is no spider {args.spider!r}{suggest(args.spider, registry) or '.'} "
+                      f"Spiders: {', '.join(registry)}", file=sys.stderr)
+                return 2
         cur.execute(
-            """SELECT run_id, spider, status, to_char(started_at, 'YYYY-MM-DD HH24:MI'), round(duration_s::numeric, 1),
-                      items_scraped, items_quarantined, coalesce(message, '')
+            """SELECT run_id, spider, args, status, to_char(started_at, 'YYYY-MM-DD HH24:MI'),
+                      round(duration_s::numeric, 1), items_scraped, items_quarantined, coalesce(message, '')
                FROM platform.runs WHERE %(spider)s::text IS NULL OR spider = %(spider)s
                ORDER BY run_id DESC LIMIT %(n)s""",
             {"spider": args.spider, "n": args.limit},
         )
         rows = cur.fetchall()
-    print(f"{'run':>5}  {'spider':<22} {'status':<10} {'started':<16} {'secs':>6} {'items':>6} {'quar':>5}  message")
-    for r in rows:
-        print(f"{r[0]:>5}  {r[1]:<22} {r[2]:<10} {r[3]:<16} {r[4] or 0:>6} {r[5]:>6} {r[6]:>5}  {r[7][:90]}")
+    if not rows:
+        print("no runs recorded" + (f" for {args.spider}" if args.spider else ""))
+        return 0
+    width = max(shutil.get_terminal_size((120, 24)).columns, 80)
+    print(f"{'run':>5}  {'spider':<20} {'status':<9} {'started':<16} {'secs':>6} {'items':>6} {'quar':>5}  arguments")
+    for run_id, spider, run_args, status, started, secs, items, quar, message in rows:
+        shown = _shown_args(registry.get(spider), run_args or {})
+        print(f"{run_id:>5}  {spider:<20} {status:<9} {started:<16} {secs or 0:>6} {items:>6} {quar:>5}  {shown}")
+        text = " ".join(message.split())  # a multi-line database error stays inside its row
+        if text:
+            for line in textwrap.wrap(text, width - 8, max_lines=3, placeholder=" [...]", break_on_hyphens=False):
+                print(f"{'':7}{line}")
     return 0
+
+
+def _shown_args(info, run_args: dict) -> str:
+    """A run's arguments as typed after `scrapy crawl`, leaving out those at their default."""
+    defaults = {a.name: a.default_text() for a in info.args if a.default is not None} if info is not None else {}
+    given = {k: v for k, v in run_args.items() if defaults.get(k, None) != v}
+
+    return " ".join(f"-a {k}={shlex.quote(str(v))}" for k, v in given.items()) or "(defaults)"
 
 
 def table_counts(conn) -> list[tuple[str, int]]:
@@ -200,6 +242,44 @@ def cmd_demo(args) -> int:
     return 0
 
 
+def cmd_sources(args) -> int:
+    """The spiders and their -a arguments, from the declarations in their source (nothing is imported)."""
+
+    registry = spider_registry(load_config()["spider_modules"])
+    unknown = [n for n in args.spider if n not in registry]
+    if unknown:
+        print(f"pde sources: there is no spider {unknown[0]!r}{suggest(unknown[0], registry) or '.'} "
+              f"Spiders: {', '.join(registry)}", file=sys.stderr)
+        return 2
+    chosen = [registry[n] for n in args.spider] or list(registry.values())
+    if args.markdown:
+        for info in chosen:
+            summary = _summary(info.doc)
+            print(f"#### `{info.name}` ({info.area})\n\n{summary}\n\n"
+                  "| argument | what | allowed | default | notes |\n|---|---|---|---|---|")
+            print("\n".join(describe_args({a.name: a for a in info.args}, markdown=True)) + "\n")
+        return 0
+    for info in chosen:
+        summary = _summary(info.doc)
+        print(f"{info.name} ({info.area}; schedule {info.schedule}): {summary}")
+        print("\n".join(describe_args({a.name: a for a in info.args})) if info.args else "  (no declared arguments)")
+        shown = [a for a in info.args if a.required] or [
+            a for a in info.args if a.example and a.name != "url"][:1] or [
+            a for a in info.args if a.example][:1]
+        print(" ".join([f"  e.g. scrapy crawl {info.name}", *(f"-a {a.name}={_example(a)}" for a in shown)]) + "\n")
+    return 0
+
+
+def _summary(doc: str) -> str:
+    """A module docstring's first paragraph, on one line."""
+    return " ".join(doc.split("\n\n")[0].split())
+
+
+def _example(arg) -> str:
+
+    return shlex.quote(arg.example or "...")
+
+
 def cmd_categorize(args) -> int:
     return categorize.main()
 
@@ -234,29 +314,65 @@ def cmd_model(args) -> int:
     return 0
 
 
+def _version() -> str:
+
+    try:
+        return version("pde")
+    except PackageNotFoundError:
+        return "(not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="pde", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--version", action="version", version=f"pde {_version()}")
     sub = p.add_subparsers(dest="command", required=True)
 
-    db = sub.add_parser("db", help="the embedded PostgreSQL: start, stop, status, info, url, psql, upgrade")
-    db.add_argument("action", choices=["start", "stop", "status", "info", "url", "psql", "upgrade"])
+    db = sub.add_parser(
+        "db", help="the embedded PostgreSQL: start, stop, status, info, url, psql, upgrade",
+        description="The PostgreSQL pde writes to. Without DATABASE_URL, pde runs its own (embedded) server "
+                    "with its data in $PDE_HOME/pgdata.",
+        epilog="actions: start, stop and status the embedded server (status exits 3 when stopped); info prints "
+               "how to connect (psql, DBeaver); url prints the connection URL; psql opens psql on it, passing "
+               'on the arguments pde does not know (pde db psql -c "select 1"); upgrade moves '
+               "the embedded server's data to a newer PostgreSQL.")
+    db.add_argument("action", choices=["start", "stop", "status", "info", "url", "psql", "upgrade"], help="what to do")
     db.add_argument("--no-start", action="store_true", help="with url: do not start the embedded server")
     db.add_argument("--demo", action="store_true", help="with url/info/psql: the demo's database (pde_demo)")
     db.set_defaults(func=cmd_db)
 
-    m = sub.add_parser("migrate", help="apply pending SQL migrations from sql/")
+    m = sub.add_parser(
+        "migrate", help="apply pending SQL migrations from sql/",
+        description="Apply the versioned migrations in sql/ (tables; each once, checksummed) and re-apply the "
+                    "repeatable SQL in sql/repeatable/ whose text changed (views, functions). Crawls do this "
+                    "themselves on start; run it to update a database by hand.")
     m.set_defaults(func=cmd_migrate)
 
-    sp = sub.add_parser("spool", help="rows spooled while the database was unavailable: list, load")
-    sp.add_argument("action", choices=["list", "load"])
+    sp = sub.add_parser(
+        "spool", help="rows spooled while the database was unavailable: list, load",
+        description="When the database goes away during a crawl, its rows are kept in files under "
+                    "$PDE_HOME/spool. list shows them; load writes them to the database (safe to repeat).")
+    sp.add_argument("action", choices=["list", "load"], help="list the spooled files, or load them")
+    sp.add_argument("--force", action="store_true", help="load even into a database the rows were not crawled for")
     sp.set_defaults(func=cmd_spool)
 
-    r = sub.add_parser("runs", help="recent crawl runs and how they ended")
-    r.add_argument("--spider")
-    r.add_argument("-n", "--limit", type=int, default=20)
+    r = sub.add_parser("runs", help="recent crawl runs and how they ended",
+                       description="Recent crawl runs: spider, arguments (those not at their default), status, "
+                                   "items, and the reason a run did not succeed.")
+    r.add_argument("--spider", help="only this spider's runs")
+    r.add_argument("-n", "--limit", type=int, default=20, help="how many runs (default 20)")
     r.set_defaults(func=cmd_runs)
 
-    c = sub.add_parser("categorize", help="finance: apply category rules, retrain the model, predict the rest")
+    so = sub.add_parser("sources", help="the spiders and the -a arguments each takes (from their declarations)",
+                        description="List every spider with its -a arguments: what each is, allowed values, "
+                                    "default, whether a live crawl needs it.")
+    so.add_argument("spider", nargs="*", help="only these spiders")
+    so.add_argument("--markdown", action="store_true", help="a Markdown table per spider (the README's)")
+    so.set_defaults(func=cmd_sources)
+
+    c = sub.add_parser(
+        "categorize", help="finance: apply category rules, retrain the model, predict the rest",
+        description="Categorise finance.transactions: apply the rules in finance.category_rules, train on the "
+                    "categories you set by hand and rules give, predict the rest, and print what it did.")
     c.set_defaults(func=cmd_categorize)
 
     cp = sub.add_parser("csv-profile", add_help=False, help="finance: write a mapping for a bank CSV layout pde "
@@ -273,7 +389,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     cheatsheet.register(sub)
 
-    d = sub.add_parser("demo", help="crawl every recorded fixture into the database and show what landed")
+    d = sub.add_parser("demo", help="crawl every recorded fixture into the database and show what landed",
+                       description="Crawl every recorded fixture (fixtures/*/) through the real pipeline "
+                                   "and show what landed, table by table.")
     d.add_argument("spider", nargs="*", help="only these spiders")
     d.add_argument("--reset", action="store_true", help="drop the demo database (the user's data is not touched)")
     d.set_defaults(func=cmd_demo)
@@ -282,6 +400,9 @@ def build_parser() -> argparse.ArgumentParser:
     backup.register(sub)  # pde backup, pde restore
     doctor.register(sub)  # pde doctor
     services.register(sub)  # pde up/down/status [airflow|superset|jupyter], pde airflow ..., pde notebook
+    for name, sp in sub.choices.items():  # `pde <command> -h` says what the command does
+        if not sp.description:
+            sp.description = next((a.help for a in sub._choices_actions if a.dest == name), None)
     return p
 
 
@@ -289,7 +410,11 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["csv-profile"]:  # its own options (argparse.REMAINDER would not take a leading --help)
         return cmd_csv_profile(argparse.Namespace(argv=argv[1:]))
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and not (args.command == "db" and args.action == "psql"):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.psql_args = extra  # pde db psql -c "select 1": the rest is psql's
     try:
         return args.func(args) or 0
     except (DatabaseError, MigrationError) as exc:

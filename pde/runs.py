@@ -151,6 +151,9 @@ class Run:
         if self.items_spooled:
             return "failed", (f"The database went away during the crawl: {self.items_spooled} rows were spooled to "
                               f"{spool_dir or 'the spool'}. Run `pde spool load` when it is back.")
+        if reason == "start_error" and self.errors:  # the real reason, not Scrapy's word for it
+            why = self.errors[0].splitlines()[0].removeprefix("Error while reading start items and requests: ")
+            return "failed", f"The crawl could not start: {why}"
         if reason != "finished":
             return "failed", f"The crawl stopped early ({reason})."
         if self.error_count:

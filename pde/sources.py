@@ -1,26 +1,314 @@
-"""What a source is, independent of Scrapy: its errors and its file arguments.
+"""What a source is, independent of Scrapy: its errors, its arguments and its file arguments.
 
-Parsers raise :class:`ParseError` for a page no known layout matches; ``expand_urls``
-turns ``-a url=`` (paths, globs, comma lists) into URLs; ``public_args`` is what a
-run record and a cassette keep of a spider's arguments.
+Parsers raise :class:`ParseError` for a page no known layout matches. A spider
+declares its ``-a`` arguments once, as ``args = (Arg(...), ...)``; that one
+declaration validates a crawl's arguments before it starts (:func:`parse_args`,
+:func:`check_required`), is listed by ``pde sources`` and ``-a help=1``, goes
+into the README's table and the Airflow DAG docs (read from the source without
+importing the spider), and gives the normalised arguments (defaults filled in)
+that a run record keeps and its concurrency lock is keyed on (:func:`public_args`).
+``expand_urls`` turns ``-a url=`` (paths, globs, comma lists) into URLs.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import difflib
 import glob
 import os
+import re
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from pde.cassettes import SECRET_FIELDS
+from pde.secrets import SECRET_FIELDS, mask_dsn, scrub_query_secrets
 
 
 class ParseError(ValueError):
     """A page that does not look like any layout we know. Say which page and why."""
 
 
+class ArgError(ValueError):
+    """A crawl's arguments are wrong (unknown, bad value, missing): a usage error, exit code 2, never retried."""
+
+
+TYPES = ("str", "int", "float", "bool", "list", "date")
+TRUE, FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+_TYPE_WORDS = {"str": "text", "int": "a whole number", "float": "a number", "bool": "1 or 0 (true/false, yes/no)",
+               "date": "a date YYYY-MM-DD"}
+_ITEM_WORDS = {"str": "values", "int": "whole numbers", "float": "numbers", "date": "dates YYYY-MM-DD"}
+
+
+def _type_name(t: Any) -> str:
+    name = t if isinstance(t, str) else getattr(t, "__name__", str(t))
+    if name not in TYPES:
+        raise TypeError(f"Arg type must be one of {', '.join(TYPES)}, not {t!r}")
+    return name
+
+
+@dataclass(frozen=True)
+class Arg:
+    """One ``-a name=value`` argument of a spider.
+
+    ``type``: str, int, float, bool, date, or list (comma-separated values, each of
+    ``item`` type). ``choices`` (case-insensitive; each item of a list), ``min``/``max``
+    (numbers, each item of a list) and ``pattern`` (a regex the whole text matches,
+    ``allowed`` says it in words) restrict values. ``required``: a live crawl needs it
+    (a crawl of saved files, ``-a url=``, does not); ``instead_of`` names a required
+    argument this one can replace. ``secret`` values are never recorded or shown.
+    Keep the declaration literal (strings, numbers, tuples): the Airflow DAG files
+    read it from the source without importing the spider.
+    """
+
+    name: str
+    help: str = ""
+    type: Any = "str"
+    default: Any = None
+    choices: tuple = ()
+    required: bool = False
+    secret: bool = False
+    min: float | None = None
+    max: float | None = None
+    item: Any = "str"
+    pattern: str | None = None
+    allowed: str = ""
+    instead_of: str | None = None
+    example: str = ""
+
+    def __post_init__(self):
+        object.__setattr__(self, "type", _type_name(self.type))
+        object.__setattr__(self, "item", _type_name(self.item))
+        object.__setattr__(self, "choices", tuple(self.choices))
+
+    # -- words ---------------------------------------------------------------------
+    def allowed_text(self) -> str:
+        """What values are allowed, in words (error messages, `pde sources`)."""
+        if self.allowed:
+            return self.allowed
+        if self.type == "list":
+            if self.choices:
+                text = f"a comma list of {', '.join(map(str, self.choices))}"
+            else:
+                text = f"a comma list of {_ITEM_WORDS.get(self.item, 'values')}"
+        elif self.choices:
+            text = "one of " + ", ".join(map(str, self.choices))
+        else:
+            text = _TYPE_WORDS.get(self.type, "text")
+        bounds = []
+        if self.min is not None:
+            bounds.append(f"at least {self.min:g}")
+        if self.max is not None:
+            bounds.append(f"at most {self.max:g}")
+        if bounds:
+            text += (" each " if self.type == "list" else ", ") + " and ".join(bounds)
+        return text
+
+    def default_text(self) -> str:
+        return "" if self.default is None else to_text(self, self.parse(self.default))
+
+    # -- values --------------------------------------------------------------------
+    def parse(self, value: Any) -> Any:
+        """The typed value of ``-a name=value`` text (or an already typed value); ArgError if not allowed."""
+        if self.type == "list":
+            if isinstance(value, (list, tuple, set)):
+                parts = [str(v).strip() for v in value]
+            else:
+                parts = [p.strip() for p in str(value).split(",")]
+            return [self._one(p, self.item, value) for p in parts if p]
+        if self.type == "str" and isinstance(value, str) and self.pattern is None and not self.choices:
+            return value
+        return self._one(value if isinstance(value, (bool, int, float, dt.date)) else str(value).strip(),
+                         self.type, value)
+
+    def _one(self, value: Any, kind: str, given: Any) -> Any:
+        try:
+            if kind == "bool":
+                typed = value if isinstance(value, bool) else _bool(str(value))
+            elif kind == "int":
+                typed = value if isinstance(value, int) and not isinstance(value, bool) else int(str(value), 10)
+            elif kind == "float":
+                typed = float(value)
+            elif kind == "date":
+                typed = value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+            else:
+                typed = str(value)
+        except ValueError:
+            raise self._bad(given) from None
+        if self.choices:
+            match = next((c for c in self.choices if str(c).lower() == str(typed).lower()), None)
+            if match is None:
+                raise self._bad(given, unknown=typed)
+            typed = match
+        if kind == "str" and self.pattern is not None and not re.fullmatch(self.pattern, typed):
+            raise self._bad(given)
+        if kind in ("int", "float") and ((self.min is not None and typed < self.min)
+                                         or (self.max is not None and typed > self.max)):
+            raise self._bad(given)
+        return typed
+
+    def _bad(self, given: Any, unknown: Any = None) -> ArgError:
+        what = f"unknown {self.name} {unknown}; " if unknown is not None and self.type == "list" else ""
+        return ArgError(f"-a {self.name}={given} is not allowed: {what}{self.name} takes {self.allowed_text()}")
+
+
+def _bool(text: str) -> bool:
+    if text.lower() in TRUE:
+        return True
+    if text.lower() in FALSE:
+        return False
+    raise ValueError(text)
+
+
+def to_text(arg: Arg, value: Any) -> str:
+    """The canonical ``-a`` text of a typed value: what run records keep and locks compare."""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, (list, tuple)):
+        return ",".join(to_text(arg, v) for v in value)
+    if isinstance(value, float):
+        return format(value, "g")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+# -- a spider's declaration -------------------------------------------------------------
+def declared_args(spidercls) -> dict[str, Arg]:
+    """Every argument of a spider class: its ``args`` and its bases' (a subclass's declaration wins)."""
+    out: dict[str, Arg] = {}
+    for klass in reversed(getattr(spidercls, "__mro__", (spidercls,))):
+        for arg in vars(klass).get("args", ()) or ():
+            if isinstance(arg, Arg):
+                out[arg.name] = arg
+    return out
+
+
+def has_declaration(spidercls) -> bool:
+    return any(isinstance(a, Arg) for k in getattr(spidercls, "__mro__", ()) for a in vars(k).get("args", ()) or ())
+
+
+def suggest(word: str, options) -> str:
+    """'; did you mean X?' when a close match exists, else ''."""
+    def score(option: str) -> float:  # whole name, or its start ("zilow" -> "zillow_listings")
+        return max(difflib.SequenceMatcher(None, word, o).ratio() for o in (option, option[:len(word) + 1]))
+
+    scored = sorted(((score(o), o) for o in options), reverse=True)
+    return f"; did you mean {scored[0][1]}?" if scored and scored[0][0] >= 0.75 else ""
+
+
+def parse_args(spidercls, given: dict[str, Any]) -> dict[str, Any]:
+    """Typed values of every declared argument (defaults filled in, None when neither given nor defaulted).
+
+    Raises ArgError, one line naming the argument, the value and what is allowed, for
+    an unknown argument (with a did-you-mean) or a bad value. Values of None count as
+    not given.
+    """
+    name = getattr(spidercls, "name", None) or spidercls.__name__
+    declared = declared_args(spidercls)
+    for key, value in given.items():
+        if key not in declared and value is not None:
+            raise ArgError(
+                f"{name}: unknown argument -a {key}={value}{suggest(key, declared) or '.'} "
+                f"{name} takes {', '.join(declared) or 'no arguments'} "
+                f"(scrapy crawl {name} -a help=1, or pde sources {name}, describes them)."
+            )
+    values: dict[str, Any] = {}
+    for key, arg in declared.items():
+        raw = given.get(key)
+        try:
+            values[key] = arg.parse(raw) if raw is not None else (
+                None if arg.default is None else arg.parse(arg.default))
+        except ArgError as exc:
+            raise ArgError(f"{name}: {exc}") from None
+    check = getattr(spidercls, "check_args", None)
+    if callable(check):
+        try:
+            check(values)
+        except ArgError as exc:
+            raise ArgError(f"{name}: {exc}" if not str(exc).startswith(f"{name}:") else str(exc)) from None
+    return values
+
+
+def check_required(spidercls, values: dict[str, Any]) -> None:
+    """ArgError naming what a live crawl is missing (a crawl of saved files, ``-a url=``, needs none)."""
+    name = getattr(spidercls, "name", None) or spidercls.__name__
+    declared = declared_args(spidercls)
+    if values.get("url"):
+        return
+    for arg in declared.values():
+        if not arg.required or values.get(arg.name) not in (None, "", []):
+            continue
+        stand_ins = [a.name for a in declared.values() if a.instead_of == arg.name and values.get(a.name)]
+        if stand_ins:
+            continue
+        alternatives = [f"-a {a.name}=..." for a in declared.values() if a.instead_of == arg.name]
+        if "url" in declared:
+            alternatives.append("-a url=<saved files>")
+        what = f" ({arg.help})" if arg.help else ""
+        raise ArgError(f"{name}: missing argument -a {arg.name}=...{what}"
+                       + (f"; or give {' or '.join(alternatives)}" if alternatives else "") + ".")
+
+
+def normalised_args(spidercls, values: dict[str, Any]) -> dict[str, str]:
+    """The arguments as a run record keeps them: every declared value (defaults included) as
+    canonical text, secrets left out, so ``trending_limit=25`` given == not given."""
+    out = {}
+    for key, arg in declared_args(spidercls).items():
+        value = values.get(key)
+        if value is None or arg.secret or SECRET_FIELDS.match(key):
+            continue
+        out[key] = to_text(arg, value)
+    return out
+
+
 def public_args(spider) -> dict:
-    """The run's -a arguments without secret-looking ones: what run records and cassettes keep."""
-    return {k: v for k, v in getattr(spider, "pde_args", {}).items() if not SECRET_FIELDS.match(k)}
+    """The run's -a arguments without secret-looking ones: what run records, cassettes and locks keep.
+
+    Secret-looking names are dropped; in the other values, secret-looking query parameters
+    (``url=https://...?token=...``) and DSN passwords are masked.
+    """
+    return {k: _scrub_value(v) for k, v in getattr(spider, "pde_args", {}).items() if not SECRET_FIELDS.match(k)}
+
+
+def _scrub_value(value):
+    return mask_dsn(scrub_query_secrets(value)) if isinstance(value, str) else value
+
+
+def describe_args(spidercls_or_args, markdown: bool = False) -> list[str]:
+    """One line per argument: name, what it is, allowed values, default, required."""
+    args = spidercls_or_args if isinstance(spidercls_or_args, dict) else declared_args(spidercls_or_args)
+    lines = []
+    for arg in args.values():
+        notes = []
+        if arg.required:
+            others = [a.name for a in args.values() if a.instead_of == arg.name]
+            notes.append("required for a live crawl" + (f" (or {', '.join(others)})" if others else ""))
+        if arg.default is not None:
+            notes.append(f"default {arg.default_text() or '(empty)'}")
+        if arg.secret:
+            notes.append("secret: never recorded")
+        allowed = arg.allowed_text()
+        if markdown:
+            lines.append(f"| `{arg.name}` | {arg.help} | {allowed} | {arg.default_text() or ''} | "
+                         f"{'; '.join(n for n in notes if not n.startswith('default'))} |")
+        else:
+            lines.append(f"  {arg.name:<15} {arg.help}" + (f" [{allowed}]" if allowed != "text" else "")
+                         + (f" ({'; '.join(notes)})" if notes else ""))
+    return lines
+
+
+def check_files(spec: str) -> None:
+    """ArgError when a local part of ``-a url=`` (a path, glob or folder) names nothing that exists."""
+    for part in (p.strip() for p in spec.split(",")):
+        if not part or ("://" in part and not part.startswith("file://")):
+            continue
+        path = os.path.expanduser(part.removeprefix("file://"))
+        if os.path.isdir(path):
+            continue
+        try:
+            expand_urls(part)
+        except ValueError as exc:
+            raise ArgError(f"-a url={spec}: {exc}") from None
 
 
 def expand_urls(spec: str) -> list[str]:

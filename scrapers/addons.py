@@ -30,3 +30,20 @@ class DownloadHandlers:
         elif impersonate_target(settings.get("PDE_IMPERSONATE")):
             handler = "scrapy_impersonate.ImpersonateDownloadHandler"
             settings.set("DOWNLOAD_HANDLERS", {"http": handler, "https": handler}, priority="addon")
+
+
+class Database:
+    """``-s PDE_DB=off``: a dry run. Items are parsed, validated and exported (``-O out.json``), nothing is
+    written to PostgreSQL and no run is recorded. ``scrapy shell``, ``parse``, ``check``, ``bench``, ``fetch``
+    and ``view`` run this way (scrapers/commands/): looking at a page is not a crawl."""
+
+    def update_settings(self, settings) -> None:
+        if is_db_on(settings):
+            return
+        settings["EXTENSIONS"]["scrapers.extensions.RunRecorder"] = None
+        settings["ITEM_PIPELINES"]["pipelines.postgres.PostgresPipeline"] = None
+        settings["ITEM_PIPELINES"]["pipelines.dryrun.DryRunPipeline"] = 900
+
+
+def is_db_on(settings) -> bool:
+    return str(settings.get("PDE_DB", "on")).strip().lower() not in ("off", "0", "false", "no")

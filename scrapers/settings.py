@@ -6,11 +6,14 @@ pde-specific settings:
   PDE_DB_RETRIES      reconnect attempts before spooling a batch (3), PDE_DB_RETRY_DELAY first delay in s (1.0)
   PDE_SEEN_INTERVAL   how stale last_seen_at may get before an unchanged row is touched ("6 hours")
   PDE_CASSETTE        replay this cassette; never touch the network
+  PDE_SLOW_AFTER      seconds without an answer before the log says what is being waited for (10)
+  PDE_DB              off = a dry run: parse, validate and export (-O out.json), write nothing, record no run
   PDE_RECORD          record the live crawl into this cassette (secrets scrubbed)
   PDE_BROWSER         1 = render pages in headless Chromium (scrapy-playwright)
   PDE_IMPERSONATE     1 (or a target, e.g. chrome131) = present a real browser's TLS fingerprint (scrapy-impersonate)
 """
 
+import logging
 import os
 from pathlib import Path
 
@@ -51,6 +54,8 @@ COOKIES_ENABLED = True
 TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False
 LOG_LEVEL = os.environ.get("PDE_LOG_LEVEL", "INFO")
+# ofxtools logs whole statement requests (account numbers) at INFO; scrapers.logs masks what still gets through
+logging.getLogger("ofxtools").setLevel(logging.WARNING)
 FEED_EXPORT_ENCODING = "utf-8"
 
 ITEM_PIPELINES = {
@@ -62,6 +67,8 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapers.middlewares.DownloadModeMiddleware": 100,
     # after decompression (590), so it reads the page a browser would show
     "scrapers.middlewares.BlockDetectionMiddleware": 580,
+    # before the retry middleware (550) sees a failure: says at once that a host cannot be reached
+    "scrapers.waiting.NetworkTrouble": 560,
     # beside Scrapy's DownloaderStats (850): every request and response, replayed ones too
     "scrapers.middlewares.RunCountsMiddleware": 860,
     # closest to the network: sees final requests and raw (still compressed) bodies
@@ -71,8 +78,11 @@ SPIDER_MIDDLEWARES = {
     "scrapers.middlewares.SourceUrlMiddleware": 600,
 }
 EXTENSIONS = {
+    "scrapers.logs.RedactLogs": 0,
     "scrapers.extensions.RunRecorder": 100,
+    "scrapers.waiting.SlowRequests": 200,  # "still waiting for ... after 10 s; gives up in ..."
 }
 ADDONS = {
     "scrapers.addons.DownloadHandlers": 100,
+    "scrapers.addons.Database": 200,  # -s PDE_DB=off: a dry run
 }

@@ -1,9 +1,12 @@
-"""What every pde spider shares: the saved-file entry point, schedule and block signs.
+"""What every pde spider shares: declared arguments, the saved-file entry point, schedule and block signs.
 
 A source spider subclasses ``PdeSpider``, sets ``name`` (the one name used by the
 schema's tables, the DAG and the dashboard), ``area`` (the PostgreSQL schema),
-and implements ``live_requests()`` and ``parse()``. ``parse`` must recognise a
-page by its content, never by its URL, so that
+declares its ``-a`` arguments once in ``args = (Arg(...), ...)`` and implements
+``live_requests()`` and ``parse()``. Arguments are checked when the spider is
+made (unknown ones and bad values are refused with what is allowed) and set as
+typed attributes (``self.pages`` is an int). ``parse`` must recognise a page by
+its content, never by its URL, so that
 
     scrapy crawl <spider> -a url=file:///path/to/saved.html
 
@@ -15,10 +18,18 @@ comma-separated.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable
+from typing import Any
 
 import scrapy
 
-from pde.sources import expand_urls
+from pde.sources import (
+    Arg,
+    check_files,
+    check_required,
+    expand_urls,
+    normalised_args,
+    parse_args,
+)
 
 
 class PdeSpider(scrapy.Spider):
@@ -26,6 +37,11 @@ class PdeSpider(scrapy.Spider):
     area: str = ""
     #: cron expression or preset for the Airflow DAG; nightly by default
     schedule: str = "0 3 * * *"
+    #: the -a arguments; a subclass's ``args`` adds to these (see pde.sources.Arg)
+    args: tuple[Arg, ...] = (
+        Arg("url", "saved pages or files instead of the live site: a URL, path, glob or comma list",
+            example="~/Downloads/page.html"),
+    )
     #: a successful crawl that yields no item is a failure
     expects_items: bool = True
     #: substrings of a response body that mean "the site blocked us"
@@ -38,17 +54,24 @@ class PdeSpider(scrapy.Spider):
         "your browser and crawl it with -a url=file:///path/to/page.html."
     )
 
-    def __init__(self, *args, url: str | None = None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.url = url
+    def __init__(self, name: str | None = None, **kwargs: Any):
+        values = parse_args(type(self), kwargs)
+        super().__init__(name)
+        self.__dict__.update(values)
+        #: the arguments as run records keep them (defaults filled in, secrets left out)
+        self.pde_args = normalised_args(type(self), values)
 
     @classmethod
-    def from_crawler(cls, crawler, *args, **kwargs):
-        spider = super().from_crawler(crawler, *args, **kwargs)
-        #: every -a argument as given (whatever the subclass consumed), recorded with
-        #: the run and keying its concurrency lock; secret-looking ones are dropped there
-        spider.pde_args = {k: v for k, v in kwargs.items() if v is not None}
-        return spider
+    def check_args(cls, values: dict[str, Any]) -> None:
+        """Rules across arguments (or against data files); raise pde.sources.ArgError. None by default."""
+
+    @classmethod
+    def check_ready(cls, values: dict[str, Any], settings=None) -> None:
+        """Before a crawl starts (`scrapy crawl` asks; `scrapy parse` and `shell` do not): is everything it
+        needs given (required arguments, the files and environment it reads)? Raise ArgError saying what not."""
+        check_required(cls, values)
+        if values.get("url"):
+            check_files(values["url"])
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         if self.url:

@@ -306,28 +306,3 @@ COMMENT ON COLUMN finance.categorizer_runs.accuracy IS 'Share of held-out exampl
 COMMENT ON COLUMN finance.categorizer_runs.predicted IS 'Transactions without a user or rule category that got a prediction.';
 COMMENT ON COLUMN finance.categorizer_runs.classes IS 'Distinct categories the model knows.';
 COMMENT ON COLUMN finance.categorizer_runs.message IS 'Why nothing was predicted, when so.';
-
--- what dashboards read -----------------------------------------------------------
-CREATE VIEW finance.transactions_current AS
-SELECT t.*,
-       COALESCE(t.category_user, t.category_rule, t.category_predicted) AS category,
-       CASE WHEN t.category_user IS NOT NULL THEN 'user'
-            WHEN t.category_rule IS NOT NULL THEN 'rule'
-            WHEN t.category_predicted IS NOT NULL THEN 'model' END AS category_origin
-  FROM finance.transactions t
- WHERE NOT EXISTS (SELECT 1 FROM finance.removed_transactions r
-                    WHERE r.account_id = t.account_id AND r.transaction_id = t.transaction_id);
-COMMENT ON VIEW finance.transactions_current IS 'finance.transactions without the removed ones, with the effective category (user > rule > model). Amounts: negative = money out.';
-COMMENT ON COLUMN finance.transactions_current.category IS 'The category to show: category_user, else category_rule, else category_predicted.';
-COMMENT ON COLUMN finance.transactions_current.category_origin IS 'Where category came from: user, rule or model (null = uncategorized).';
--- the view's other columns say what they say in finance.transactions
-DO $$
-BEGIN
-    EXECUTE (
-        SELECT string_agg(format('COMMENT ON COLUMN finance.transactions_current.%I IS %L',
-                                 a.attname, d.description), '; ')
-          FROM pg_attribute a
-          JOIN pg_description d ON d.objoid = a.attrelid AND d.objsubid = a.attnum
-         WHERE a.attrelid = 'finance.transactions'::regclass AND a.attnum > 0 AND NOT a.attisdropped
-    );
-END $$;

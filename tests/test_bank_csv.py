@@ -19,7 +19,7 @@ import pytest
 from scrapy.http import TextResponse
 
 from pde.records import Rejected, validate
-from pde.sources import ParseError
+from pde.sources import ArgError, ParseError
 from scrapers.finance.bank_csv import (
     PROFILES_PATH,
     BankCsvSpider,
@@ -247,7 +247,9 @@ def test_profile_can_be_forced():
     with pytest.raises(ParseError, match="Closest is 'n26'"):
         parse("schwab-checking.csv", profile="n26")
     with pytest.raises(ParseError, match="no bank profile named 'nope'"):
-        parse("schwab-checking.csv", profile="nope")
+        parse_bank_csv(b"a,b\n", "x.csv", load_profiles(), profile_name="nope")
+    with pytest.raises(ArgError, match=r"-a profile=nope is not allowed: profile takes one of .*n26"):
+        parse("schwab-checking.csv", profile="nope")  # the spider refuses it before reading anything
 
 
 def test_a_new_bank_is_a_profile_not_code(tmp_path):

@@ -242,3 +242,32 @@ def test_arguments():
     for bad in (["--scoring", "two"], ["--replacement", "OL=5"]):
         with pytest.raises(SystemExit):
             parser.parse_args(["cheatsheet", *bad])
+
+
+def test_the_command_writes_into_the_exports_folder_not_the_current_directory(databases, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    cwd, home = tmp_path / "somewhere", tmp_path / "home"
+    cwd.mkdir()
+    env = {**os.environ, "DATABASE_URL": databases["fantasypros"], "PDE_HOME": str(home),
+           "PYTHONPATH": str(ROOT)}
+    env.pop("PDE_EXPORTS", None)
+    proc = subprocess.run([sys.executable, "-m", "pde.cli", "cheatsheet", "--no-pdf"], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    written = home / "exports" / "cheatsheet-2025-ppr.html"
+    assert f"-> {written}" in proc.stdout and "Christian McCaffrey" in written.read_text()
+    assert list(cwd.iterdir()) == []
+    elsewhere = tmp_path / "my-exports"
+    proc = subprocess.run([sys.executable, "-m", "pde.cli", "cheatsheet", "--no-pdf"], cwd=cwd,
+                          env={**env, "PDE_EXPORTS": str(elsewhere)}, capture_output=True, text=True, timeout=120,
+                          check=False)
+    assert proc.returncode == 0 and (elsewhere / "cheatsheet-2025-ppr.html").exists()
+    # git ignores the default folder
+    check = subprocess.run(["git", "check-ignore", "-q", str(ROOT / ".pde" / "exports" / "x.html")], cwd=ROOT,
+                           check=False)
+    assert check.returncode == 0

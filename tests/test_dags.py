@@ -101,6 +101,7 @@ def _harness(scenarios_file: str, out_file: str) -> None:
             "tags": sorted(dag.tags),
             "catchup": dag.catchup,
             "max_active_runs": dag.max_active_runs,
+            "doc_md": dag.doc_md,
             "tasks": {t.task_id: {"retries": t.retries, "execution_timeout": t.execution_timeout.total_seconds()
                                   if t.execution_timeout else None,
                                   "retry_exponential_backoff": t.retry_exponential_backoff,
@@ -168,6 +169,14 @@ def airflow_runs(tmp_path_factory, airflow_meta, data_url):
         {"name": "things_empty", "dag": "selftest_things", "overlay": {"spiders": {"selftest_things": {"crawls": [
             {"label": "empty", "settings": {"PDE_CASSETTE": str(empty)}}]}}}},
         {"name": "code_echo", "dag": "code_echo"},
+        # a usage error found by the crawl itself (the profile is checked against data the DAG file never reads)
+        {"name": "bank_usage", "dag": "bank_csv", "overlay": {"spiders": {"bank_csv": {"crawls": [
+            {"label": "typo", "args": {"url": str(ROOT / "fixtures" / "bank_csv"), "profile": "schwab"}}]}}}},
+        # a bad value in the configuration: refused by the plan task from the declaration, nothing crawled
+        {"name": "zillow_bad_arg", "dag": "zillow_listings", "overlay": {"spiders": {"zillow_listings": {"crawls": [
+            {"label": "typo", "args": {"search": "04011", "status": "rented"}}]}}}},
+        # no crawl configured for a spider that needs league_id: skipped, not failed every night
+        {"name": "espn_unconfigured", "dag": "espn_league"},
     ]
     (tmp / "scenarios.json").write_text(json.dumps(scenarios))
     meta = airflow_meta.replace("postgresql://", "postgresql+psycopg2://", 1)
@@ -393,3 +402,68 @@ def test_crawl_environment_drops_airflow_settings_and_adds_database_and_secrets(
     hidden = tasks.sensitive_values(env, {"PLAID_SECRET": "secret-value"})
     assert "pw" not in hidden  # too short to redact safely
     assert tasks._redact("token secret-value used", hidden) == "token *** used"
+
+
+# ---------------------------------------------------------------------------
+# arguments: declared once, used by the DAGs
+# ---------------------------------------------------------------------------
+def test_usage_error_fails_the_crawl_task_at_once_without_retries(airflow_runs, data_url):
+    results, logs, _ = airflow_runs
+    run = results["runs"]["bank_usage"]
+    assert run["state"] == "failed"
+    assert run["tis"]["crawls.crawl[0]"]["state"] == "failed"
+    assert run["tis"]["crawls.crawl[0]"]["try_number"] == 1, "a usage error must not be retried"
+    assert "-a profile=schwab is not allowed" in logs["bank_usage"]
+    assert "retrying would fail the same way" in logs["bank_usage"]
+    assert data_rows(data_url, "SELECT count(*) FROM platform.runs WHERE spider = 'bank_csv'") == [(0,)]
+
+
+def test_bad_argument_in_the_configuration_fails_the_plan(airflow_runs):
+    results, logs, _ = airflow_runs
+    run = results["runs"]["zillow_bad_arg"]
+    assert run["state"] == "failed"
+    assert run["tis"]["plan[-1]"]["state"] == "failed"
+    assert "-a status=rented is not allowed: status takes one of for_sale, for_rent, sold" in logs["zillow_bad_arg"]
+
+
+def test_spider_needing_arguments_without_a_crawl_skips_and_its_doc_says_what_to_configure(airflow_runs, data_url):
+    results, logs, _ = airflow_runs
+    run = results["runs"]["espn_unconfigured"]
+    assert run["state"] == "success"  # skipped, not failed
+    assert run["tis"]["plan[-1]"]["state"] == "skipped"
+    assert "missing argument -a league_id=" in logs["espn_unconfigured"]
+    assert data_rows(data_url, "SELECT count(*) FROM platform.runs WHERE spider = 'espn_league'") == [(0,)]
+    doc = results["dags"]["espn_league"]["doc_md"]
+    assert "Not configured yet" in doc and "league_id: ..." in doc
+    assert "Not configured yet" not in results["dags"]["zillow_listings"]["doc_md"]  # it has a crawl
+
+
+def test_dag_docs_list_the_declared_arguments(airflow_runs):
+    """Every argument the spider declares is a row of its DAG's doc, with its default."""
+    from scrapy.spiderloader import SpiderLoader
+    from scrapy.utils.project import get_project_settings
+
+    from pde.sources import declared_args
+
+    results = airflow_runs[0]
+    loader = SpiderLoader.from_settings(get_project_settings())
+    for name in loader.list():
+        doc = results["dags"][name]["doc_md"]
+        for arg in declared_args(loader.load(name)).values():
+            row = next((line for line in doc.splitlines() if line.startswith(f"| `{arg.name}` |")), None)
+            assert row is not None, (name, arg.name)
+            if arg.default is not None:  # as typed after -a: booleans are 1/0
+                default = str(int(arg.default)) if isinstance(arg.default, bool) else str(arg.default)
+                assert f"| {default} |" in row.replace(", ", ","), (name, row)
+
+
+def test_registry_reads_the_declared_arguments_from_source_like_the_imported_spiders():
+    from scrapy.spiderloader import SpiderLoader
+    from scrapy.utils.project import get_project_settings
+
+    from pde.sources import declared_args
+
+    loader = SpiderLoader.from_settings(get_project_settings())
+    registry = spider_registry()
+    for name in loader.list():
+        assert registry[name].args == tuple(declared_args(loader.load(name)).values()), name

@@ -5,7 +5,7 @@ dataset is there, uuids are unique, every chart answers through a query_context,
 and every column, metric and filter the dashboards use exists in the tables and
 views the migrations create (checked against a migrated test database). Also:
 the read-only role pde creates for Superset can read the data and nothing else,
-including views a later migration adds (sql/0040_dashboard_views.sql grants
+including views a later migration adds (sql/repeatable/0040_dashboard_views.sql grants
 nothing), and the dashboard views count money and fantasy points as their
 comments say.
 """
@@ -33,7 +33,8 @@ import build_bundle  # noqa: E402
 from pde.migrate import SQL_DIR, migrate  # noqa: E402
 from pde.services.superset import DATA_SCHEMAS, READER_ROLE, ensure_reader_role  # noqa: E402
 
-DASHBOARD_VIEWS = SQL_DIR / "0040_dashboard_views.sql"
+DASHBOARD_VIEWS = SQL_DIR / "repeatable" / "0040_dashboard_views.sql"
+FANTASY_ME = SQL_DIR / "0040_fantasy_me.sql"
 
 
 @pytest.fixture(scope="module")
@@ -224,11 +225,12 @@ def test_reader_role_reads_the_data_schemas_and_nothing_else(pg_conn, pg_url):
 
 # -- sql/0040_dashboard_views.sql -----------------------------------------------------------------
 def _created_relations() -> list[str]:
-    return re.findall(r"^CREATE (?:VIEW|TABLE) (\w+\.\w+)", DASHBOARD_VIEWS.read_text(), re.M)
+    return [name for f in (DASHBOARD_VIEWS, FANTASY_ME)
+            for name in re.findall(r"^CREATE (?:VIEW|TABLE) (\w+\.\w+)", f.read_text(), re.M)]
 
 
 def test_dashboard_views_migration_grants_nothing():
-    statements = re.sub(r"--[^\n]*", "", DASHBOARD_VIEWS.read_text())
+    statements = re.sub(r"--[^\n]*", "", DASHBOARD_VIEWS.read_text() + FANTASY_ME.read_text())
     assert not re.search(r"\b(GRANT|REVOKE|ALTER DEFAULT PRIVILEGES)\b", statements, re.I)
     assert len(_created_relations()) >= 8
 
@@ -236,13 +238,14 @@ def test_dashboard_views_migration_grants_nothing():
 def test_reader_reads_views_a_later_migration_adds(empty_pg_conn, pg_server, tmp_path):
     """Default privileges: the role set up before sql/0040 was applied reads what 0040 creates."""
     earlier = tmp_path / "sql"
-    earlier.mkdir()
-    for f in SQL_DIR.glob("*.sql"):
-        if f.name < DASHBOARD_VIEWS.name:
-            shutil.copy(f, earlier)
+    (earlier / "repeatable").mkdir(parents=True)
+    for f in [*SQL_DIR.glob("*.sql"), *SQL_DIR.glob("repeatable/*.sql")]:
+        if f.name[:4] < "0040":
+            shutil.copy(f, earlier / f.relative_to(SQL_DIR))
     migrate(empty_pg_conn, earlier, log=lambda m: None)
     ensure_reader_role(empty_pg_conn, "reader-secret")
-    assert DASHBOARD_VIEWS.name in migrate(empty_pg_conn, log=lambda m: None)
+    applied = migrate(empty_pg_conn, log=lambda m: None)
+    assert {FANTASY_ME.name, f"repeatable/{DASHBOARD_VIEWS.name}"} <= set(applied)
     rest = pg_server.url.split("@", 1)[1].rsplit("/", 1)[0]
     reader = psycopg2.connect(f"postgresql://{READER_ROLE}:reader-secret@{rest}/{empty_pg_conn.info.dbname}")
     reader.autocommit = True

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from pde.db import connect
+from pde.db import connect, exports_dir
 from pde.migrate import migrate
 from pde.services import browser
 
@@ -603,7 +603,8 @@ def cmd_cheatsheet(args) -> int:
             print(f"  {line}")
         return 1
     stem = f"cheatsheet-{sheet.season}-{sheet.scoring}"
-    out = Path(args.out or f"{stem}.html")
+
+    out = Path(args.out or exports_dir() / f"{stem}.html")
     text = render_html(sheet, page_size=args.paper)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
@@ -630,7 +631,9 @@ def register(subparsers) -> argparse.ArgumentParser:
                    help="scoring format for ranks, points and VOR (default ppr)")
     p.add_argument("--season", type=int, help="draft season (default: the latest season with draft rankings)")
     p.add_argument("--top", type=int, default=200, metavar="N", help="players on the sheet (default 200; 0 = all)")
-    p.add_argument("--out", metavar="PATH.html", help="HTML file (default cheatsheet-<season>-<scoring>.html)")
+    p.add_argument("--out", metavar="PATH.html",
+                   help="HTML file (default $PDE_EXPORTS/cheatsheet-<season>-<scoring>.html; "
+                        "PDE_EXPORTS defaults to $PDE_HOME/exports)")
     p.add_argument("--pdf", metavar="PATH.pdf", help="PDF file (default: the HTML path with .pdf)")
     p.add_argument("--no-pdf", action="store_true", help="write the HTML only (no Chromium needed)")
     p.add_argument("--paper", choices=["A4", "Letter"], default="A4", help="paper size, printed landscape (default A4)")

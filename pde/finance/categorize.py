@@ -204,7 +204,7 @@ def train_and_apply(conn, *, test_size: float = 0.2, min_examples: int = MIN_EXA
 
 
 def main() -> int:
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")  # the report is printed once, below
     conn = connect()
     try:
         print(train_and_apply(conn))

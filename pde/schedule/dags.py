@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from pde.envs import crawl_python, notebook_python
+from pde.schedule.alerts import alert_for
 from pde.schedule.assets import spider_alias, table_asset
 from pde.schedule.config import (
     DEFAULTS,
@@ -58,15 +59,47 @@ from pde.schedule.tasks import (
     runtime_overlay,
     sensitive_values,
 )
+from pde.sources import ArgError, check_required, describe_args, parse_args
 
 log = logging.getLogger(__name__)
 
 
 
-def _doc(info: SpiderInfo) -> str:
-    return (f"**{info.name}** ({info.area or 'no area'}): `scrapy crawl {info.name}` on "
-            f"`{info.schedule}`.\n\nSpider: `{info.module}`. Its crawls, arguments, credentials and quality "
-            f"thresholds: `dags/crawls.yaml` (or the `{VARIABLE}` Variable).\n\n{info.doc}")
+def _doc(info: SpiderInfo, runnable: bool = True) -> str:
+
+    parts = [f"**{info.name}** ({info.area or 'no area'}): `scrapy crawl {info.name}` on `{info.schedule}`.",
+             f"Spider: `{info.module}`. Its crawls, arguments, credentials and quality thresholds: "
+             f"`dags/crawls.yaml` (or the `{VARIABLE}` Variable)."]
+    needs = info.needs_args()
+    if needs and not runnable:
+        parts.append(f"**Not configured yet: every run is skipped.** A crawl of {info.name} needs "
+                     f"{' and '.join(f'`{n}`' for n in needs)}. Add it to `dags/crawls.yaml`:\n\n"
+                     f"```yaml\nspiders:\n  {info.name}:\n    crawls:\n      - label: mine\n        args: {{"
+                     + ", ".join(f"{n}: ..." for n in needs) + "}\n```")
+    if info.args:
+        parts.append("Arguments (`args:` of a crawl, `-a name=value` of `scrapy crawl`):\n\n"
+                     "| argument | what | allowed | default | notes |\n|---|---|---|---|---|\n"
+                     + "\n".join(describe_args({a.name: a for a in info.args}, markdown=True)))
+    return "\n\n".join([*parts, info.doc])
+
+
+def check_spec(info: SpiderInfo, spec: dict) -> str | None:
+    """Why a configured crawl cannot run (bad or unknown argument: ConfigError), or the missing argument
+    that makes it skip (a str), or None. Uses the declaration read from source, not the spider."""
+
+    if not info.args:
+        return None
+    shim = type(info.name, (), {"name": info.name, "args": info.args})
+    try:
+        values = parse_args(shim, {k: str(v) for k, v in spec["args"].items()})
+    except ArgError as exc:
+        raise ConfigError(f"{exc} Fix the crawl {spec['label']!r} in {config_path()} (or the {VARIABLE} Variable).") \
+            from None
+    try:
+        check_required(shim, values)
+    except ArgError as exc:
+        return str(exc)
+    return None
 
 
 def crawl_dags(config: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -97,6 +130,11 @@ def build_crawl_dag(info: SpiderInfo, config: dict[str, Any]):
     cfg = spider_config(info.name, config)
     spider, modules = info.name, tuple(config["spider_modules"])
     configured = bool(((config.get("spiders") or {}).get(spider) or {}).get("crawls"))
+    try:
+        specs = crawl_specs(spider, cfg, modules)
+        runnable = any(check_spec(info, s) is None for s in specs)
+    except ConfigError:
+        runnable = True  # the plan task says what is wrong, at run time
     with DAG(
         dag_id=spider,
         description=f"scrapy crawl {spider}, then check the run and publish its tables",
@@ -106,31 +144,44 @@ def build_crawl_dag(info: SpiderInfo, config: dict[str, Any]):
         max_active_runs=1,
         tags=[info.area or "other", "crawl"],
         default_args=_default_args(cfg),
-        doc_md=_doc(info),
+        doc_md=_doc(info, runnable),
         is_paused_upon_creation=bool(cfg.get("paused", not configured)),
     ) as dag:
 
         @task(task_id="plan", retries=0)
         def plan() -> list[dict]:
             """The crawls to run now: dags/crawls.yaml overlaid by the pde_crawls Variable."""
+            from airflow.sdk.exceptions import AirflowSkipException  # lazy: runs in the task, not at DAG parse
+
             specs = crawl_specs(spider, spider_config(spider, load_config(), runtime_overlay()), modules)
+            runnable = []
             for s in specs:
+                missing = check_spec(info, s)
+                if missing:
+                    log.warning("crawl %s skipped: %s Configure it in %s (or the %s Variable).",
+                                s["label"], missing, config_path(), VARIABLE)
+                    continue
                 log.info("crawl %s: %s", s["label"], describe_command(s))
-            return specs
+                runnable.append(s)
+            if not runnable:
+                raise AirflowSkipException(
+                    f"{spider} has no crawl it can run: " + "; ".join(filter(None, (check_spec(info, s) for s in specs)))
+                    + f" Add a crawl with its arguments under spiders.{spider}.crawls in {config_path()}.")
+            return runnable
 
         @task(task_id="crawl", map_index_template="{{ pde_label }}",
               execution_timeout=dt.timedelta(minutes=float(cfg["timeout_minutes"])),
               max_active_tis_per_dagrun=int(cfg["parallel_crawls"]))
         def crawl(spec: dict) -> dict:
             get_current_context()["pde_label"] = spec["label"]
-            return crawl_task(spec)
+            return crawl_task(spec, alert=alert_for)
 
         @task(task_id="quality", map_index_template="{{ pde_label }}", retries=0,
               outlets=[spider_alias(spider)])
         def quality(result: dict) -> dict:
             context = get_current_context()
             context["pde_label"] = result["label"]
-            return quality_task(result, context["outlet_events"][spider_alias(spider)])
+            return quality_task(result, context["outlet_events"][spider_alias(spider)], alert=alert_for)
 
         @task_group(group_id="crawls")
         def one_crawl(spec):

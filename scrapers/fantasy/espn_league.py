@@ -44,7 +44,7 @@ from typing import Any
 import scrapy
 
 from pde.records import Record, Rejected
-from pde.sources import ParseError
+from pde.sources import Arg, ParseError
 from scrapers.fantasy.normalize import (
     current_season,
     from_epoch_ms,
@@ -405,14 +405,20 @@ class EspnLeagueSpider(PdeSpider):
     handle_httpstatus_list = [401, 404]
     custom_settings = {"CONCURRENT_REQUESTS_PER_DOMAIN": 2, "DOWNLOAD_DELAY": 1}
 
-    def __init__(self, *args, league_id: str | None = None, seasons: str | None = None,
-                 views: str | None = None, players_limit: str = "300", **kwargs):
+    args = (
+        Arg("league_id", "your ESPN league id (for saved files: the league of responses that do not say it)",
+            required=True, pattern=r"\d+", allowed="digits (the leagueId in the league's URL)", example="368876"),
+        Arg("seasons", "seasons to read (for saved files: the season of responses that do not say it); "
+            "default: the current NFL season", type=list, item=int, min=1990, allowed="a comma list of years"),
+        Arg("views", "ESPN views to read; default mSettings, mTeam, mRoster, mMatchupScore, mDraftDetail, "
+            "kona_player_info, communication", type=list),
+        Arg("players_limit", "most-owned players to read from the player pool", type=int, default=300, min=1),
+    )
+
+    def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.league_id = league_id
-        self.seasons = [int(s) for s in (seasons or "").split(",") if s.strip()]
-        self.views = [v.strip() for v in (views or "").split(",") if v.strip()] or [
-            *LEAGUE_VIEWS, "kona_player_info", "communication"]
-        self.players_limit = int(players_limit)
+        self.seasons = self.seasons or []
+        self.views = self.views or [*LEAGUE_VIEWS, "kona_player_info", "communication"]
 
     def live_requests(self):
         if not self.league_id:

@@ -49,7 +49,7 @@ from urllib.parse import urlencode
 import scrapy
 
 from pde.records import Record, Rejected
-from pde.sources import ParseError
+from pde.sources import Arg, ParseError
 from scrapers.fantasy.normalize import (
     current_season,
     from_epoch_s,
@@ -316,20 +316,25 @@ class FantasyprosRankingsSpider(PdeSpider):
     area = "fantasy"
     custom_settings = {"CONCURRENT_REQUESTS_PER_DOMAIN": 1, "DOWNLOAD_DELAY": 2}
 
-    def __init__(self, *args, season: str | None = None, week: str = "0", scoring: str = "PPR",
-                 positions: str | None = None, sources: str = "cheatsheet,api", endpoints: str | None = None,
-                 **kwargs):
+    args = (
+        Arg("season", "NFL season; default: the current one", type=int, min=1990),
+        Arg("week", "0: draft rankings; N: that week's rankings and projections", type=int, default=0, min=0, max=23),
+        Arg("scoring", "scoring formats", type=list, choices=("STD", "HALF", "PPR"), default="PPR"),
+        Arg("positions", "positions; default ALL for draft rankings, QB,RB,WR,TE,K,DST for weekly ones",
+            type=list),
+        Arg("sources", "cheat-sheet page and/or the API (the API only when FANTASYPROS_API_KEY is set, "
+            "unless sources=api alone)", type=list, choices=("cheatsheet", "api"), default="cheatsheet,api"),
+        Arg("endpoints", "API endpoints to read", type=list,
+            choices=("consensus-rankings", "players", "projections", "player-points", "rankings"),
+            default="consensus-rankings,players,projections,player-points"),
+    )
+
+    def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.season = int(season) if season else current_season()
-        self.week = int(week)
-        self.scorings = [s.strip().upper() for s in scoring.split(",") if s.strip()]
-        unknown = set(self.scorings) - set(CHEATSHEETS)
-        if unknown:
-            raise ValueError(f"fantasypros_rankings: unknown scoring {sorted(unknown)}; use STD, HALF, PPR")
-        self.positions = [p.strip().upper() for p in (positions or "").split(",") if p.strip()] or (
+        self.season = self.season or current_season()
+        self.scorings = self.scoring
+        self.positions = [p.upper() for p in self.positions or []] or (
             list(WEEKLY_POSITIONS) if self.week else ["ALL"])
-        self.sources = {s.strip() for s in sources.split(",") if s.strip()}
-        self.endpoints = [e.strip() for e in (endpoints or ",".join(ENDPOINTS)).split(",") if e.strip()]
 
     def live_requests(self):
         if "cheatsheet" in self.sources and not self.week:

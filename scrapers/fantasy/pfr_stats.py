@@ -51,7 +51,7 @@ import scrapy
 from parsel import Selector
 
 from pde.records import Record, Rejected
-from pde.sources import ParseError
+from pde.sources import Arg, ParseError
 from scrapers.fantasy.normalize import (
     TEAMS,
     clean_name,
@@ -404,17 +404,22 @@ class PfrStatsSpider(PdeSpider):
         "it with -a url=file:///path/to/page.htm."
     )
 
-    def __init__(self, *args, seasons: str | None = None, pages: str | None = None, players: str | None = None,
-                 rosters: str | None = None, **kwargs):
+    args = (
+        Arg("seasons", "seasons to read; default: the current NFL season", type=list, item=int, min=1920,
+            allowed="a comma list of years (1920 or later)"),
+        Arg("pages", "season pages to read (none: only players/rosters)", type=list,
+            choices=("fantasy", "passing", "rushing", "receiving", "index", "none"),
+            default="fantasy,passing,rushing,receiving"),
+        Arg("players", "PFR player ids (the id in the player page's address)", type=list, example="BreeDr00,MahoPa00"),
+        Arg("rosters", "team rosters to read: team codes, or all", type=list, example="KC,NO"),
+    )
+
+    def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.seasons = [int(s) for s in (seasons or "").split(",") if s.strip()]
-        self.pages = [p.strip() for p in (pages or ",".join(SEASON_PAGES)).split(",") if p.strip() not in ("", "none")]
-        unknown = set(self.pages) - {*SEASON_PAGES, "index"}
-        if unknown:
-            raise ValueError(f"pfr_stats: unknown pages {sorted(unknown)}; use {', '.join(SEASON_PAGES)}, index")
-        self.players = [p.strip() for p in (players or "").split(",") if p.strip()]
-        self.rosters = TEAMS if (rosters or "").lower() == "all" else [
-            t.strip() for t in (rosters or "").split(",") if t.strip()]
+        self.seasons = self.seasons or []
+        self.pages = [p for p in self.pages or SEASON_PAGES if p != "none"]
+        self.players = self.players or []
+        self.rosters = TEAMS if [r.lower() for r in self.rosters or []] == ["all"] else self.rosters or []
 
     def live_requests(self):
         for season in self.seasons or [current_season()]:

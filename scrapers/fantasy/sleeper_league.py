@@ -54,7 +54,7 @@ import scrapy
 
 from pde.db import connect, database_url
 from pde.records import Record, Rejected
-from pde.sources import ParseError, is_true
+from pde.sources import Arg, ParseError, is_true
 from scrapers.fantasy.normalize import (
     from_epoch_ms,
     height_inches,
@@ -393,22 +393,31 @@ class SleeperLeagueSpider(PdeSpider):
     area = "fantasy"
     custom_settings = {"CONCURRENT_REQUESTS_PER_DOMAIN": 2, "DOWNLOAD_DELAY": 0.25}
 
-    def __init__(self, *args, league_id: str | None = None, previous: str = "0", players: str = "auto",
-                 weeks: str | None = None, season: str | None = None, week: str | None = None,
-                 trending: str = "add,drop", trending_hours: str = "24", trending_limit: str = "25", **kwargs):
+    args = (
+        Arg("league_id", "your Sleeper league id; without it only trending and the players database are read",
+            pattern=r"\d+", allowed="digits (the id in the league's URL)", example="289646328504385536"),
+        Arg("previous", "also crawl this many earlier seasons of the league", type=int, default=0, min=0),
+        Arg("weeks", "limit matchups and transactions to these weeks", pattern=r"\s*\d+(\s*-\s*\d+)?\s*"
+            r"(,\s*\d+(\s*-\s*\d+)?\s*)*", allowed="week numbers: 3, 1-4 or 1,5,7-8"),
+        Arg("players", "the ~5 MB players database: auto (when pde's copy is older than 20 hours), 1 always, "
+            "0 never", choices=("auto", "1", "0", "yes", "no", "true", "false"), default="auto"),
+        Arg("trending", "trending players to read (empty for none; for a saved file: which one it is)",
+            type=list, choices=("add", "drop"), default="add,drop"),
+        Arg("trending_hours", "trending look-back in hours", type=int, default=24, min=1),
+        Arg("trending_limit", "trending players per list", type=int, default=25, min=1),
+        Arg("season", "for saved files: the season of responses that do not say it", type=int, min=2017),
+        Arg("week", "for saved files: the week of matchups and transactions", type=int, min=0, max=23),
+    )
+
+    def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.league_id = league_id
-        self.previous = int(previous)
-        self.players = players.lower()
-        self.weeks = parse_weeks(weeks) if weeks else None
-        self.trending = [t.strip() for t in trending.split(",") if t.strip()]
-        if set(self.trending) - {"add", "drop"}:
-            raise ValueError(f"sleeper_league: -a trending takes add and/or drop, not {trending!r}")
-        self.trending_hours, self.trending_limit = int(trending_hours), int(trending_limit)
+        league_id, season, week = self.league_id, self.season, self.week
+        self.players = self.players.lower()
+        self.weeks = parse_weeks(self.weeks) if self.weeks else None
         file_trending = self.trending[0] if len(self.trending) == 1 else None
-        self.file_ctx = Context(league_id=league_id, season=to_int(season), week=to_int(week),
-                                        week_final=bool(season and week), trending=file_trending,
-                                        lookback_hours=self.trending_hours if file_trending else None)
+        self.file_ctx = Context(league_id=league_id, season=season, week=week,
+                                week_final=season is not None and week is not None, trending=file_trending,
+                                lookback_hours=self.trending_hours if file_trending else None)
 
     # -- requests ---------------------------------------------------------------------
     def live_requests(self):

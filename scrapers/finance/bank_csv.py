@@ -69,7 +69,7 @@ import scrapy
 
 from pde.db import pde_home
 from pde.records import Record, Rejected
-from pde.sources import ParseError
+from pde.sources import Arg, ArgError, ParseError, suggest
 from scrapers.finance.common import content_ids, expand_files, file_stem, mask, parse_amount, slug, source_name
 from scrapers.finance.records import Account, Balance, Institution, Transaction
 from scrapers.spider import PdeSpider
@@ -1253,13 +1253,34 @@ class BankCsvSpider(PdeSpider):
     area = "finance"
     file_suffixes = (".csv", ".tsv")
 
-    def __init__(self, *args, account: str | None = None, profile: str | None = None, **kwargs):
-        super().__init__(*args, account=account, profile=profile, **kwargs)
-        self.account = account
-        self.profile = profile
+    args = (
+        Arg("url", "downloaded CSV files: a folder (its *.csv), a file, a glob or a comma list; "
+            "default: the folder PDE_BANK_CSV_DIR", example="~/Downloads/bank"),
+        Arg("account", "the account, for files with no account column (default: the file name, "
+            "which changes with every download, so pass it)", example="everyday-checking"),
+        Arg("profile", "a bank profile (bank_profiles.toml or $PDE_HOME/bank_profiles.toml), instead of "
+            "recognising the file's header", example="schwab_checking"),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
         self.profiles = load_all_profiles()
         #: said in the run's message when the crawl succeeds (guessed layouts)
         self.run_notes: list[str] = []
+
+    @classmethod
+    def check_args(cls, values):
+        profiles = load_all_profiles()
+        if values.get("profile") and values["profile"] not in profiles:
+            raise ArgError(f"-a profile={values['profile']} is not allowed{suggest(values['profile'], profiles) or ':'} "
+                           f"profile takes one of {', '.join(sorted(profiles))} (bank_profiles.toml)")
+
+    @classmethod
+    def check_ready(cls, values, settings=None):
+        super().check_ready(values, settings)
+        if not values.get("url") and not os.environ.get("PDE_BANK_CSV_DIR"):
+            raise ArgError("bank_csv reads downloaded files: pass -a url=<file, folder or glob> "
+                           "or set PDE_BANK_CSV_DIR to the folder where you save exports")
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         spec = self.url or os.environ.get("PDE_BANK_CSV_DIR")

@@ -66,7 +66,7 @@ from decimal import Decimal
 import scrapy
 
 from pde.records import Record, Rejected
-from pde.sources import ParseError
+from pde.sources import Arg, ArgError, ParseError
 from scrapers.finance.common import content_ids, expand_files, file_stem, mask, mask_in_logs, parse_amount, source_name
 from scrapers.finance.records import (
     Account,
@@ -1004,10 +1004,20 @@ class OfxStatementsSpider(PdeSpider):
     area = "finance"
     file_suffixes = (".ofx", ".qfx", ".qbo")
 
-    def __init__(self, *args, days: str | int | None = None, account: str | None = None, **kwargs):
-        super().__init__(*args, days=days, account=account, **kwargs)
-        self.days = int(days or 90)
-        self.account = account
+    args = (
+        Arg("url", "downloaded statements: a folder (its *.ofx / *.qfx / *.qbo), a file, a glob or a comma list; "
+            "default: the folder PDE_OFX_DIR and/or Direct Connect (PDE_OFX_URL)", example="~/Downloads/statements"),
+        Arg("account", "the account of a statement that names none", example="everyday-checking"),
+        Arg("days", "Direct Connect: how many days of transactions to ask for", type=int, default=90, min=1),
+    )
+
+    @classmethod
+    def check_ready(cls, values, settings=None):
+        super().check_ready(values, settings)
+        if not (values.get("url") or os.environ.get("PDE_OFX_DIR") or os.environ.get("PDE_OFX_URL")):
+            raise ArgError(
+                "ofx_statements needs -a url=<files or folder>, PDE_OFX_DIR (a folder where you "
+                "save downloaded statements) or PDE_OFX_URL and the other PDE_OFX_* variables (Direct Connect)")
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         if self.url:

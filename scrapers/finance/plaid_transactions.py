@@ -60,7 +60,7 @@ import scrapy
 
 from pde.db import connect
 from pde.records import Record, Rejected
-from pde.sources import ParseError
+from pde.sources import Arg, ArgError, ParseError
 from scrapers.finance.common import sha256_hex, source_name
 from scrapers.finance.records import (
     Account,
@@ -339,9 +339,23 @@ class PlaidTransactionsSpider(PdeSpider):
     #: how the previous cursor is read; the tests point it at their database
     load_cursor = staticmethod(load_cursor)
 
-    def __init__(self, *args, cursor: str | None = None, **kwargs):
-        super().__init__(*args, cursor=cursor, **kwargs)
-        self.cursor = cursor
+    args = (
+        Arg("url", "saved Plaid responses (sync, transactions/get, accounts) instead of calling Plaid",
+            example="~/Downloads/sync.json"),
+        Arg("cursor", "start from this sync cursor instead of the stored one (empty: the whole history again)"),
+    )
+
+    @classmethod
+    def check_ready(cls, values, settings=None):
+        super().check_ready(values, settings)
+        if values.get("url") or (settings is not None and settings.get("PDE_CASSETTE")):
+            return
+        missing = [n for n in REPLAY_CREDENTIALS if not os.environ.get(n)]
+        if missing:
+            raise ArgError(f"plaid_transactions needs the environment variables {', '.join(missing)} "
+                           "(PLAID_ACCESS_TOKENS: comma list of access tokens), or -a url=<saved responses>")
+        if os.environ.get("PLAID_ENV", "sandbox").lower() not in HOSTS:
+            raise ArgError(f"PLAID_ENV={os.environ['PLAID_ENV']!r}: use one of {', '.join(HOSTS)}")
 
     def credentials(self) -> tuple[str, str, list[str], str]:
         env = dict(os.environ)

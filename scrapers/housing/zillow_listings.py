@@ -55,7 +55,7 @@ import scrapy
 from parsel import Selector
 
 from pde.records import Rejected
-from pde.sources import ParseError, is_true
+from pde.sources import Arg, ParseError
 from scrapers.housing.records import Listing, PriceEvent, TaxRecord
 from scrapers.spider import PdeSpider
 
@@ -610,16 +610,15 @@ class ZillowListingsSpider(PdeSpider):
         "DOWNLOAD_SLOTS": {"www.zillow.com": {"concurrency": 1, "delay": 8, "jitter": 0.5}},
     }
 
-    def __init__(self, *args, search: str | None = None, search_url: str | None = None,
-                 status: str = "for_sale", pages: str | int = 5, details: str | int | bool = False, **kwargs):
-        super().__init__(*args, **kwargs)
-        if status not in STATUS_PATHS:
-            raise ValueError(f"status must be one of {', '.join(STATUS_PATHS)}, not {status!r}")
-        self.search = search
-        self.search_url = search_url
-        self.status = status
-        self.pages = max(1, int(pages))
-        self.details = is_true(details)
+    args = (
+        Arg("search", "a place as typed in Zillow's search box", required=True, example="Brunswick, ME"),
+        Arg("search_url", "a Zillow search URL copied from the browser", instead_of="search",
+            pattern=r"https?://(www\.)?zillow\.com/.*", allowed="a https://www.zillow.com/... URL"),
+        Arg("status", "which listings", choices=("for_sale", "for_rent", "sold"), default="for_sale"),
+        Arg("pages", "result pages to read per search", type=int, default=5, min=1),
+        Arg("details", "also fetch each home's details page (price and tax history; ~8 s per home)",
+            type=bool, default=False),
+    )
 
     def live_requests(self) -> Iterable[scrapy.Request]:
         if self.search_url:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import scrapy
 
 from pde.records import Record, Rejected
+from pde.sources import Arg
 from scrapers.spider import PdeSpider
 
 
@@ -32,9 +33,7 @@ class SelftestSpider(PdeSpider):
     area = "selftest"
     block_markers = ("px-captcha",)
 
-    def __init__(self, *args, start_page: str = "1", **kwargs):
-        super().__init__(*args, start_page=start_page, **kwargs)
-        self.start_page = start_page
+    args = (Arg("start_page", "first page to read", type=int, default=1, min=1),)
 
     def live_requests(self):
         yield scrapy.Request(f"https://things.test/page/{self.start_page}.json")

@@ -1,6 +1,12 @@
--- Views the Spending and Fantasy dashboards read (superset/assets/), plus
--- fantasy.me, the one table you fill by hand so the dashboards know which
--- teams are yours. Plain SQL, so they are just as useful from psql or DBeaver.
+-- Views the Spending and Fantasy dashboards read.
+-- Repeatable: pde migrate re-applies this file whenever its text changes (see pde/migrate.py).
+-- Dropped first so a changed column list applies; views of later files that depend on these
+-- are dropped with them (CASCADE) and re-created when pde migrate re-applies those files.
+DROP VIEW IF EXISTS fantasy.draft_vs_adp, fantasy.roster_vs_free_agents, fantasy.standings, fantasy.team_weeks, fantasy.league_teams, finance.balance_history, finance.cashflow, finance.account_names CASCADE;
+
+-- Views the Spending and Fantasy dashboards read (superset/assets/); fantasy.me,
+-- the table you fill by hand so the dashboards know which teams are yours, is in
+-- sql/0040_fantasy_me.sql. Plain SQL, so they are just as useful from psql or DBeaver.
 --
 -- Spending: finance.cashflow (one row per transaction with spending, income,
 -- merchant and whether it needs a look), finance.balance_history (each
@@ -146,18 +152,6 @@ COMMENT ON COLUMN finance.balance_history.balance IS 'Balance at the end of the 
 COMMENT ON COLUMN finance.balance_history.currency IS 'ISO 4217 currency of the account.';
 COMMENT ON COLUMN finance.balance_history.how IS 'ledger, current or cash: reported by the institution that day; computed: the latest reported balance minus the transactions posted since that day (or plus those posted after it).';
 COMMENT ON COLUMN finance.balance_history.is_latest IS 'True on the account''s latest day here (its balance now, as far as pde knows).';
-
--- == fantasy =====================================================================================
-CREATE TABLE fantasy.me (
-    source    text NOT NULL CHECK (source IN ('espn', 'sleeper')),
-    member_id text NOT NULL,
-    note      text,
-    PRIMARY KEY (source, member_id)
-);
-COMMENT ON TABLE fantasy.me IS 'Who you are on each fantasy platform, so the Fantasy dashboard can tell your teams from the others (edit freely; look yourself up in fantasy.members). ESPN: your member id, the SWID cookie with its braces, {XXXXXXXX-...}; Sleeper: your user_id. Several rows per platform are fine.';
-COMMENT ON COLUMN fantasy.me.source IS 'Platform: espn or sleeper.';
-COMMENT ON COLUMN fantasy.me.member_id IS 'Your id there (fantasy.members.member_id): ESPN SWID {GUID}, Sleeper user_id.';
-COMMENT ON COLUMN fantasy.me.note IS 'Your note (which account this is).';
 
 CREATE VIEW fantasy.league_teams AS
 WITH keys AS (

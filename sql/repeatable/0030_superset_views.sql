@@ -1,3 +1,9 @@
+-- Views the Superset dashboards read: house hunt and pipeline health.
+-- Repeatable: pde migrate re-applies this file whenever its text changes (see pde/migrate.py).
+-- Dropped first so a changed column list applies; views of later files that depend on these
+-- are dropped with them (CASCADE) and re-created when pde migrate re-applies those files.
+DROP VIEW IF EXISTS platform.source_health, housing.price_cuts, housing.listings_dashboard CASCADE;
+
 -- Views the Superset dashboards read (superset/assets/): the house hunt
 -- (listings with price per sq ft and a link, price cuts with the listing's
 -- city, beds and price so the dashboard's filters apply to them) and pipeline

@@ -1,0 +1,9 @@
+"""``scrapy view``: as Scrapy's, but it writes nothing to the database and records no run (PDE_DB=off)."""
+
+from typing import Any, ClassVar
+
+from scrapy.commands.view import Command as ScrapyCommand
+
+
+class Command(ScrapyCommand):
+    default_settings: ClassVar[dict[str, Any]] = {**ScrapyCommand.default_settings, "PDE_DB": "off"}
