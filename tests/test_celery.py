@@ -147,6 +147,7 @@ def cluster(pg_server, tmp_path_factory):
     env.update({
         "PDE_HOME": str(tmp / "pde-home"), "DATABASE_URL": data_url, "PDE_AIRFLOW_DB": meta,
         "PDE_AIRFLOW_PORT": str(free_port()), "PDE_REDIS_PORT": str(free_port()),
+        "PDE_AIRFLOW_LOG_PORT": str(free_port()), "PDE_AIRFLOW_TRIGGER_LOG_PORT": str(free_port()),
         "PDE_CRAWLS_FILE": str(tmp / "crawls.yaml"),
         "PDE_AIRFLOW_EXECUTOR": "celery", "PDE_AIRFLOW_PARALLELISM": "4", "PDE_CELERY_CONCURRENCY": "1",
         "PDE_CELERY_HOSTNAME": "w1@pde-test", "PDE_TEST_HOSTNAME": "w1",

@@ -131,16 +131,6 @@ def worker_command(hostname: str | None = None) -> list[str]:
     return [airflow_python(), "-m", "airflow", "celery", "worker", "--celery-hostname", name, "--skip-serve-logs"]
 
 
-def _command(component: str) -> list[str]:
-    if component == "redis":
-        (home() / "redis").mkdir(parents=True, exist_ok=True)
-        return ["redis-server", "--bind", HOST, "--port", str(redis_port()), "--protected-mode", "yes",
-                "--save", "", "--appendonly", "no", "--dir", str(home() / "redis")]
-    if component == "celery-worker":
-        return worker_command()
-    return [airflow_python(), "-m", "airflow", component]
-
-
 def _private_json(path: Path, make) -> dict:
     """A JSON file only we may read, created with ``make()`` on first use."""
     if path.exists():
@@ -412,6 +402,12 @@ def start(timeout: float = 180) -> dict:
 def _command(component: str) -> list[str]:
     """How each part starts; scheduler and triggerer without the log servers they would bind to 0.0.0.0."""
     py = airflow_python()
+    if component == "redis":  # CeleryExecutor's broker, on loopback only
+        (home() / "redis").mkdir(parents=True, exist_ok=True)
+        return ["redis-server", "--bind", HOST, "--port", str(redis_port()), "--protected-mode", "yes",
+                "--save", "", "--appendonly", "no", "--dir", str(home() / "redis")]
+    if component == "celery-worker":
+        return worker_command()
     if component in ("scheduler", "triggerer"):
         return [py, "-m", "airflow", component, "--skip-serve-logs"]
     if component in ("log-server", "trigger-log-server"):
