@@ -13,7 +13,7 @@ AIRFLOW_VENV := .venv-airflow
 # JupyterLab, papermill and the models' SQLAlchemy: a third environment from the same uv.lock.
 NOTEBOOK_VENV := .venv-notebook
 
-.PHONY: setup demo test bench db-info up down superset-setup notebook models help
+.PHONY: setup demo test test-celery bench db-info up down superset-setup notebook models help
 
 help:
 	@echo "make demo     set up and crawl every recorded fixture into the embedded PostgreSQL"
@@ -45,6 +45,12 @@ demo: $(VENV)/.synced
 
 test: setup
 	$(AIRFLOW_VENV)/bin/python -m pytest
+
+# Airflow's CeleryExecutor with Redis and two workers (issue 17); part of `make test` too
+test-celery: setup
+	$(AIRFLOW_VENV)/bin/python -m pytest -m celery
+
+bench: setup
 
 # dlt, for the side-by-side load benchmark only: its own environment, never the crawl's
 BENCH_VENV := .venv-bench
