@@ -50,8 +50,6 @@ test: setup
 test-celery: setup
 	$(AIRFLOW_VENV)/bin/python -m pytest -m celery
 
-bench: setup
-
 # dlt, for the side-by-side load benchmark only: its own environment, never the crawl's
 BENCH_VENV := .venv-bench
 $(BENCH_VENV)/.synced: pyproject.toml uv.lock $(VENV)/.synced
