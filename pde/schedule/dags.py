@@ -165,9 +165,10 @@ def build_crawl_dag(info: SpiderInfo, config: dict[str, Any]):
                 log.info("crawl %s: %s", s["label"], describe_command(s))
                 runnable.append(s)
             if not runnable:
+                missing = "; ".join(filter(None, (check_spec(info, s) for s in specs)))
                 raise AirflowSkipException(
-                    f"{spider} has no crawl it can run: " + "; ".join(filter(None, (check_spec(info, s) for s in specs)))
-                    + f" Add a crawl with its arguments under spiders.{spider}.crawls in {config_path()}.")
+                    f"{spider} has no crawl it can run: {missing} Add a crawl with its arguments under "
+                    f"spiders.{spider}.crawls in {config_path()}.")
             return runnable
 
         @task(task_id="crawl", map_index_template="{{ pde_label }}",
