@@ -46,7 +46,13 @@ demo: $(VENV)/.synced
 test: setup
 	$(AIRFLOW_VENV)/bin/python -m pytest
 
-bench: setup
+# dlt, for the side-by-side load benchmark only: its own environment, never the crawl's
+BENCH_VENV := .venv-bench
+$(BENCH_VENV)/.synced: pyproject.toml uv.lock $(VENV)/.synced
+	UV_PROJECT_ENVIRONMENT=$(BENCH_VENV) uv sync --frozen --group bench
+	@touch $@
+
+bench: setup $(BENCH_VENV)/.synced
 	$(PY) benchmarks/run.py
 
 db-info: $(VENV)/.synced

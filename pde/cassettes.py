@@ -15,9 +15,9 @@ base64. Secrets are scrubbed *before* anything is written.
 from __future__ import annotations
 
 import base64
+import gzip
 import datetime as dt
 import json
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -27,14 +27,12 @@ import betamax
 import requests
 from betamax.cassette import Cassette
 
-from pde.sources import SECRET_FIELDS
+from pde.secrets import SECRET_ENV, SECRET_FIELDS, URL_PLACEHOLDER  # noqa: F401  (re-exported)
+from pde.secrets import secret_values as _secret_values
 
 PLACEHOLDER = "<REDACTED>"
-URL_PLACEHOLDER = "REDACTED"  # in URLs and form bodies, where <> would be escaped
 #: request headers whose values are credentials
 SECRET_HEADERS = {"authorization", "cookie", "proxy-authorization", "x-api-key", "x-auth-token"}
-#: environment variables whose values are scrubbed from everything recorded
-SECRET_ENV = re.compile(r"(PASSWORD|SECRET|TOKEN|API_KEY|ESPN_S2|SWID|COOKIE)", re.I)
 
 
 class CassetteError(RuntimeError):
@@ -43,8 +41,8 @@ class CassetteError(RuntimeError):
 
 # -- scrubbing -----------------------------------------------------------------
 def secret_values() -> dict[str, str]:
-    """Values of secret-looking environment variables (>= 6 chars) -> their name."""
-    return {v: k for k, v in os.environ.items() if SECRET_ENV.search(k) and len(v) >= 6}
+    """Values of secret-looking environment variables (>= 6 chars) and DSN passwords -> their name."""
+    return _secret_values()
 
 
 def scrub_text(text: str, secrets: dict[str, str] | None = None) -> str:
@@ -123,6 +121,46 @@ def body_bytes(body: dict[str, Any]) -> bytes:
     return (body.get("string") or "").encode(body.get("encoding") or "utf-8")
 
 
+def request_secrets(url: str, headers: dict[str, list[str]], body: bytes = b"") -> dict[str, str]:
+    """Credentials a request carried (auth headers, secret query/form fields) -> a name, to scrub wherever echoed."""
+    found: dict[str, str] = {}
+    for name, values in headers.items():
+        if name.lower() in SECRET_HEADERS - {"cookie"}:
+            for v in values:
+                token = v.split(" ", 1)[1] if " " in v.strip() else v  # "Bearer <token>"
+                if len(token.strip()) >= 6:
+                    found[token.strip()] = name.lower()
+    pairs = parse_qsl(urlsplit(url).query, keep_blank_values=True)
+    try:
+        text = body.decode("utf-8") if body else ""
+    except UnicodeDecodeError:
+        text = ""
+    if text and "=" in text and "\n" not in text.strip():
+        pairs += parse_qsl(text, keep_blank_values=True)
+    found.update({v: k for k, v in pairs if SECRET_FIELDS.match(k) and len(v) >= 6})
+    return found
+
+
+def _scrub_echo(body: bytes, headers: dict[str, list[str]], sent: dict[str, str]) -> bytes:
+    """A response body with the request's credentials removed (servers echo tokens back), gzip included."""
+    if not sent or not body:
+        return body
+    if "gzip" in str(headers).lower():
+        try:
+            raw = gzip.decompress(body)
+        except OSError:
+            return body
+        clean = _replace_all(raw, sent)
+        return body if clean == raw else gzip.compress(clean, mtime=0)
+    return _replace_all(body, sent)
+
+
+def _replace_all(data: bytes, sent: dict[str, str]) -> bytes:
+    for value in sorted(sent, key=len, reverse=True):
+        data = data.replace(value.encode("utf-8"), f"<SECRET:{sent[value]}>".encode())
+    return data
+
+
 def interaction(
     url: str,
     body: bytes,
@@ -136,8 +174,11 @@ def interaction(
 ) -> dict[str, Any]:
     """One request/response pair, scrubbed, in betamax's serialized form."""
     norm = lambda h: {k: (v if isinstance(v, list) else [v]) for k, v in (h or {}).items()}  # noqa: E731
-    resp_headers = scrub_headers(norm(headers))
+    env_secrets = secret_values()  # scrubbed later under their variable's name
+    sent = {v: n for v, n in request_secrets(url, norm(request_headers), request_body).items() if v not in env_secrets}
+    resp_headers = scrub_headers({k: [scrub_text(v, sent) for v in vs] for k, vs in norm(headers).items()})
     content_type = next((v[0] for k, v in resp_headers.items() if k.lower() == "content-type"), "")
+    body = _scrub_echo(body, resp_headers, sent)
     return {
         "request": {
             "method": method.upper(),

@@ -10,9 +10,13 @@ import argparse
 import importlib
 import importlib.util
 import os
+import shlex
+import shutil
 import subprocess
 import sys
+import textwrap
 import time
+from importlib.metadata import PackageNotFoundError, version
 from urllib.parse import urlsplit
 
 from pde import backup, doctor, new_source, pgupgrade, services
@@ -26,12 +30,15 @@ from pde.db import (
     describe,
     drop_database,
 )
+from pde.envs import notebook_python
 from pde.fantasy import cheatsheet
 from pde.finance import categorize
-from pde.envs import notebook_python
 from pde.migrate import MigrationError, migrate
 from pde.runs import EXIT_CODES, crawl_command, format_counts, load_run
-from pipelines.spool import load_all, spool_dir
+from pde.schedule.config import ConfigError, load_config
+from pde.schedule.registry import spider_registry
+from pde.sources import describe_args, suggest
+from pipelines import spool
 
 STATUS_OF_EXIT_CODE = {code: status for status, code in EXIT_CODES.items()}
 
@@ -91,25 +98,25 @@ def cmd_migrate(args) -> int:
 
 def cmd_spool(args) -> int:
     if args.action == "list":
-        files = sorted(spool_dir().glob("*.jsonl")) if spool_dir().exists() else []
+        files = spool.spool_files()
         for f in files:
-            print(f"{f}  {sum(1 for _ in f.open())} lines")
+            content = spool.read(f)
+            bad = f", {len(content.unreadable)} unreadable" if content.unreadable else ""
+            print(f"{f}  {len(content.entries)} lines{bad}  for {spool.describe_identity((content.header or {}).get('database'))}")
         if not files:
             print("no spooled rows")
         return 0
     conn = connect()
     migrate(conn, log=lambda m: None)
-    load_all(conn)
+    problems = spool.load_all(conn, force=args.force)
+    if problems:
+        print(f"pde: {problems} spool file(s) were not loaded completely; see above.", file=sys.stderr)
+        return 1
     return 0
 
 
 def cmd_runs(args) -> int:
-    import shutil
-    import textwrap
 
-    from pde.schedule.config import ConfigError, load_config
-    from pde.schedule.registry import spider_registry
-    from pde.sources import suggest
 
     try:
         registry = spider_registry(load_config()["spider_modules"])
@@ -151,7 +158,6 @@ def _shown_args(info, run_args: dict) -> str:
     """A run's arguments as typed after `scrapy crawl`, leaving out those at their default."""
     defaults = {a.name: a.default_text() for a in info.args if a.default is not None} if info is not None else {}
     given = {k: v for k, v in run_args.items() if defaults.get(k, None) != v}
-    import shlex
 
     return " ".join(f"-a {k}={shlex.quote(str(v))}" for k, v in given.items()) or "(defaults)"
 
@@ -238,9 +244,6 @@ def cmd_demo(args) -> int:
 
 def cmd_sources(args) -> int:
     """The spiders and their -a arguments, from the declarations in their source (nothing is imported)."""
-    from pde.schedule.config import load_config
-    from pde.schedule.registry import spider_registry
-    from pde.sources import describe_args, suggest
 
     registry = spider_registry(load_config()["spider_modules"])
     unknown = [n for n in args.spider if n not in registry]
@@ -273,7 +276,6 @@ def _summary(doc: str) -> str:
 
 
 def _example(arg) -> str:
-    import shlex
 
     return shlex.quote(arg.example or "...")
 
@@ -313,7 +315,6 @@ def cmd_model(args) -> int:
 
 
 def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
 
     try:
         return version("pde")
@@ -351,6 +352,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="When the database goes away during a crawl, its rows are kept in files under "
                     "$PDE_HOME/spool. list shows them; load writes them to the database (safe to repeat).")
     sp.add_argument("action", choices=["list", "load"], help="list the spooled files, or load them")
+    sp.add_argument("--force", action="store_true", help="load even into a database the rows were not crawled for")
     sp.set_defaults(func=cmd_spool)
 
     r = sub.add_parser("runs", help="recent crawl runs and how they ended",

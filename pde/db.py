@@ -26,6 +26,9 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 import psycopg2
+from psycopg2.extensions import parse_dsn
+
+from pde.secrets import mask_dsn
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PORT = 54320
@@ -331,17 +334,26 @@ def database_url(start: bool = True) -> str:
 
 
 def describe(url: str) -> str:
-    """A URL with its password hidden, for logs and messages."""
-    parts = urlsplit(url)
-    if parts.password:
-        netloc = parts.netloc.replace(":" + parts.password + "@", ":***@")
-        return parts._replace(netloc=netloc).geturl()
-    return url
+    """A DSN with its password hidden (URL, ``?password=`` or ``key=value`` form), for logs and messages."""
+    return mask_dsn(url)
+
+
+def check_url(url: str) -> None:
+    """Refuse a DATABASE_URL libpq cannot parse (``not-a-url``) before anything else runs."""
+    try:
+        parse_dsn(url)
+    except psycopg2.ProgrammingError as exc:
+        raise DatabaseError(
+            f"DATABASE_URL is not a PostgreSQL connection string ({describe(url)!r}: "
+            f"{str(exc).strip().splitlines()[0]}). Use postgresql://user:password@host:5432/dbname "
+            "(or host=... dbname=... user=... key=value pairs), or unset it to use the embedded server."
+        ) from None
 
 
 def connect(url: str | None = None, **kwargs):
     """A psycopg2 connection to pde's database, with a message a user can act on."""
     url = url or database_url()
+    check_url(url)
     try:
         return psycopg2.connect(url, application_name="pde", connect_timeout=10, **kwargs)
     except psycopg2.OperationalError as exc:

@@ -33,7 +33,7 @@ from pde.schedule.config import ConfigError, load_config, normalise_secrets
 from pde.services import airflow
 from pde.services.airflow import metadata_url
 from pde.services.superset import DEFAULT_PORT, Superset
-from pipelines.spool import spool_dir
+from pipelines.spool import fallback_dir, read, spool_dir, spool_files
 
 OK, NOTE, FAIL = "ok", "note", "FAIL"
 
@@ -287,12 +287,17 @@ def check_waiting(conn, days: float) -> list[Finding]:
         out.append(Finding(NOTE, "quarantine", f"{total} older rejected row(s) kept", look))
     else:
         out.append(Finding(OK, "quarantine", "empty"))
-    files = sorted(spool_dir().glob("*.jsonl")) if spool_dir().exists() else []
+    files = spool_files()
     if files:
-        lines = sum(sum(1 for _ in f.open()) for f in files)
-        out.append(Finding(FAIL, "spool", f"{lines} row(s) in {len(files)} file(s) waiting in {spool_dir()}",
+        waiting = sum(len(c.entries) + len(c.unreadable) for c in map(read, files))
+        where = ", ".join(sorted({str(f.parent) for f in files}))
+        out.append(Finding(FAIL, "spool", f"{waiting} row(s) in {len(files)} file(s) waiting in {where}",
                            "run `pde spool load` (the database was away when they were crawled)"))
-    else:
+    unreadable = [f for d in {spool_dir(), fallback_dir()} if d.is_dir() for f in d.glob("*.unreadable")]
+    if unreadable:
+        out.append(Finding(FAIL, "spool", f"{len(unreadable)} file(s) of spool lines that could not be read: "
+                           + ", ".join(map(str, unreadable)), "look at them, then delete them"))
+    elif not files:
         out.append(Finding(OK, "spool", "empty"))
     return out
 

@@ -147,7 +147,10 @@ def migrate(conn, sql_dir: Path = SQL_DIR, log=print) -> list[str]:
             if _apply_versioned(conn, m):
                 applied_now.append(m.path.name)
                 log(f"applied {m.label}")
-        applied_now += _apply_repeatables(conn, repeatables, log)
+        # an existing database that got new tables or columns: re-create every view and function, so a
+        # view over `t.*` sees the new columns as it would in a new database
+        rebuild = bool(applied) and any(n.endswith(".sql") and "/" not in n for n in applied_now)
+        applied_now += _apply_repeatables(conn, repeatables, log, everything=rebuild)
     finally:
         conn.autocommit = old_autocommit
     return applied_now
@@ -198,15 +201,17 @@ def _apply_versioned(conn, m: Migration) -> bool:
     return True
 
 
-def _apply_repeatables(conn, repeatables: list[Migration], log) -> list[str]:
-    """Re-apply the first changed repeatable file and every one after it, in one transaction."""
+def _apply_repeatables(conn, repeatables: list[Migration], log, everything: bool = False) -> list[str]:
+    """Re-apply the first changed repeatable file and every one after it (``everything``: all), in one
+    transaction."""
     if not repeatables:
         return []
     with conn.cursor() as cur:
         cur.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_ID,))
         cur.execute("SELECT name, checksum FROM platform.schema_repeatables")
         done = dict(cur.fetchall())
-        first = next((i for i, r in enumerate(repeatables) if done.get(r.path.name) != r.checksum), None)
+        first = 0 if everything else next(
+            (i for i, r in enumerate(repeatables) if done.get(r.path.name) != r.checksum), None)
         if first is None:
             conn.commit()
             return []

@@ -21,14 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-
-
-#: argument, query, form and JSON field names whose values are credentials (never recorded)
-SECRET_FIELDS = re.compile(
-    r"^(password|passwd|pass|pwd|secret|client_secret|token|access_token|refresh_token|"
-    r"api_key|apikey|key|espn_s2|swid|session|sessionid|userpass|pin)$",
-    re.I,
-)
+from pde.secrets import SECRET_FIELDS, mask_dsn, scrub_query_secrets
 
 
 class ParseError(ValueError):
@@ -269,8 +262,16 @@ def normalised_args(spidercls, values: dict[str, Any]) -> dict[str, str]:
 
 
 def public_args(spider) -> dict:
-    """The run's normalised -a arguments without secrets: what run records, locks and cassettes keep."""
-    return {k: v for k, v in getattr(spider, "pde_args", {}).items() if not SECRET_FIELDS.match(k)}
+    """The run's -a arguments without secret-looking ones: what run records, cassettes and locks keep.
+
+    Secret-looking names are dropped; in the other values, secret-looking query parameters
+    (``url=https://...?token=...``) and DSN passwords are masked.
+    """
+    return {k: _scrub_value(v) for k, v in getattr(spider, "pde_args", {}).items() if not SECRET_FIELDS.match(k)}
+
+
+def _scrub_value(value):
+    return mask_dsn(scrub_query_secrets(value)) if isinstance(value, str) else value
 
 
 def describe_args(spidercls_or_args, markdown: bool = False) -> list[str]:

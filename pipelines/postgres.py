@@ -10,16 +10,19 @@ file (``pde spool load`` writes it later) and the run is marked failed.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import queue
 import threading
 import time
 from collections import defaultdict
 
+import psycopg2
+
 from pde.db import DatabaseError, connect, database_url
 from pde.records import Record, Rejected
 from pde.runs import run_of
-from pipelines.spool import append, spool_path
+from pipelines.spool import SpoolError, append, database_identity, spool_path
 from pipelines.upsert import CONNECTION_ERRORS, TableWriter, insert_quarantine
 
 logger = logging.getLogger(__name__)
@@ -60,6 +63,10 @@ class PostgresPipeline:
         self._jobs: queue.Queue = queue.Queue(maxsize=2)
         self._worker: threading.Thread | None = None
         self._worker_error: BaseException | None = None
+        self.database: dict | None = None  # identity of the database, written into spool files
+        self.spooled_to = None
+        self.spool_files: list = []
+        self._stopping = False
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -128,6 +135,15 @@ class PostgresPipeline:
             self._worker = None
 
     # -- scrapy hooks -------------------------------------------------------------
+    def open_spider(self):
+        """Learn which database this is now, so rows spooled later say where they belong."""
+        try:
+            self.database = database_identity(self._connection())
+        except (DatabaseError, *CONNECTION_ERRORS, psycopg2.Error) as exc:
+            logger.warning("Could not identify the database (%s); spooled rows will need `pde spool load --force`",
+                           str(exc).strip().splitlines()[0])
+            self.conn = None
+
     def process_item(self, item):
         if isinstance(item, Record):
             buf = self.buffers[type(item)]
@@ -172,16 +188,18 @@ class PostgresPipeline:
         items = self.buffers.pop(cls, [])
         if items:
             # serialise here, so the writer thread only waits on PostgreSQL
-            items, rows_csv = self.table_writer(cls).prepare(items)
-            self._submit(lambda: self._store_batch(cls, items, rows_csv))
+            batch = self.table_writer(cls).prepare(items, self.run_id)
+            self._submit(lambda: self._store_batch(cls, batch))
 
-    def _store_batch(self, cls, items, rows_csv) -> None:
-        """Writer thread: upsert one prepared batch; spool it if the database stays away."""
+    def _store_batch(self, cls, batch) -> None:
+        """Writer thread: write one prepared batch; spool it if the database stays away."""
         writer = self.table_writer(cls)
+        items = batch.items
         try:
-            counts = self._with_db(lambda conn: writer.write_batch(conn, items, self.run_id, rows_csv))
+            counts = self._with_db(lambda conn: writer.write_batch(conn, batch))
         except DatabaseUnavailable as exc:
-            self._spool("record", [{"record": cls.record_name(), "data": i.to_json()} for i in items])
+            if not self._spool("record", [{"record": cls.record_name(), "data": i.to_json()} for i in items]):
+                return
             self._inc(f"pde/table/{cls.table}/spooled", len(items))
             self.run.count(cls.table, spooled=len(items))
             logger.error(
@@ -212,8 +230,42 @@ class PostgresPipeline:
             self._spool("rejected", rows)
 
     def _spool_path(self):
-        return spool_path(self.crawler.spider.name, self.run_id)
+        return self.spooled_to or spool_path(self.crawler.spider.name, self.run_id)
 
-    def _spool(self, kind, payloads):
-        append(self._spool_path(), kind, self.run_id, self.crawler.spider.name, payloads)
+    def _spool(self, kind, payloads) -> bool:
+        """Append to the spool file; False (and the crawl stops) when that failed too."""
+        try:
+            self.spooled_to = append(self._spool_path(), kind, self.run_id, self.crawler.spider.name, payloads,
+                                     database=self.database)
+            if self.spooled_to not in self.spool_files:
+                self.spool_files.append(self.spooled_to)
+        except SpoolError as exc:
+            self._inc("pde/unsaved", len(payloads))
+            with self._lock:
+                lost = self.stats.get_value("pde/unsaved", 0)
+            saved = self.stats.get_value("pde/spooled", 0)
+            message = (
+                f"The database is unavailable and the spool failed: {exc}. {lost} row(s) were NOT saved anywhere"
+                + (f"; {saved} earlier row(s) are safe in {' and '.join(map(str, self.spool_files))} "
+                   "(`pde spool load` once the database is back)" if saved else "")
+                + ". The crawl stopped. Free disk space (or set PDE_HOME to a writable folder) and run it again.")
+            self.run.stop("failed", message)
+            logger.error("%s", message)
+            self._stop_crawl("spool_failed")
+            return False
         self._inc("pde/spooled", len(payloads))
+        return True
+
+    def _stop_crawl(self, reason: str) -> None:
+        """Close the spider from the writer thread (once): nothing more can be kept."""
+        if self._stopping:
+            return
+        self._stopping = True
+        from twisted.internet import reactor  # lazy: the reactor Scrapy installed; importing it early installs one
+
+        def close():
+            engine = self.crawler.engine
+            if engine is not None and engine.spider is not None:
+                self._close_task = asyncio.ensure_future(engine.close_spider_async(reason=reason))
+
+        reactor.callFromThread(close)

@@ -23,8 +23,9 @@ from scrapy.exceptions import CloseSpider
 from pde.db import DatabaseError, connect, database_url, describe
 from pde.migrate import MigrationError, migrate
 from pde.runs import ErrorCollector, run_of
+from pde.liveness import mark_abandoned, tag_connection
 from pde.sources import public_args
-from pipelines.spool import append, spool_dir, spool_path
+from pipelines.spool import SpoolError, append, database_identity, spool_dir, spool_path
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +35,8 @@ class RunRecorder:
         self.crawler = crawler
         self.run = run_of(crawler)
         self.conn = None
+        self.url = None
+        self.database = None  # which database this is (written into spool files)
         self.errors = ErrorCollector(self.run)
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
@@ -80,19 +83,39 @@ class RunRecorder:
                     "wait for the other one to finish, or stop it.",
                     "already_running",
                 )
-            cur.execute(
-                """UPDATE platform.runs SET status = 'failed', finish_reason = 'abandoned', finished_at = now(),
-                       message = 'The crawl process ended without recording how it finished (killed, crashed, or the machine stopped). Marked by the next run.'
-                   WHERE spider = %s AND args = %s AND status = 'running' RETURNING run_id""",
-                (spider.name, Json(args)),
-            )
-            stale = [r[0] for r in cur.fetchall()]
+            stale = mark_abandoned(self.conn, spider.name)  # any arguments: their processes are gone
             if stale:
                 logger.warning("Marked abandoned run(s) %s of %s as failed", stale, spider.name)
             run.insert(self.conn, socket.gethostname(), os.getpid())
+            tag_connection(self.conn, run.run_id)
         self.conn.commit()
+        self.url, self.database = url, database_identity(self.conn)
         self.crawler.stats.set_value("pde/run_id", run.run_id)  # for people reading the stats dump
         logger.info("Run %s of %s started (database %s)", run.run_id, spider.name, describe(url))
+
+    def _save(self, attempts: int = 4) -> None:
+        """Write the run's end, reconnecting if the database restarted during the crawl."""
+        for attempt in range(attempts):
+            try:
+                if self.conn is None or self.conn.closed:
+                    self.conn = connect(self.url)
+                self.run.save(self.conn)
+                with self.conn.cursor() as cur:
+                    cur.execute("SELECT pg_advisory_unlock_all()")
+                self.conn.commit()
+                self.conn.close()
+                return
+            except Exception as exc:
+                if attempt == attempts - 1:
+                    raise
+                logger.warning("Recording the end of run %s failed (%s); reconnecting", self.run.run_id,
+                               str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
+                try:
+                    self.conn.close()
+                except Exception:
+                    pass
+                self.conn = None
+                time.sleep(min(0.5 * 2 ** attempt, 5))
 
     def spider_closed(self, spider, reason):
         logging.getLogger().removeHandler(self.errors)
@@ -104,14 +127,15 @@ class RunRecorder:
         run.finish(reason, expects_items=getattr(spider, "expects_items", True), spool_dir=str(spool_dir()),
                    notes=getattr(spider, "run_notes", ()))
         try:
-            run.save(self.conn)
-            with self.conn.cursor() as cur:
-                cur.execute("SELECT pg_advisory_unlock_all()")
-            self.conn.commit()
-            self.conn.close()
-        except Exception as exc:  # the database went away: keep the record in the spool
+            self._save()
+        except Exception as exc:  # the database is still away: keep the record in the spool
             run.fail(f"The run record could not be written ({exc}).")
-            append(spool_path(spider.name, run.run_id), "run", run.run_id, spider.name, [{"run": run.to_json()}])
-            logger.error("Could not record the end of run %s (%s); saved to the spool: run `pde spool load` later.",
-                         run.run_id, exc)
+            try:
+                where = append(spool_path(spider.name, run.run_id), "run", run.run_id, spider.name,
+                               [{"run": run.to_json()}], database=self.database)
+                logger.error("Could not record the end of run %s (%s); saved to %s: run `pde spool load` later.",
+                             run.run_id, exc, where)
+            except SpoolError as spool_exc:
+                logger.error("Could not record the end of run %s (%s), nor spool it (%s). It stays `running` "
+                             "until the next run of %s marks it failed.", run.run_id, exc, spool_exc, spider.name)
         (logger.info if run.status == "succeeded" else logger.error)("%s", run.summary())

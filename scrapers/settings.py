@@ -13,6 +13,7 @@ pde-specific settings:
   PDE_IMPERSONATE     1 (or a target, e.g. chrome131) = present a real browser's TLS fingerprint (scrapy-impersonate)
 """
 
+import logging
 import os
 from pathlib import Path
 
@@ -53,6 +54,8 @@ COOKIES_ENABLED = True
 TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False
 LOG_LEVEL = os.environ.get("PDE_LOG_LEVEL", "INFO")
+# ofxtools logs whole statement requests (account numbers) at INFO; scrapers.logs masks what still gets through
+logging.getLogger("ofxtools").setLevel(logging.WARNING)
 FEED_EXPORT_ENCODING = "utf-8"
 
 ITEM_PIPELINES = {
@@ -75,6 +78,7 @@ SPIDER_MIDDLEWARES = {
     "scrapers.middlewares.SourceUrlMiddleware": 600,
 }
 EXTENSIONS = {
+    "scrapers.logs.RedactLogs": 0,
     "scrapers.extensions.RunRecorder": 100,
     "scrapers.waiting.SlowRequests": 200,  # "still waiting for ... after 10 s; gives up in ..."
 }

@@ -16,7 +16,8 @@ import pytest
 
 from tests.conftest import ROOT
 
-CORE = {"pde", "pde.records", "pde.db", "pde.migrate", "pde.runs", "pde.cassettes", "pde.sources", "pde.envs"}
+CORE = {"pde", "pde.records", "pde.db", "pde.migrate", "pde.runs", "pde.cassettes", "pde.sources", "pde.envs",
+        "pde.secrets", "pde.liveness"}
 LAYERS = {0: "core (pde: records, db, migrate, runs, cassettes, sources, envs)", 1: "pipelines", 2: "scrapers",
           3: "scheduling, services, areas and the pde command"}
 #: commands, scheduling, services and the areas' models: they may import anything below them

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from pde.db import connect
+from pde.db import connect, exports_dir
 from pde.migrate import migrate
 from pde.services import browser
 
@@ -603,7 +603,6 @@ def cmd_cheatsheet(args) -> int:
             print(f"  {line}")
         return 1
     stem = f"cheatsheet-{sheet.season}-{sheet.scoring}"
-    from pde.db import exports_dir
 
     out = Path(args.out or exports_dir() / f"{stem}.html")
     text = render_html(sheet, page_size=args.paper)

@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from pde.schedule.quality import Thresholds
+from pde.secrets import SECRET_FIELDS
 from scrapers.settings import SPIDER_MODULES
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -34,6 +35,9 @@ DEFAULTS: dict[str, Any] = {
     "env": {},
     "secrets": {},
     "quality": {},
+    "alerts": {},  # names of secrets holding Apprise URLs (pde.schedule.alerts)
+    "alert_after_days": 3,
+    "alert_digest": False,  # under defaults: the pde_health DAG also sends a daily summary
 }
 SPIDER_KEYS = set(DEFAULTS) | {"schedule", "paused", "crawls"}
 CRAWL_KEYS = {"label", "args", "settings", "env", "secrets", "quality"}
@@ -133,7 +137,6 @@ def spider_config(name: str, config: dict[str, Any], overlay: dict[str, Any] | N
 
 def crawl_specs(name: str, cfg: dict[str, Any], spider_modules: list[str] | tuple[str, ...]) -> list[dict]:
     """One spec per crawl: what to pass to ``scrapy crawl`` (secrets by name only)."""
-    from pde.sources import SECRET_FIELDS  # light: pde.cassettes (betamax) stays out of DAG parses
 
     specs, labels = [], set()
     for crawl in cfg.get("crawls") or [{}]:
@@ -144,6 +147,7 @@ def crawl_specs(name: str, cfg: dict[str, Any], spider_modules: list[str] | tupl
             "env": {**cfg["env"], **(crawl.get("env") or {})},
             "secrets": {**normalise_secrets(cfg["secrets"]), **normalise_secrets(crawl.get("secrets"))},
             "quality": merge(cfg["quality"], crawl.get("quality") or {}),
+            "alerts": normalise_secrets(cfg.get("alerts")),
         }
         if tuple(spider_modules) != DEFAULT_SPIDER_MODULES:
             spec["settings"].setdefault("SPIDER_MODULES", ",".join(spider_modules))

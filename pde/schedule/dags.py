@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from pde.envs import crawl_python, notebook_python
+from pde.schedule.alerts import alert_for
 from pde.schedule.assets import spider_alias, table_asset
 from pde.schedule.config import (
     DEFAULTS,
@@ -58,13 +59,13 @@ from pde.schedule.tasks import (
     runtime_overlay,
     sensitive_values,
 )
+from pde.sources import ArgError, check_required, describe_args, parse_args
 
 log = logging.getLogger(__name__)
 
 
 
 def _doc(info: SpiderInfo, runnable: bool = True) -> str:
-    from pde.sources import describe_args
 
     parts = [f"**{info.name}** ({info.area or 'no area'}): `scrapy crawl {info.name}` on `{info.schedule}`.",
              f"Spider: `{info.module}`. Its crawls, arguments, credentials and quality thresholds: "
@@ -85,7 +86,6 @@ def _doc(info: SpiderInfo, runnable: bool = True) -> str:
 def check_spec(info: SpiderInfo, spec: dict) -> str | None:
     """Why a configured crawl cannot run (bad or unknown argument: ConfigError), or the missing argument
     that makes it skip (a str), or None. Uses the declaration read from source, not the spider."""
-    from pde.sources import ArgError, check_required, parse_args
 
     if not info.args:
         return None
@@ -152,7 +152,7 @@ def build_crawl_dag(info: SpiderInfo, config: dict[str, Any]):
         @task(task_id="plan", retries=0)
         def plan() -> list[dict]:
             """The crawls to run now: dags/crawls.yaml overlaid by the pde_crawls Variable."""
-            from airflow.sdk.exceptions import AirflowSkipException
+            from airflow.sdk.exceptions import AirflowSkipException  # lazy: runs in the task, not at DAG parse
 
             specs = crawl_specs(spider, spider_config(spider, load_config(), runtime_overlay()), modules)
             runnable = []
@@ -176,14 +176,14 @@ def build_crawl_dag(info: SpiderInfo, config: dict[str, Any]):
               max_active_tis_per_dagrun=int(cfg["parallel_crawls"]))
         def crawl(spec: dict) -> dict:
             get_current_context()["pde_label"] = spec["label"]
-            return crawl_task(spec)
+            return crawl_task(spec, alert=alert_for)
 
         @task(task_id="quality", map_index_template="{{ pde_label }}", retries=0,
               outlets=[spider_alias(spider)])
         def quality(result: dict) -> dict:
             context = get_current_context()
             context["pde_label"] = result["label"]
-            return quality_task(result, context["outlet_events"][spider_alias(spider)])
+            return quality_task(result, context["outlet_events"][spider_alias(spider)], alert=alert_for)
 
         @task_group(group_id="crawls")
         def one_crawl(spec):

@@ -24,6 +24,7 @@ from pde.runs import Run
 from pde.schedule import quality
 from pde.schedule.assets import table_asset
 from pde.schedule.config import PROJECT_ROOT, VARIABLE, ConfigError, check_config
+from pde.secrets import SECRET_ENV, dsn_password, mask_dsn, scrub_query_secrets
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,7 @@ def describe_command(spec: dict) -> str:
     text = shlex.join(["scrapy", *crawl_command(spec)[3:]])
     if spec.get("secrets"):
         text += f"  (credentials in its environment: {', '.join(sorted(spec['secrets']))})"
-    return text
+    return scrub_query_secrets(mask_dsn(text))
 
 
 def resolve_secrets(spec: dict) -> dict[str, str]:
@@ -112,7 +113,6 @@ def _connection_field(conn_id: str, fieldname: str) -> str | None:
     return (conn.extra_dejson or {}).get(fieldname)
 
 
-SECRET_ENV = re.compile(r"(PASSWORD|SECRET|TOKEN|API_KEY|ESPN_S2|SWID|COOKIE|CREDENTIAL)", re.I)
 
 
 def _mask(value: str) -> None:
@@ -151,16 +151,17 @@ def crawl_environment(spec: dict, secrets: dict[str, str]) -> dict[str, str]:
 def sensitive_values(env: dict[str, str], secrets: dict[str, str]) -> list[str]:
     """The credentials in a crawl's environment: its secrets, the database password, secret-looking variables."""
     values = set(secrets.values())
-    values.add(urlsplit(env.get("DATABASE_URL", "")).password or "")
+    values.add(dsn_password(env.get("DATABASE_URL", "")) or "")
     values.update(v for k, v in env.items() if SECRET_ENV.search(k))
     return sorted((v for v in values if len(v) >= 4), key=len, reverse=True)
 
 
 def _redact(line: str, values: list[str]) -> str:
+    """Known credential values, then any DSN password or secret-looking query value, masked."""
     for v in values:
         if v in line:
             line = line.replace(v, "***")
-    return line
+    return scrub_query_secrets(mask_dsn(line))
 
 
 def run_streaming(argv: list[str], env: dict[str, str], tail_lines: int = 30,
@@ -245,19 +246,25 @@ def _last_words(lines: list[str]) -> str:
     return "\n".join(errors[-5:] or lines[-8:])
 
 
-def crawl_task(spec: dict) -> dict:
+def crawl_task(spec: dict, alert=None) -> dict:
     from airflow.sdk.exceptions import AirflowFailException  # lazy: Airflow (see above)
 
+    alert = alert or (lambda *a, **k: None)  # pde.schedule.alerts.alert_for(spec, kind, what)
     try:
         return run_crawl(spec)
     except (CrawlBlocked, CrawlUsageError) as exc:
         log.error("%s", exc)
+        alert(spec, "blocked" if isinstance(exc, CrawlBlocked) else "config", str(exc))
         raise AirflowFailException(str(exc)) from None
     except ConfigError as exc:
+        alert(spec, "config", str(exc))
         raise AirflowFailException(str(exc)) from None
+    except Exception as exc:
+        alert(spec, "failed", str(exc))  # sent only on the last try
+        raise
 
 
-def quality_task(result: dict, alias_events=None) -> dict:
+def quality_task(result: dict, alias_events=None, alert=None) -> dict:
     """Check the run; on success emit an asset event per table it wrote."""
     from airflow.sdk.exceptions import AirflowFailException  # lazy: Airflow (see above)
 
@@ -271,6 +278,8 @@ def quality_task(result: dict, alias_events=None) -> dict:
         conn.close()
     log.info("%s", report.summary())
     if not report.ok:
+        if alert is not None:
+            alert(spec, "quality", "; ".join(report.problems), run_id=result["run_id"])
         raise AirflowFailException("Quality check failed:\n- " + "\n- ".join(report.problems))
     written = report.run.written_tables
     for table, counts in sorted(written.items()):

@@ -16,7 +16,11 @@ configured here through environment variables; nothing is edited by hand:
   ``$PDE_AIRFLOW_PASSWORD``, else generated on first run, kept in
   ``$PDE_HOME/airflow/passwords.json`` and printed by ``pde up airflow``.
 
-Settings: ``PDE_AIRFLOW_PORT`` (8080), ``PDE_AIRFLOW_PARALLELISM`` (task slots, 4).
+Settings: ``PDE_AIRFLOW_PORT`` (8080), ``PDE_AIRFLOW_PARALLELISM`` (task slots, 4),
+``PDE_AIRFLOW_LOG_PORT`` (8793) and ``PDE_AIRFLOW_TRIGGER_LOG_PORT`` (8794): the log
+servers, which pde starts itself on ``PDE_AIRFLOW_LOG_HOST`` (127.0.0.1) because
+Airflow's own bind every interface. Give a second checkout other ports and a
+second ``PDE_HOME`` and both run side by side.
 
     pde up airflow             start (migrating the metadata database first)
     pde down airflow           stop every process it started
@@ -49,8 +53,10 @@ from pde.db import PROJECT_ROOT, database_url, describe, pde_home
 from pde.envs import airflow_python
 from pde.services import Action, register_actions, service_main, start_database
 
-COMPONENTS = ("scheduler", "dag-processor", "triggerer", "api-server")
+COMPONENTS = ("scheduler", "dag-processor", "triggerer", "api-server", "log-server", "trigger-log-server")
 DEFAULT_PORT = 8080
+DEFAULT_LOG_PORT = 8793
+DEFAULT_TRIGGER_LOG_PORT = 8794
 DEFAULT_DB = "airflow"
 HOST = "127.0.0.1"
 
@@ -66,6 +72,19 @@ def home() -> Path:
 
 def port() -> int:
     return int(os.environ.get("PDE_AIRFLOW_PORT") or DEFAULT_PORT)
+
+
+def log_port() -> int:
+    return int(os.environ.get("PDE_AIRFLOW_LOG_PORT") or DEFAULT_LOG_PORT)
+
+
+def trigger_log_port() -> int:
+    return int(os.environ.get("PDE_AIRFLOW_TRIGGER_LOG_PORT") or DEFAULT_TRIGGER_LOG_PORT)
+
+
+def log_host() -> str:
+    """Where the log servers listen: loopback unless remote workers need them (then protect it: README)."""
+    return os.environ.get("PDE_AIRFLOW_LOG_HOST") or HOST
 
 
 def base_url() -> str:
@@ -182,6 +201,8 @@ def airflow_env(data_url: str, meta_url: str | None = None, *, base: dict | None
         "AIRFLOW__API_AUTH__JWT_SECRET": keys["jwt_secret"],
         "AIRFLOW__API__EXPOSE_CONFIG": "False",
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(h / "logs"),
+        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(log_port()),
+        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(trigger_log_port()),
         # task logs show crawled rows: readable by the user only
         "AIRFLOW__LOGGING__FILE_TASK_HANDLER_NEW_FOLDER_PERMISSIONS": "0o700",
         "AIRFLOW__LOGGING__FILE_TASK_HANDLER_NEW_FILE_PERMISSIONS": "0o600",
@@ -243,10 +264,22 @@ def _tail(path: Path, lines: int = 25) -> str:
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
 
+def _airflow_package() -> Path:
+    """Airflow's package folder, from this interpreter or (``make up`` runs the lean .venv) Airflow's own."""
+    spec = importlib.util.find_spec("airflow")
+    if spec is not None and spec.submodule_search_locations:
+        return Path(next(iter(spec.submodule_search_locations)))
+    code = "import importlib.util as u; print(next(iter(u.find_spec('airflow').submodule_search_locations)))"
+    proc = subprocess.run([airflow_python(), "-c", code], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise AirflowServiceError(f"Airflow is not installed in {airflow_python()}: run `make setup` "
+                                  f"(it builds .venv-airflow).\n{proc.stderr.strip()[-500:]}")
+    return Path(proc.stdout.strip())
+
+
 def _migration_heads() -> set[str]:
     """The newest migration revision(s) of the installed Airflow, read from its files (no import)."""
-    spec = importlib.util.find_spec("airflow")
-    folder = Path(next(iter(spec.submodule_search_locations))) / "migrations" / "versions"
+    folder = _airflow_package() / "migrations" / "versions"
     revisions, parents = set(), set()
     for f in folder.glob("*.py"):
         text = f.read_text(errors="replace")
@@ -302,7 +335,7 @@ def start(timeout: float = 180) -> dict:
         os.fchmod(fd, 0o600)
         with os.fdopen(fd, "ab") as out:
             proc = subprocess.Popen(
-                [airflow_python(), "-m", "airflow", component], env=env, cwd=PROJECT_ROOT,
+                _command(component), env=env, cwd=PROJECT_ROOT,
                 stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
                 preexec_fn=_default_signals,
             )
@@ -320,6 +353,25 @@ def start(timeout: float = 180) -> dict:
     stop()
     raise AirflowServiceError(f"Airflow's API did not answer on {base_url()} within {timeout:.0f}s. "
                               f"Log: {_logfile('api-server')}\n{_tail(_logfile('api-server'))}")
+
+
+def _command(component: str) -> list[str]:
+    """How each part starts; scheduler and triggerer without the log servers they would bind to 0.0.0.0."""
+    py = airflow_python()
+    if component in ("scheduler", "triggerer"):
+        return [py, "-m", "airflow", component, "--skip-serve-logs"]
+    if component in ("log-server", "trigger-log-server"):
+        port = log_port() if component == "log-server" else trigger_log_port()
+        return [py, "-c", f"from pde.services.airflow import serve_logs; serve_logs({port})"]
+    return [py, "-m", "airflow", component]
+
+
+def serve_logs(port: int) -> None:
+    """Airflow's log server app, bound to ``log_host()`` (Airflow's own serve_logs binds every interface)."""
+    import uvicorn  # lazy: runs in Airflow's environment, which has it; pde's CLI does not need it
+
+    uvicorn.run("airflow.utils.serve_logs.log_server:get_app", factory=True, host=log_host(), port=port,
+                log_config=None, access_log=False)
 
 
 def _default_signals() -> None:
