@@ -189,7 +189,7 @@ def airflow_runs(tmp_path_factory, airflow_meta, data_url):
         env = service.airflow_env(data_url, meta, base=env)
     out = tmp / "results.json"
     code = f"from tests.test_dags import _harness; _harness({str(tmp / 'scenarios.json')!r}, {str(out)!r})"
-    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=280)
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=480)
     (tmp / "stdout.log").write_text(proc.stdout + "\n--- stderr ---\n" + proc.stderr)
     assert proc.returncode == 0 and out.exists(), f"the Airflow child failed ({tmp / 'stdout.log'}):\n{proc.stderr[-4000:]}"
     logs, current = {}, None
