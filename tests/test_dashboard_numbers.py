@@ -50,8 +50,9 @@ def test_price_cuts_come_from_zillow_history_and_crawls_once_each(pg_url, pde_ho
 
     # a crawl before the cut saw the old price: pde's own comparison finds the same cut, counted once
     q(pg_url, """INSERT INTO housing.listings_history
-                 SELECT (jsonb_populate_record(l, '{"price": 425000, "updated_at": "2025-05-20T00:00:00Z"}')).*,
-                        now() FROM housing.listings l WHERE zpid = '84890001'""")
+                 SELECT (jsonb_populate_record(NULL::housing.listings_history, to_jsonb(l) || jsonb_build_object(
+                        'price', 425000, 'updated_at', '2025-05-20T00:00:00Z', 'valid_to', now()))).*
+                   FROM housing.listings l WHERE zpid = '84890001'""")
     assert q(pg_url, "SELECT count(*) FROM housing.price_changes WHERE change < 0") == [(1,)]
     rows = q(pg_url, "SELECT changed_at::date::text, cut, seen_in FROM housing.price_cuts")
     assert rows == [("2025-05-28", 10000, "zillow history, pde crawls")]

@@ -29,6 +29,8 @@ import argparse
 import datetime as dt
 import html
 import json
+import math
+import statistics
 import string
 import sys
 from dataclasses import dataclass, field
@@ -458,7 +460,6 @@ def pick_top(players: list[Player], top: int | None) -> list[Player]:
     lists rank one player never continues with 60 quarterbacks)."""
     if not top:
         return players
-    import math
 
     quota = {pos: math.ceil(share * top) for pos, share in POSITION_SHARE.items()}
     taken: dict[str, int] = {}
@@ -613,7 +614,6 @@ def assign_tiers(players: list[Player]) -> tuple[dict[int, int], bool]:
     """
     if any(p.tier is not None for p in players):
         return {p.order: p.tier for p in players if p.tier is not None}, False
-    import statistics
 
     tiers: dict[int, int] = {}
     for pos in POSITIONS:

@@ -179,10 +179,10 @@ def _user_accuracy(texts: list[str], labels: list[str], by_user: list[bool],
 
 def match_transfers(conn) -> int:
     """Refresh finance.transfer_matches with pde.finance.spending's matcher (recorded as a model run)."""
-    import pandas as pd
+    import pandas as pd  # lazy: pandas and the models' imports stay out of `pde` start-up
 
-    from pde.finance import spending
-    from pde.model_runs import ModelRun, record, set_predictions
+    from pde.finance import spending  # lazy: as above
+    from pde.model_runs import ModelRun, record, set_predictions  # lazy: as above
 
     with conn.cursor() as cur:
         cur.execute(spending.TRANSACTIONS_SQL)

@@ -45,6 +45,7 @@ import os
 import re
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -125,7 +126,6 @@ def components() -> tuple[str, ...]:
 
 def worker_command(hostname: str | None = None) -> list[str]:
     """A Celery worker; its task logs go to the shared log folder, so it serves none over HTTP."""
-    import socket
 
     name = hostname or os.environ.get("PDE_CELERY_HOSTNAME") or f"pde@{socket.gethostname()}"
     return [airflow_python(), "-m", "airflow", "celery", "worker", "--celery-hostname", name, "--skip-serve-logs"]
@@ -490,7 +490,6 @@ def _celery_lines() -> str:
 
 def worker(hostname: str | None = None) -> int:
     """Run a Celery worker in the foreground (on a worker machine: same DATABASE_URL, broker and secrets)."""
-    from pde.db import database_url
 
     if not celery():
         raise AirflowServiceError("a Celery worker needs PDE_AIRFLOW_EXECUTOR=celery (and PDE_CELERY_BROKER_URL "
