@@ -15,8 +15,8 @@ base64. Secrets are scrubbed *before* anything is written.
 from __future__ import annotations
 
 import base64
-import gzip
 import datetime as dt
+import gzip
 import json
 import re
 from pathlib import Path
@@ -192,7 +192,7 @@ def interaction(
             "body": _body(body if "gzip" in str(resp_headers).lower() else scrub_body(body, content_type)),
             "url": scrub_url(url),
         },
-        "recorded_at": recorded_at or dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"),
+        "recorded_at": recorded_at or dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S"),
     }
 
 

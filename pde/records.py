@@ -55,7 +55,7 @@ class Record:
         cached = cls.__dict__.get("_pde_columns")
         if cached is None:
             cached = _columns(cls)
-            setattr(cls, "_pde_columns", cached)
+            cls._pde_columns = cached
         return cached
 
     @classmethod
@@ -67,7 +67,7 @@ class Record:
         return {c.name: _jsonable(getattr(self, c.name, None)) for c in self.columns()}
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "Record":
+    def from_json(cls, data: dict[str, Any]) -> Record:
         """Inverse of to_json: restores dates, datetimes and decimals."""
         values = {}
         for c in cls.columns():
@@ -132,7 +132,7 @@ def _spec(cls: type[Record]):
         names = [c.name for c in cols]
         getter = operator.attrgetter(*names) if len(names) > 1 else (lambda o, n=names[0]: (getattr(o, n),))
         spec = (getter, [(c.name, frozenset(c.types), c.types, c.required) for c in cols])
-        setattr(cls, "_pde_spec", spec)
+        cls._pde_spec = spec
     return spec
 
 
@@ -165,7 +165,7 @@ def _fast_check(cls: type[Record]):
     lines.append("    return True")
     exec("\n".join(lines), env)  # noqa: S102 - generated from the class's own annotations
     check = env["check"]
-    setattr(cls, "_pde_fast_check", check)
+    cls._pde_fast_check = check
     return check
 
 

@@ -259,7 +259,7 @@ def test_recent_activity():
     assert len(txs) == 25
     first = txs["fb0926b0-1678-4e58-a6e0-afebaec2b278"]  # FA add of -16001, drop of -16021, team 11
     assert (first.league_id, first.season, first.type) == (LEAGUE, 2019, "free_agent")
-    assert first.created_at == dt.datetime(2019, 9, 26, 22, 38, 29, 290000, tzinfo=dt.timezone.utc)  # 1569537509290 ms
+    assert first.created_at == dt.datetime(2019, 9, 26, 22, 38, 29, 290000, tzinfo=dt.UTC)  # 1569537509290 ms
     assert (first.adds, first.drops, first.team_ids) == ({"-16001": "11"}, {"-16021": "11"}, ["11"])
     assert first.creator_id == "{61E5E7DB-8FF9-413B-BC45-10AB6DDA15D6}"
     by_prefix = {t[:8]: t for t in txs}

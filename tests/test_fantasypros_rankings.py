@@ -60,7 +60,7 @@ def test_cheatsheet_page():
         "Christian McCaffrey", "RB", "SF", 1, 1, 1)
     assert (cmc.rank_min, cmc.rank_max, cmc.rank_avg, cmc.rank_std) == (1, 3, 1.35, 0.52)
     assert (cmc.bye_week, cmc.owned_pct, cmc.expert_count) == (14, 99.5, 120)
-    assert cmc.published_at == dt.datetime(2025, 9, 1, tzinfo=dt.timezone.utc)  # last_updated_ts 1756684800
+    assert cmc.published_at == dt.datetime(2025, 9, 1, tzinfo=dt.UTC)  # last_updated_ts 1756684800
     assert (ranks["16413"].pos_rank, ranks["16413"].tier, ranks["16413"].team) == (2, 5, "KC")  # "QB2"
     players = {p.source_player_id: p for p in of(items, SourcePlayer)}
     assert players["16413"].name_key == "patrick mahomes"  # "Patrick Mahomes II"
@@ -82,7 +82,7 @@ def test_consensus_rankings():
     assert (cmc.season, cmc.week, cmc.ranking_type, cmc.scoring, cmc.position_group) == (2025, 10, "weekly", "ppr", "RB")
     assert (cmc.rank, cmc.pos_rank, cmc.rank_min, cmc.rank_max, cmc.rank_avg, cmc.rank_std) == (1, 1, 1, 1, 1.0, 0.0)
     assert (cmc.team, cmc.bye_week, cmc.owned_pct, cmc.expert_count) == ("SF", 14, 99.5, 2)
-    assert cmc.published_at == dt.datetime(2025, 11, 9, 17, 43, 19, tzinfo=dt.timezone.utc)  # 1762710199
+    assert cmc.published_at == dt.datetime(2025, 11, 9, 17, 43, 19, tzinfo=dt.UTC)  # 1762710199
     assert (ranks["17240"].rank, ranks["17240"].pos_rank, ranks["17240"].player_name) == (9, 9, "Saquon Barkley")
     for p in raw("consensus-rankings.json")["players"]:
         r = ranks[str(p["player_id"])]

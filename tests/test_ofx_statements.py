@@ -35,7 +35,7 @@ from scrapers.finance.records import (
 from tests.helpers import FIXTURES, of
 
 FIX = FIXTURES / "ofx_statements"
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def response(name: str | None = None, body: bytes | None = None, url: str | None = None) -> TextResponse:

@@ -31,7 +31,7 @@ from scrapers.finance.records import (
 from tests.helpers import FIXTURES, of
 
 FIX = FIXTURES / "plaid_transactions"
-UTC = dt.timezone.utc
+UTC = dt.UTC
 DATE = "Tue, 19 Mar 2024 12:00:00 GMT"
 TOKEN = "access-sandbox-7b2c1e0f-1234-4cde-9f00-aa11bb22cc33"
 ENV = {"PLAID_CLIENT_ID": "client-abc", "PLAID_SECRET": "secret-xyz-123", "PLAID_ACCESS_TOKENS": TOKEN}

@@ -146,8 +146,8 @@ def test_transactions():
     t = txs["236033779569782784"]
     assert (t.type, t.status, t.week, t.league_id, t.team_ids) == ("waiver", "failed", 10, LEAGUE, ["1"])
     assert (t.adds, t.drops) == ({"788": "1"}, {"2222": "1"})
-    assert t.created_at == dt.datetime(2017, 11, 14, 5, 29, 7, 645000, tzinfo=dt.timezone.utc)  # 1510637347645 ms
-    assert t.status_updated_at == dt.datetime(2017, 11, 15, 8, 4, 1, 378000, tzinfo=dt.timezone.utc)
+    assert t.created_at == dt.datetime(2017, 11, 14, 5, 29, 7, 645000, tzinfo=dt.UTC)  # 1510637347645 ms
+    assert t.status_updated_at == dt.datetime(2017, 11, 15, 8, 4, 1, 378000, tzinfo=dt.UTC)
     assert t.notes == "Unfortunately, your roster will have too many players after this transaction."
     bid = txs["345351393839702016"]
     assert (bid.faab_bid, bid.week, bid.adds, bid.drops, bid.creator_id) == (5, 1, {"4992": "4"}, {"5013": "4"}, "61960473868124160")
@@ -249,7 +249,7 @@ def test_players_auto_asks_the_database(monkeypatch):
 
     monkeypatch.setattr(sleeper, "database_url", lambda start=True: "postgresql://nowhere/pde")
     monkeypatch.setattr(sleeper, "connect", lambda url: Conn())
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     monkeypatch.setattr(sleeper, "players_last_fetched", lambda conn: now - dt.timedelta(hours=2))
     assert SleeperLeagueSpider().players_wanted() is False
     monkeypatch.setattr(sleeper, "players_last_fetched", lambda conn: now - dt.timedelta(days=2))
@@ -263,7 +263,7 @@ def test_players_auto_asks_the_database(monkeypatch):
 
 
 def test_players_refresh_due():
-    t = dt.datetime(2021, 9, 20, 12, tzinfo=dt.timezone.utc)
+    t = dt.datetime(2021, 9, 20, 12, tzinfo=dt.UTC)
     assert sleeper.players_refresh_due(None)
     assert not sleeper.players_refresh_due(t - dt.timedelta(hours=19), now=t)
     assert sleeper.players_refresh_due(t - dt.timedelta(hours=20), now=t)

@@ -159,7 +159,7 @@ class Superset:
     venv: Path = field(default_factory=venv_dir)
 
     @classmethod
-    def default(cls, start_db: bool = True) -> "Superset":
+    def default(cls, start_db: bool = True) -> Superset:
         return cls(home=pde_home() / "superset", data_url=database_url(start=start_db),
                    port=int(os.environ.get("PDE_SUPERSET_PORT", DEFAULT_PORT)))
 

@@ -42,11 +42,10 @@ with the argument to pass.
 
 from __future__ import annotations
 
-import os
-
 import datetime as dt
 import json
 import logging
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from email.utils import parsedate_to_datetime
@@ -362,9 +361,9 @@ def players_refresh_due(last_fetched: dt.datetime | None, now: dt.datetime | Non
     """Whether the ~5 MB players database should be fetched again."""
     if last_fetched is None:
         return True
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     if last_fetched.tzinfo is None:
-        last_fetched = last_fetched.replace(tzinfo=dt.timezone.utc)
+        last_fetched = last_fetched.replace(tzinfo=dt.UTC)
     return now - last_fetched >= max_age
 
 
@@ -481,7 +480,7 @@ class SleeperLeagueSpider(PdeSpider):
                 return parsedate_to_datetime(date.decode("latin-1"))
             except (TypeError, ValueError):
                 pass
-        return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+        return dt.datetime.now(dt.UTC).replace(microsecond=0)
 
     def follow(self, kind: str, data, ctx: Context, meta: dict):
         """The next requests of a live crawl, from what a response told."""

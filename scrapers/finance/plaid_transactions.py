@@ -233,7 +233,7 @@ def _datetime(value: Any) -> dt.datetime | None:
     if not value:
         return None
     moment = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def _decimal(value: Any) -> Decimal:
@@ -444,7 +444,7 @@ def _response_time(response) -> dt.datetime:
     date = response.headers.get(b"Date")
     if date:
         try:
-            return email.utils.parsedate_to_datetime(date.decode("latin-1")).astimezone(dt.timezone.utc)
+            return email.utils.parsedate_to_datetime(date.decode("latin-1")).astimezone(dt.UTC)
         except (TypeError, ValueError):
             pass
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
