@@ -179,7 +179,7 @@ def validate(item: Record) -> str | None:
         return None
     getter, cols = _spec(type(item))
     problems = None
-    for v, (name, fast, types, required) in zip(getter(item), cols):
+    for v, (name, fast, kinds, required) in zip(getter(item), cols):
         if v is None:
             if required:
                 problems = (problems or []) + [f"{name} is required"]
@@ -196,12 +196,12 @@ def validate(item: Record) -> str | None:
             elif t is float and v != v:
                 problems = (problems or []) + [f"{name} is NaN"]
             continue
-        if t is not bool and isinstance(v, types):
+        if t is not bool and isinstance(v, kinds):
             continue
         if t is str and not v and required:
             problems = (problems or []) + [f"{name} is required"]
             continue
         problems = (problems or []) + [
-            f"{name} should be {'/'.join(sorted(x.__name__ for x in types))}, got {t.__name__} {v!r:.60}"
+            f"{name} should be {'/'.join(sorted(x.__name__ for x in kinds))}, got {t.__name__} {v!r:.60}"
         ]
     return "; ".join(problems) if problems else None

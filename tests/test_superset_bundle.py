@@ -170,7 +170,7 @@ def test_dataset_columns_metrics_and_chart_fields_exist_in_the_migrated_database
         missing = [c for c, spec in ds["columns"].items() if not (spec or {}).get("expression") and c not in real]
         assert missing == [], f"{key}: columns not in {table}: {missing}"
         assert ds.get("time_column") in (None, *ds["columns"]), key
-        for name, m in (ds.get("metrics") or {}).items():
+        for _name, m in (ds.get("metrics") or {}).items():
             cur.execute(f"SELECT {m['expression']} FROM {table} LIMIT 0")  # raises if it does not compile
     for key, chart in assets.charts.items():
         ds = assets.datasets[chart["dataset"]]
