@@ -55,7 +55,8 @@ def scrub_url(url: str) -> str:
     parts = urlsplit(url)
     if not parts.query:
         return url
-    query = [(k, URL_PLACEHOLDER if SECRET_FIELDS.match(k) else v) for k, v in parse_qsl(parts.query, keep_blank_values=True)]
+    query = [(k, URL_PLACEHOLDER if SECRET_FIELDS.match(k) else v) for k, v in parse_qsl(parts.query,
+                                                                                         keep_blank_values=True)]
     return urlunsplit(parts._replace(query=urlencode(query, safe=",:/")))
 
 
@@ -83,7 +84,8 @@ def scrub_body(body: bytes, content_type: str = "") -> bytes:
 
 def _scrub_json(value: Any) -> Any:
     if isinstance(value, dict):
-        return {k: (PLACEHOLDER if SECRET_FIELDS.match(str(k)) and isinstance(v, str) else _scrub_json(v)) for k, v in value.items()}
+        return {k: (PLACEHOLDER if SECRET_FIELDS.match(str(k)) and isinstance(v, str) else _scrub_json(v)) for k,
+                v in value.items()}
     if isinstance(value, list):
         return [_scrub_json(v) for v in value]
     return value

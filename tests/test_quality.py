@@ -152,7 +152,8 @@ def test_data_failure_is_told_apart_from_a_crawl_failure(pg_conn):
 def test_unknown_thresholds_are_refused():
     with pytest.raises(ValueError, match="Unknown quality threshold.*min_itemz.*known: min_items_ratio"):
         Thresholds.from_dict({"min_itemz": 1})
-    assert Thresholds.from_dict({"min_rows": "7", "ignore_fields": ["a"]}) == Thresholds(min_rows=7, ignore_fields=("a",))
+    assert Thresholds.from_dict({"min_rows": "7", "ignore_fields": ["a"]}) == Thresholds(min_rows=7,
+                                                                                         ignore_fields=("a",))
 
 
 def test_missing_run_says_so(pg_conn):
