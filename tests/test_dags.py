@@ -377,9 +377,8 @@ def test_variable_overlay_changes_crawls_but_not_parse_time_settings():
 def test_config_mistakes_are_refused_with_a_message(config, message):
     with pytest.raises(ConfigError) as err:
         checked = schedule_config.check_config(config, "crawls.yaml")
-        crawl_specs("zillow_listings", spider_config("zillow_listings", checked), ["scrapers.housing",
-                                                                                   "scrapers.finance",
-                                                                                   "scrapers.fantasy"])
+        crawl_specs("zillow_listings", spider_config("zillow_listings", checked),
+                    ["scrapers.housing", "scrapers.finance", "scrapers.fantasy"])
     assert message in str(err.value)
 
 

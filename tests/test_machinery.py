@@ -120,8 +120,8 @@ def test_cassette_miss_fails_loudly_naming_the_request(pg_url, tmp_path, pde_hom
 
 
 def test_empty_crawl_is_a_failure(pg_url, tmp_path, pde_home):
-    p = run_crawl("selftest_things", db=pg_url, cassette=things_cassette(tmp_path / "e.json", {1: {"things": [],
-                                                                                                   "next": None}}))
+    p = run_crawl("selftest_things", db=pg_url,
+                  cassette=things_cassette(tmp_path / "e.json", {1: {"things": [], "next": None}}))
     assert p.returncode == 1
     _, status, _, message, *_ = last_run(pg_url)
     assert status == "failed" and "no items" in message

@@ -297,8 +297,8 @@ def test_synthetic_ofx2_xml():
     assert (removed.account_id, removed.transaction_id) == ("ofx:4000123412341234", "CC-0000")
     assert t["CASH-1"].account_id == "ofx:example.com:X12345678"
     inv = {x.transaction_id: x for x in of(records, InvestmentTransaction)}
-    assert (inv["INV-1"].action, inv["INV-1"].subtype, inv["INV-1"].settle_date) == ("BUYMF", "BUY", dt.date(2024, 1,
-                                                                                                             16))
+    assert (inv["INV-1"].action, inv["INV-1"].subtype, inv["INV-1"].settle_date) == ("BUYMF", "BUY",
+                                                                                     dt.date(2024, 1, 16))
     assert (inv["INV-2"].action, inv["INV-2"].subtype, inv["INV-2"].units) == ("REINVEST", "DIV", Decimal("0.0285"))
     assert (inv["INV-3"].action, inv["INV-3"].total) == ("INCOME", Decimal("12.34"))
     [h] = of(records, Holding)

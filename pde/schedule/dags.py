@@ -165,8 +165,8 @@ def build_crawl_dag(info: SpiderInfo, config: dict[str, Any]):
                 runnable.append(s)
             if not runnable:
                 raise AirflowSkipException(
-                    f"{spider} has no crawl it can run: " + "; ".join(filter(None, (check_spec(info,
-                                                                                               s) for s in specs)))
+                    f"{spider} has no crawl it can run: " + "; ".join(filter(None,
+                                                                             (check_spec(info, s) for s in specs)))
                     + f" Add a crawl with its arguments under spiders.{spider}.crawls in {config_path()}.")
             return runnable
 

@@ -438,15 +438,15 @@ def up() -> int:
 
 
 def down() -> int:
-    svc = Superset(home=pde_home() / "superset", data_url="", port=int(os.environ.get("PDE_SUPERSET_PORT",
-                                                                                      DEFAULT_PORT)))
+    svc = Superset(home=pde_home() / "superset", data_url="",
+                   port=int(os.environ.get("PDE_SUPERSET_PORT", DEFAULT_PORT)))
     print("Superset stopped" if svc.stop() else "Superset was not running")
     return 0
 
 
 def status() -> int:
-    svc = Superset(home=pde_home() / "superset", data_url="", port=int(os.environ.get("PDE_SUPERSET_PORT",
-                                                                                      DEFAULT_PORT)))
+    svc = Superset(home=pde_home() / "superset", data_url="",
+                   port=int(os.environ.get("PDE_SUPERSET_PORT", DEFAULT_PORT)))
     pid = svc.pid()
     ok = pid is not None and svc.healthy()
     print(f"Superset: {'running' if ok else 'stopped'}" + (f" (pid {pid}, {svc.base_url})" if pid else ""))
