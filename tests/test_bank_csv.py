@@ -218,7 +218,8 @@ def test_header_after_a_preamble_and_with_a_bom():
 
 def test_unknown_ambiguous_header_names_the_closest_profile_and_the_command(pde_home):
     """A Schwab-like layout whose dates read both ways (08/07: August 7 or July 8?) is refused."""
-    body = b"Date,Status,Type,Check Number,Description,Withdrawal,Deposit,Balance\n08/07/2022,Posted,ATM,,X,$1.00,,$2.00\n"
+    body = (b"Date,Status,Type,Check "
+            b"Number,Description,Withdrawal,Deposit,Balance\n08/07/2022,Posted,ATM,,X,$1.00,,$2.00\n")
     with pytest.raises(ParseError) as err:
         parse(body=body, url="file:///downloads/statement.csv")
     msg = str(err.value)

@@ -161,7 +161,8 @@ def test_another_scoring_falls_back_to_the_nearest_list_and_says_so(databases):
     sheet = sheet_of(databases["fantasypros"], scoring="half", season=2025)
     assert [p.name for p in sheet.players] == [e["player_name"] for e in ecr_players()]
     assert sheet.missing[0].startswith("No FantasyPros Half PPR ECR for 2025: ordered by FantasyPros ECR (PPR) "
-                                       "instead. Crawl `scrapy crawl fantasypros_rankings -a season=2025 -a scoring=HALF`")
+                                       "instead. Crawl `scrapy crawl fantasypros_rankings -a season=2025 -a "
+                                       "scoring=HALF`")
     assert sheet.title == "2025 draft cheat sheet: Half PPR"
 
 

@@ -193,7 +193,8 @@ def airflow_runs(tmp_path_factory, airflow_meta, data_url):
     code = f"from tests.test_dags import _harness; _harness({str(tmp / 'scenarios.json')!r}, {str(out)!r})"
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=280)
     (tmp / "stdout.log").write_text(proc.stdout + "\n--- stderr ---\n" + proc.stderr)
-    assert proc.returncode == 0 and out.exists(), f"the Airflow child failed ({tmp / 'stdout.log'}):\n{proc.stderr[-4000:]}"
+    assert proc.returncode == 0 and out.exists(), ("the Airflow child failed "
+                                                   f"({tmp / 'stdout.log'}):\n{proc.stderr[-4000:]}")
     logs, current = {}, None
     for line in proc.stdout.splitlines():
         if line.startswith("@@scenario "):

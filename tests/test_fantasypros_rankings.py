@@ -220,9 +220,11 @@ def test_cassettes_replay_into_the_database(pg_url, pde_home):
         cur.execute("SELECT status, items_quarantined FROM platform.runs ORDER BY run_id")
         assert cur.fetchall() == [("succeeded", 0)] * 3
         cur.execute("SELECT ranking_type, scoring, position_group, rank, adp FROM fantasy.rankings "
-                    "WHERE source_player_id = '17240' AND season = 2025 AND ranking_type = 'weekly' AND scoring = 'ppr' "
+                    "WHERE source_player_id = '17240' AND season = 2025 AND ranking_type = 'weekly' AND scoring = "
+                    "'ppr' "
                     "ORDER BY position_group")
         assert cur.fetchall() == [("weekly", "ppr", "FLX", 16, None), ("weekly", "ppr", "OP", 32, None),
                                   ("weekly", "ppr", "RB", 9, None)]  # ECR 9 (consensus) and rankings' RB 9 agree
-        cur.execute("SELECT points_std, points_ppr FROM fantasy.player_stats WHERE source_player_id = '16393' AND week = 4")
+        cur.execute("SELECT points_std, points_ppr FROM fantasy.player_stats WHERE source_player_id = '16393' AND "
+                    "week = 4")
         assert cur.fetchone() == (Decimal("17.78"), Decimal("23.30"))

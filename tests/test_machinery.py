@@ -41,12 +41,14 @@ PAGES = {
 
 def last_run(url):
     return rows(url,
-                "SELECT run_id, status, finish_reason, message, items_scraped, items_quarantined FROM platform.runs ORDER BY run_id DESC LIMIT 1")[0]
+                "SELECT run_id, status, finish_reason, message, items_scraped, items_quarantined FROM platform.runs "
+                "ORDER BY run_id DESC LIMIT 1")[0]
 
 
 def table_counts(url, run_id):
     return {r[0]: r[1:] for r in rows(url,
-                                      f"SELECT table_name, inserted, updated, unchanged, quarantined, spooled FROM platform.run_tables WHERE run_id = {run_id}")}
+                                      "SELECT table_name, inserted, updated, unchanged, quarantined, spooled FROM "
+                                      f"platform.run_tables WHERE run_id = {run_id}")}
 
 
 def test_crawl_lands_rows_and_second_run_changes_nothing(pg_url, tmp_path, pde_home):
@@ -67,7 +69,8 @@ def test_crawl_lands_rows_and_second_run_changes_nothing(pg_url, tmp_path, pde_h
     run_id2 = last_run(pg_url)[0]
     assert table_counts(pg_url, run_id2)["selftest.things"][:3] == (0, 0, 3)
     assert rows(pg_url,
-                "SELECT xmin::text, thing_id FROM selftest.things ORDER BY thing_id") == before, "unchanged rows were rewritten"
+                "SELECT xmin::text, thing_id FROM selftest.things ORDER BY thing_id") == before, ("unchanged rows "
+                                                                                                  "were rewritten")
     assert rows(pg_url, "SELECT count(*) FROM selftest.things_history") == [(0,)]
 
 

@@ -208,7 +208,8 @@ def test_unknown_page_raises_parse_error():
 
 def test_row_without_player_link_is_rejected():
     body = (FIX / "passing_2024_synthetic.htm").read_bytes().replace(
-        b'data-append-csv="GoffJa00" data-stat="name_display" csk="Goff,Jared"><a href="/players/G/GoffJa00.htm">Jared Goff</a>',
+        b'data-append-csv="GoffJa00" data-stat="name_display" csk="Goff,Jared"><a '
+        b'href="/players/G/GoffJa00.htm">Jared Goff</a>',
         b'data-stat="name_display">Jared Goff')
     items = crawl("passing_2024_synthetic.htm", body=body)
     [bad] = of(items, Rejected)
@@ -253,7 +254,8 @@ def test_cassettes_replay_and_block(pg_url, pde_home):
         assert cur.fetchall() == [("succeeded", 0)] * 3 + [("blocked", 0)]
         cur.execute("SELECT count(*) FROM fantasy.nfl_team_seasons WHERE season = 2017")
         assert cur.fetchone() == (32,)
-        cur.execute("SELECT season, points_std FROM fantasy.player_stats WHERE source_player_id = 'BreeDr00' AND week = 0 "
+        cur.execute("SELECT season, points_std FROM fantasy.player_stats WHERE source_player_id = 'BreeDr00' AND week "
+                    "= 0 "
                     "AND season IN (2001, 2018) ORDER BY season")
         assert cur.fetchall() == [(2001, Decimal("15.00")), (2018, Decimal("90.00"))]
         cur.execute("SELECT team FROM fantasy.nfl_rosters WHERE source_player_id = 'BreeDr00'")

@@ -341,7 +341,8 @@ def test_cassette_replays_a_live_crawl(pg_url, pde_home):
     with psycopg2.connect(pg_url) as conn, conn.cursor() as cur:
         cur.execute("SELECT status, items_quarantined FROM platform.runs ORDER BY run_id")
         assert cur.fetchall() == [("succeeded", 0), ("succeeded", 0)]
-        cur.execute("SELECT table_name, inserted, updated FROM platform.run_tables WHERE run_id = 2 AND (inserted > 0 OR updated > 0)")
+        cur.execute("SELECT table_name, inserted, updated FROM platform.run_tables WHERE run_id = 2 AND (inserted > 0 "
+                    "OR updated > 0)")
         assert cur.fetchall() == []  # the second run changed nothing
         cur.execute("SELECT name FROM fantasy.teams WHERE team_id = '1'")
         assert cur.fetchone() == ("Kamara is the new DJ",)

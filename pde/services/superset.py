@@ -349,7 +349,8 @@ class Superset:
             "username": user or self.admin_user, "password": password or self.admin_password()[0],
             "provider": "db", "refresh": False})
         if r.status_code != 200:
-            raise SupersetError(f"login to Superset as {user or self.admin_user} failed: {r.status_code} {r.text[:300]}")
+            raise SupersetError(f"login to Superset as {user or self.admin_user} failed: {r.status_code} "
+                                f"{r.text[:300]}")
         s.headers["Authorization"] = "Bearer " + r.json()["access_token"]
         r = s.get(self.base_url + "/api/v1/security/csrf_token/", timeout=30)
         r.raise_for_status()

@@ -317,7 +317,8 @@ def parse_trending(data: list, ctx: Context) -> Iterator[Record | Rejected]:
     if ctx.trending not in ("add", "drop") or ctx.observed_at is None:
         for row in data:
             yield Rejected(table=Trending.table, raw=row,
-                           reason="a trending list does not say whether it counts adds or drops: pass -a trending=add|drop")
+                           reason="a trending list does not say whether it counts adds or drops: pass -a "
+                                  "trending=add|drop")
         return
     for rank, row in enumerate(data, 1):
         if not row.get("player_id"):

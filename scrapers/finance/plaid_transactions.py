@@ -89,7 +89,8 @@ ADVICE = {
     "INVALID_ACCESS_TOKEN": "PLAID_ACCESS_TOKENS holds a token Plaid does not know (wrong PLAID_ENV?).",
     "INVALID_API_KEYS": "Check PLAID_CLIENT_ID, PLAID_SECRET and PLAID_ENV (sandbox/production keys differ).",
     "PRODUCT_NOT_READY": "Plaid is still fetching this Item's history; try again in a few minutes.",
-    "TRANSACTIONS_SYNC_MUTATION_DURING_PAGINATION": "Plaid's data changed during paging; the sync restarts from the stored cursor.",
+    "TRANSACTIONS_SYNC_MUTATION_DURING_PAGINATION": "Plaid's data changed during paging; the sync restarts from the "
+                                                    "stored cursor.",
 }
 
 
