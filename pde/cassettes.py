@@ -84,8 +84,8 @@ def scrub_body(body: bytes, content_type: str = "") -> bytes:
 
 def _scrub_json(value: Any) -> Any:
     if isinstance(value, dict):
-        return {k: (PLACEHOLDER if SECRET_FIELDS.match(str(k)) and isinstance(v,
-                                                                              str) else _scrub_json(v)) for k, v in value.items()}
+        return {k: (PLACEHOLDER if SECRET_FIELDS.match(str(k)) and isinstance(v, str) else _scrub_json(v))
+                for k, v in value.items()}
     if isinstance(value, list):
         return [_scrub_json(v) for v in value]
     return value

@@ -234,7 +234,8 @@ def _apply_repeatables(conn, repeatables: list[Migration], log, everything: bool
     conn.commit()
     changed = [f"repeatable/{r.path.name}" for r in repeatables[first:] if done.get(r.path.name) != r.checksum]
     rebuilt = [n for n in names if n not in changed]
-    log(f"applied sql/{', sql/'.join(changed)}" + (f" (and, built on it, sql/{', sql/'.join(rebuilt)})" if rebuilt else ""))
+    log(f"applied sql/{', sql/'.join(changed)}"
+        + (f" (and, built on it, sql/{', sql/'.join(rebuilt)})" if rebuilt else ""))
     for name, cause in lost:
         log(f"WARNING: the view {name} was dropped because it is built on {cause}, which was re-created; "
             f"it is not one of pde's files: create it again.")

@@ -346,7 +346,8 @@ def test_specs_merge_defaults_spider_and_crawl_and_keep_secrets_out_of_arguments
     assert specs[0]["args"] == {"pages": 2, "search": "Brunswick, ME", "status": "for_rent"}
     assert specs[1]["quality"] == {"min_rows": 7, "min_items_ratio": 0.2}
     assert specs[0]["settings"] == {"DOWNLOAD_DELAY": 5,
-                                    "SPIDER_MODULES": "scrapers.housing,scrapers.finance,scrapers.fantasy,tests.selftest.spiders"}
+                                    "SPIDER_MODULES": "scrapers.housing,scrapers.finance,scrapers.fantasy,"
+                                                      "tests.selftest.spiders"}
     assert specs[0]["secrets"] == {"ZILLOW_COOKIE": "variable"}
     cmd = tasks.crawl_command(specs[0])
     assert cmd[1:5] == ["-m", "scrapy", "crawl", "zillow_listings"]

@@ -136,7 +136,8 @@ def test_empty_columns_are_not_judged_on_too_few_rows(pg_conn):
     add_things(pg_conn, small, 3, start=100, price=False)
     report = check_run(pg_conn, small)
     assert report.ok
-    assert "selftest.things: empty columns not checked (3 rows written, 30 earlier rows; needs 5 and 20)" in report.notes
+    assert ("selftest.things: empty columns not checked (3 rows written, 30 earlier rows; needs 5 and 20)"
+            in report.notes)
     assert not check_run(pg_conn, small, {"min_rows": 3}).ok
 
 

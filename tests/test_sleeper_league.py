@@ -304,7 +304,8 @@ def test_chain_state_league_users_rosters():
     users = {u["user_id"]: u for u in raw("users.json")}
     for roster in raw("rosters.json"):  # a user without a team name: the display name
         user = users[roster["owner_id"]]
-        assert teams[str(roster["roster_id"])].name == (user.get("metadata") or {}).get("team_name") or user["display_name"]
+        assert (teams[str(roster["roster_id"])].name
+                == (user.get("metadata") or {}).get("team_name") or user["display_name"])
 
 
 def test_current_season_crawls_weeks_up_to_now():
@@ -408,7 +409,8 @@ def test_match_players(pg_conn):
         rows = {r[0] + "/" + (r[1] or r[2] or r[3] or r[4]): r for r in players(cur)}
         assert rows["Patrick Mahomes/4034"][1:] == ("4034", "3139477", "16413", "MahoPa00", {
             "sleeper": "source", "espn": "sleeper_espn_id", "fantasypros": "yahoo_id", "pfr": "name_position_team"})
-        assert rows["Kansas City Chiefs/KC"][2] == "-16012" and rows["Kansas City Chiefs/KC"][5]["espn"] == "team_defense"
+        assert (rows["Kansas City Chiefs/KC"][2] == "-16012"
+                and rows["Kansas City Chiefs/KC"][5]["espn"] == "team_defense")
         assert rows["Mike Williams/1001"][2:5] == ("3045138", None, None)  # ESPN via Sleeper's ESPN id
         assert rows["Mike Williams/1002"][4] == "WillMi03"  # his latest PFR season was with the Jets
         assert rows["Josh Allen/9999"][2] == "3918298" and rows["Josh Allen/9999"][4] == "AlleJo02"  # 2TM skipped

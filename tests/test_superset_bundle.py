@@ -349,7 +349,8 @@ def test_fantasy_views_rank_mark_your_team_and_compare_with_projections_and_adp(
                        VALUES (%s, lower(%s), %s, %s, %s)""", (name, name, pos, sleeper_id, fp_id))
         cur.execute("""INSERT INTO fantasy.player_stats (source, source_player_id, season, week, kind, player_name,
                                                          position, points_ppr, points_std)
-                       VALUES ('fantasypros', %s, 2024, 0, 'projection', %s, %s, %s, 1)""", (fp_id, name, pos, projected))
+                       VALUES ('fantasypros', %s, 2024, 0, 'projection', %s, %s, %s, 1)""",
+                    (fp_id, name, pos, projected))
         cur.execute("""INSERT INTO fantasy.rankings (source, season, week, ranking_type, scoring, position_group,
                                                      source_player_id, player_name, adp)
                        VALUES ('fantasypros', 2024, 0, 'draft', 'ppr', 'ALL', %s, %s, %s)""", (fp_id, name, adp))

@@ -477,7 +477,8 @@ def test_viewer_sees_dashboards_but_cannot_edit_or_open_sql_lab(live, browser):
 def test_house_hunt_filters_apply_to_every_chart(live, browser):
     """A Beds filter (given in the URL, as a shared link carries it) reaches every chart's query."""
     fid = "NATIVE_FILTER-house_hunt-beds"
-    state = f"({fid}:(id:{fid},extraFormData:(filters:!((col:beds,op:IN,val:!(1)))),filterState:(value:!(1)),ownState:()))"
+    state = (f"({fid}:(id:{fid},extraFormData:(filters:!((col:beds,op:IN,val:!(1)))),"
+             "filterState:(value:!(1)),ownState:()))")
     page = admin_page(live, browser)
     applied: dict[int, list[str]] = {}
 

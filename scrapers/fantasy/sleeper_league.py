@@ -119,7 +119,8 @@ def kind_of(data: Any) -> str:
     """Which endpoint answered: league, state, players, users, rosters, matchups,
     transactions, draft_picks, trending, or 'empty' for []."""
     if isinstance(data, dict):
-        if "league_id" in data and ("roster_positions" in data or "scoring_settings" in data or "total_rosters" in data):
+        if "league_id" in data and ("roster_positions" in data or "scoring_settings" in data
+                                    or "total_rosters" in data):
             return "league"
         if "season_type" in data and "week" in data and "league_id" not in data:
             return "state"
