@@ -73,7 +73,7 @@ COMMENT ON TABLE platform.schema_repeatables IS 'Repeatable SQL from sql/repeata
 COMMENT ON COLUMN platform.schema_repeatables.name IS 'The file name in sql/repeatable/.';
 COMMENT ON COLUMN platform.schema_repeatables.checksum IS 'SHA-256 of the file when last applied.';
 COMMENT ON COLUMN platform.schema_repeatables.applied_at IS 'When it was last applied.';
-"""
+"""  # noqa: E501 - the string's text is kept verbatim
 
 
 class MigrationError(RuntimeError):

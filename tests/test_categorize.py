@@ -39,7 +39,7 @@ def row(conn, tid, account=ACCT):
     with conn.cursor() as cur:
         cur.execute("""SELECT category_user, category_rule, category_predicted, category_confidence, category, category_origin
                          FROM finance.transactions_current t
-                        WHERE account_id = %s AND transaction_id = %s""", (account, tid))
+                        WHERE account_id = %s AND transaction_id = %s""", (account, tid))  # noqa: E501 - the string's text is kept verbatim
         return cur.fetchone()
 
 
