@@ -39,7 +39,7 @@ def row(conn, tid, account=ACCT):
     with conn.cursor() as cur:
         cur.execute("""SELECT category_user, category_rule, category_predicted, category_confidence, category, category_origin
                          FROM finance.transactions_current t
-                        WHERE account_id = %s AND transaction_id = %s""", (account, tid))
+                        WHERE account_id = %s AND transaction_id = %s""", (account, tid))  # noqa: E501 - the string's text is kept verbatim
         return cur.fetchone()
 
 
@@ -89,7 +89,7 @@ TRAINING = {
 def test_train_and_apply_predicts_the_rest_and_reports_accuracy(pg_conn):
     n = 0
     for category, payees in TRAINING.items():
-        for i in range(5):
+        for _i in range(5):
             for p in payees:
                 n += 1
                 add(pg_conn, f"u{n}", p.format(n=1000 + 37 * n), category_user=category)

@@ -145,7 +145,8 @@ def test_fantasypros_ecr_orders_the_sheet(databases):
     assert [p.name for p in sheet.players][:3] == ["Christian McCaffrey", "Bijan Robinson", "Saquon Barkley"]
     assert sheet.sources == ["Order: FantasyPros ECR (PPR), 2025 draft, 6 players, updated 2025-09-01"]
     missing = "\n".join(sheet.missing)
-    for notice in ("No 2025 ADP", "No 2024 fantasy points: crawl `scrapy crawl pfr_stats -a seasons=2024 -a pages=fantasy`",
+    for notice in ("No 2025 ADP",
+                   "No 2024 fantasy points: crawl `scrapy crawl pfr_stats -a seasons=2024 -a pages=fantasy`",
                    "No 2025 season projections", "No value over replacement"):
         assert notice in missing
     assert all(p.adp is None and p.last_points is None and p.projection is None and p.vor is None
@@ -160,7 +161,8 @@ def test_another_scoring_falls_back_to_the_nearest_list_and_says_so(databases):
     sheet = sheet_of(databases["fantasypros"], scoring="half", season=2025)
     assert [p.name for p in sheet.players] == [e["player_name"] for e in ecr_players()]
     assert sheet.missing[0].startswith("No FantasyPros Half PPR ECR for 2025: ordered by FantasyPros ECR (PPR) "
-                                       "instead. Crawl `scrapy crawl fantasypros_rankings -a season=2025 -a scoring=HALF`")
+                                       "instead. Crawl `scrapy crawl fantasypros_rankings -a season=2025 -a "
+                                       "scoring=HALF`")
     assert sheet.title == "2025 draft cheat sheet: Half PPR"
 
 
@@ -286,7 +288,8 @@ def test_the_league_scoring_drives_points_and_vor(databases):
 
 # -- no data, no browser, the command line ----------------------------------------------------------
 def test_an_empty_database_says_what_to_crawl(pg_conn):
-    with pytest.raises(cheatsheet.CheatSheetError, match="No fantasy rankings or stats.*scrapy crawl fantasypros_rankings"):
+    with pytest.raises(cheatsheet.CheatSheetError,
+                       match="No fantasy rankings or stats.*scrapy crawl fantasypros_rankings"):
         cheatsheet.build(pg_conn)
 
 

@@ -360,7 +360,8 @@ def test_reimport_overwrites_charts_and_datasets(live):
     charts = chart_ids(s, base)
     cid = charts["Price cuts in the last 7 days"]
     assert s.put(f"{base}/api/v1/chart/{cid}", json={"slice_name": "renamed by hand"}).status_code == 200
-    datasets = {d["table_name"]: d["id"] for d in s.get(base + "/api/v1/dataset/", params={"q": "(page_size:100)"}).json()["result"]}
+    datasets = {d["table_name"]: d["id"] for d in s.get(base + "/api/v1/dataset/",
+                                                        params={"q": "(page_size:100)"}).json()["result"]}
     did = datasets["price_cuts"]
     assert s.put(f"{base}/api/v1/dataset/{did}", json={"description": "edited by hand"}).status_code == 200
 
@@ -456,7 +457,8 @@ def test_viewer_sees_dashboards_but_cannot_edit_or_open_sql_lab(live, browser):
     assert s.put(f"{base}/api/v1/dashboard/{dash_id}", json={"dashboard_title": "mine now"}).status_code in (401, 403)
     cid = next(iter(chart_ids(s, base).values()))
     assert s.put(f"{base}/api/v1/chart/{cid}", json={"slice_name": "mine"}).status_code in (401, 403)
-    assert s.post(f"{base}/api/v1/sqllab/execute/", json={"database_id": 1, "sql": "SELECT 1"}).status_code in (401, 403)
+    assert s.post(f"{base}/api/v1/sqllab/execute/", json={"database_id": 1, "sql": "SELECT 1"}).status_code in (401,
+                                                                                                                403)
 
     page = chromium.new_page(browser)
     browser_login(page, base, "partner", password)
@@ -475,7 +477,8 @@ def test_viewer_sees_dashboards_but_cannot_edit_or_open_sql_lab(live, browser):
 def test_house_hunt_filters_apply_to_every_chart(live, browser):
     """A Beds filter (given in the URL, as a shared link carries it) reaches every chart's query."""
     fid = "NATIVE_FILTER-house_hunt-beds"
-    state = f"({fid}:(id:{fid},extraFormData:(filters:!((col:beds,op:IN,val:!(1)))),filterState:(value:!(1)),ownState:()))"
+    state = (f"({fid}:(id:{fid},extraFormData:(filters:!((col:beds,op:IN,val:!(1)))),"
+             "filterState:(value:!(1)),ownState:()))")
     page = admin_page(live, browser)
     applied: dict[int, list[str]] = {}
 

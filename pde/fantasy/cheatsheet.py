@@ -530,7 +530,8 @@ def _describe(sheet: Sheet, rows: list[dict], lists: list[tuple], stats: list[tu
         src.append(f"{season - 1} points: " + "; ".join(by_kind["actual"]))
     else:
         miss.append(f"No {season - 1} fantasy points: crawl "
-                    f"`scrapy crawl pfr_stats -a seasons={season - 1} -a pages=fantasy` (or FantasyPros player-points).")
+                    f"`scrapy crawl pfr_stats -a seasons={season - 1} -a pages=fantasy` (or FantasyPros "
+                    "player-points).")
     if by_kind["projection"]:
         src.append(f"{season} projections: " + "; ".join(by_kind["projection"]))
     else:
@@ -710,7 +711,8 @@ def render_html(sheet: Sheet, page_size: str = "A4") -> str:
                     neg = " neg" if value_label == "VOR" and p.vor is not None and p.vor < 0 else ""
                     shown_value = _fmt(value) if value_label == "VOR" else (str(value) if value is not None else "")
                     trs.append(f'<tr><td class="box"><span></span></td><td class="n">{p.order}</td>'
-                               f'<td class="name{" long" if len(p.name) > 19 else ""}">{e(p.name)}</td><td class="tm">{e(p.team or "")}</td>'
+                               f'<td class="name{" long" if len(p.name) > 19 else ""}">{e(p.name)}</td><td '
+                               f'class="tm">{e(p.team or "")}</td>'
                                f'<td class="bye">{p.bye or ""}</td><td class="v{neg}">{shown_value}</td></tr>')
             cols.append(f'<div class="col {e(pos)}"><table>{COLGROUP}{"".join(trs)}</table></div>')
         cols += ['<div class="col"></div>'] * (COLUMNS_PER_PAGE - len(columns))

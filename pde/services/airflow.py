@@ -390,7 +390,8 @@ def start(timeout: float = 180) -> dict:
         if dead:
             c = dead[0]
             stop()
-            raise AirflowServiceError(f"Airflow's {c} stopped while starting. Its log ({_logfile(c)}):\n{_tail(_logfile(c))}")
+            raise AirflowServiceError(f"Airflow's {c} stopped while starting. Its log "
+                                      f"({_logfile(c)}):\n{_tail(_logfile(c))}")
         if healthy():
             return {"url": base_url(), "user": name, "password": password}
         time.sleep(1)

@@ -159,7 +159,7 @@ class Superset:
     venv: Path = field(default_factory=venv_dir)
 
     @classmethod
-    def default(cls, start_db: bool = True) -> "Superset":
+    def default(cls, start_db: bool = True) -> Superset:
         return cls(home=pde_home() / "superset", data_url=database_url(start=start_db),
                    port=int(os.environ.get("PDE_SUPERSET_PORT", DEFAULT_PORT)))
 
@@ -349,7 +349,8 @@ class Superset:
             "username": user or self.admin_user, "password": password or self.admin_password()[0],
             "provider": "db", "refresh": False})
         if r.status_code != 200:
-            raise SupersetError(f"login to Superset as {user or self.admin_user} failed: {r.status_code} {r.text[:300]}")
+            raise SupersetError(f"login to Superset as {user or self.admin_user} failed: {r.status_code} "
+                                f"{r.text[:300]}")
         s.headers["Authorization"] = "Bearer " + r.json()["access_token"]
         r = s.get(self.base_url + "/api/v1/security/csrf_token/", timeout=30)
         r.raise_for_status()
@@ -365,7 +366,8 @@ class Superset:
         finally:
             sys.path.remove(str(SUPERSET_DIR))
         uri = self.reader_uri()
-        masked = uri.replace(":" + quote(self.reader_password(), safe="") + "@", ":" + build_bundle.MASKED_PASSWORD + "@")
+        masked = uri.replace(":" + quote(self.reader_password(), safe="") + "@",
+                             ":" + build_bundle.MASKED_PASSWORD + "@")
         data = build_bundle.bundle_bytes(masked, defaults=self.filter_defaults(build_bundle.default_queries()))
         (self.home / "bundle.zip").write_bytes(data)
         s = self.session()
@@ -437,13 +439,15 @@ def up() -> int:
 
 
 def down() -> int:
-    svc = Superset(home=pde_home() / "superset", data_url="", port=int(os.environ.get("PDE_SUPERSET_PORT", DEFAULT_PORT)))
+    svc = Superset(home=pde_home() / "superset", data_url="",
+                   port=int(os.environ.get("PDE_SUPERSET_PORT", DEFAULT_PORT)))
     print("Superset stopped" if svc.stop() else "Superset was not running")
     return 0
 
 
 def status() -> int:
-    svc = Superset(home=pde_home() / "superset", data_url="", port=int(os.environ.get("PDE_SUPERSET_PORT", DEFAULT_PORT)))
+    svc = Superset(home=pde_home() / "superset", data_url="",
+                   port=int(os.environ.get("PDE_SUPERSET_PORT", DEFAULT_PORT)))
     pid = svc.pid()
     ok = pid is not None and svc.healthy()
     print(f"Superset: {'running' if ok else 'stopped'}" + (f" (pid {pid}, {svc.base_url})" if pid else ""))

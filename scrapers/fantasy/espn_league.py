@@ -429,7 +429,8 @@ class EspnLeagueSpider(PdeSpider):
     def live_requests(self):
         if not self.league_id:
             raise ValueError("espn_league needs -a league_id=<your ESPN league id> (or -a url=<saved response>)")
-        cookies = {k: v for k, v in (("espn_s2", os.environ.get("ESPN_S2")), ("SWID", os.environ.get("ESPN_SWID"))) if v}
+        cookies = {k: v for k, v in (("espn_s2", os.environ.get("ESPN_S2")),
+                                     ("SWID", os.environ.get("ESPN_SWID"))) if v}
         for season in self.seasons or [current_season()]:
             meta = {"espn_ctx": Context(league_id=self.league_id, season=season)}
             for view in self.views:

@@ -143,7 +143,8 @@ def _player(p: dict, pid: str, name: str) -> SourcePlayer:
         source=SOURCE, source_player_id=pid, full_name=name, name_key=name_key(name),
         first_name=p.get("first_name"), last_name=p.get("last_name"),
         position=position_code(p.get("player_position_id") or p.get("position_id")),
-        fantasy_positions=p.get("positions") or (p["player_positions"].split(",") if p.get("player_positions") else None),
+        fantasy_positions=(p.get("positions")
+                           or (p["player_positions"].split(",") if p.get("player_positions") else None)),
         team=team_code(p.get("player_team_id") or p.get("team_id")),
         birth_date=to_date(p.get("birthdate")), age=to_int(p.get("age")),
         yahoo_id=text_id(p.get("player_yahoo_id")), cbs_id=text_id(p.get("cbs_player_id")),

@@ -42,11 +42,10 @@ with the argument to pass.
 
 from __future__ import annotations
 
-import os
-
 import datetime as dt
 import json
 import logging
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from email.utils import parsedate_to_datetime
@@ -120,7 +119,8 @@ def kind_of(data: Any) -> str:
     """Which endpoint answered: league, state, players, users, rosters, matchups,
     transactions, draft_picks, trending, or 'empty' for []."""
     if isinstance(data, dict):
-        if "league_id" in data and ("roster_positions" in data or "scoring_settings" in data or "total_rosters" in data):
+        if "league_id" in data and ("roster_positions" in data or "scoring_settings" in data
+                                    or "total_rosters" in data):
             return "league"
         if "season_type" in data and "week" in data and "league_id" not in data:
             return "state"
@@ -318,7 +318,8 @@ def parse_trending(data: list, ctx: Context) -> Iterator[Record | Rejected]:
     if ctx.trending not in ("add", "drop") or ctx.observed_at is None:
         for row in data:
             yield Rejected(table=Trending.table, raw=row,
-                           reason="a trending list does not say whether it counts adds or drops: pass -a trending=add|drop")
+                           reason="a trending list does not say whether it counts adds or drops: pass -a "
+                                  "trending=add|drop")
         return
     for rank, row in enumerate(data, 1):
         if not row.get("player_id"):
@@ -362,9 +363,9 @@ def players_refresh_due(last_fetched: dt.datetime | None, now: dt.datetime | Non
     """Whether the ~5 MB players database should be fetched again."""
     if last_fetched is None:
         return True
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     if last_fetched.tzinfo is None:
-        last_fetched = last_fetched.replace(tzinfo=dt.timezone.utc)
+        last_fetched = last_fetched.replace(tzinfo=dt.UTC)
     return now - last_fetched >= max_age
 
 
@@ -481,7 +482,7 @@ class SleeperLeagueSpider(PdeSpider):
                 return parsedate_to_datetime(date.decode("latin-1"))
             except (TypeError, ValueError):
                 pass
-        return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+        return dt.datetime.now(dt.UTC).replace(microsecond=0)
 
     def follow(self, kind: str, data, ctx: Context, meta: dict):
         """The next requests of a live crawl, from what a response told."""

@@ -48,6 +48,7 @@ class SelftestSpider(PdeSpider):
                 yield Rejected(table=Thing.table, reason="row has no id", raw=row)
                 continue
             yield Thing(thing_id=str(row["id"]), name=row.get("name"), price=row.get("price"),
-                        tags=row.get("tags"), seen_on=dt.date.fromisoformat(row["seen_on"]) if row.get("seen_on") else None)
+                        tags=row.get("tags"),
+                        seen_on=dt.date.fromisoformat(row["seen_on"]) if row.get("seen_on") else None)
         if data.get("next"):
             yield response.follow(f"/page/{data['next']}.json", callback=self.parse)
