@@ -13,7 +13,7 @@ AIRFLOW_VENV := .venv-airflow
 # JupyterLab, papermill and the models' SQLAlchemy: a third environment from the same uv.lock.
 NOTEBOOK_VENV := .venv-notebook
 
-.PHONY: setup demo test test-celery bench db-info up down superset-setup notebook models help
+.PHONY: lint setup demo test test-celery bench db-info up down superset-setup notebook models help
 
 help:
 	@echo "make demo     set up and crawl every recorded fixture into the embedded PostgreSQL"
@@ -42,6 +42,10 @@ $(AIRFLOW_VENV)/.synced: pyproject.toml uv.lock $(VENV)/.synced
 
 demo: $(VENV)/.synced
 	$(VENV)/bin/pde demo
+
+# ruff, pinned; the settings are in pyproject.toml ([tool.ruff])
+lint:
+	uv tool run --from 'ruff==0.17.6' ruff check .
 
 test: setup
 	$(AIRFLOW_VENV)/bin/python -m pytest
