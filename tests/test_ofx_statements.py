@@ -1012,7 +1012,8 @@ def test_account_numbers_are_never_logged_whole(pg_url, pde_home):
     assert "Scraped from" in p.stderr  # items are dumped at DEBUG...
     for number in ("1452687~7", "12300 000012345678"):
         assert number not in p.stderr  # ...with their account numbers masked
-        assert "…" + number[-4:] in p.stderr
+        last_four = {number[-4:], "".join(c for c in number if c.isdigit())[-4:]}  # characters or digits
+        assert any("…" + tail in p.stderr for tail in last_four)
     assert query(pg_url, "SELECT number FROM finance.accounts ORDER BY number") == [
         ("12300 000012345678",), ("1452687~7",)]
 
