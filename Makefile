@@ -13,14 +13,14 @@ AIRFLOW_VENV := .venv-airflow
 # JupyterLab, papermill and the models' SQLAlchemy: a third environment from the same uv.lock.
 NOTEBOOK_VENV := .venv-notebook
 
-.PHONY: setup demo test bench db-info up down superset-setup notebook models help
+.PHONY: lint setup demo test test-celery bench db-info up down superset-setup notebook models help
 
 help:
 	@echo "make demo     set up and crawl every recorded fixture into the embedded PostgreSQL"
 	@echo "make test     set up and run all tests (offline)"
 	@echo "make bench    run the benchmarks, write benchmarks/results.json"
 	@echo "make db-info  connection details for psql/DBeaver"
-	@echo "make up       start Airflow (127.0.0.1:8080) and Superset (127.0.0.1:8088); prints URLs and logins"
+	@echo "make up       start Airflow (127.0.0.1:8080), Superset (:8088) and the home page (:8000); prints URLs and logins"
 	@echo "make notebook start JupyterLab (127.0.0.1:8888, PDE_JUPYTER_PORT) with notebooks/; prints the URL"
 	@echo "make models   train the models (house value, fantasy projections, spending) on your data"
 	@echo "make down     stop everything make up and make notebook started"
@@ -35,7 +35,7 @@ $(VENV)/.synced: pyproject.toml uv.lock scripts/system-deps.sh
 
 # Airflow's environment (make up, make test)
 $(AIRFLOW_VENV)/.synced: pyproject.toml uv.lock $(VENV)/.synced
-	UV_PROJECT_ENVIRONMENT=$(AIRFLOW_VENV) uv sync --frozen --group dev --group airflow
+	UV_PROJECT_ENVIRONMENT=$(AIRFLOW_VENV) uv sync --frozen --group dev --group airflow --group web
 	UV_PROJECT_ENVIRONMENT=$(NOTEBOOK_VENV) uv sync --frozen --group notebook
 	@touch $(NOTEBOOK_VENV)/.pde-synced
 	@touch $@
@@ -43,8 +43,16 @@ $(AIRFLOW_VENV)/.synced: pyproject.toml uv.lock $(VENV)/.synced
 demo: $(VENV)/.synced
 	$(VENV)/bin/pde demo
 
+# ruff, pinned; the settings are in pyproject.toml ([tool.ruff])
+lint:
+	uv tool run --from 'ruff==0.17.6' ruff check .
+
 test: setup
 	$(AIRFLOW_VENV)/bin/python -m pytest
+
+# Airflow's CeleryExecutor with Redis and two workers (issue 17); part of `make test` too
+test-celery: setup
+	$(AIRFLOW_VENV)/bin/python -m pytest -m celery
 
 # dlt, for the side-by-side load benchmark only: its own environment, never the crawl's
 BENCH_VENV := .venv-bench

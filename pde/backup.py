@@ -316,7 +316,7 @@ def databases_to_back_up(url: str) -> list[tuple[str, str]]:
 
 
 def _new_label(dest: Path) -> str:
-    label = dt.datetime.now(dt.timezone.utc).strftime(LABEL_FORMAT)
+    label = dt.datetime.now(dt.UTC).strftime(LABEL_FORMAT)
     n, candidate = 1, label
     while (dest / candidate).exists():
         n += 1
@@ -476,7 +476,7 @@ def _record(url: str, result: BackupSet) -> None:
 
 # -- retention --------------------------------------------------------------------------------
 def label_time(label: str) -> dt.datetime:
-    return dt.datetime.strptime(label.split("-")[0], LABEL_FORMAT).replace(tzinfo=dt.timezone.utc)
+    return dt.datetime.strptime(label.split("-")[0], LABEL_FORMAT).replace(tzinfo=dt.UTC)
 
 
 def sets_to_keep(labels: list[str], keep: dict[str, int]) -> set[str]:
@@ -723,7 +723,7 @@ def backup_dag():
         dag_id="backup",
         description="pde backup: dump pde's databases to PDE_BACKUP_DIR, prune old sets",
         schedule=os.environ.get("PDE_BACKUP_SCHEDULE") or DAG_SCHEDULE,
-        start_date=dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc),
+        start_date=dt.datetime(2025, 1, 1, tzinfo=dt.UTC),
         catchup=False,
         max_active_runs=1,
         tags=["platform", "backup"],

@@ -15,8 +15,8 @@ base64. Secrets are scrubbed *before* anything is written.
 from __future__ import annotations
 
 import base64
-import gzip
 import datetime as dt
+import gzip
 import json
 import re
 from pathlib import Path
@@ -55,7 +55,8 @@ def scrub_url(url: str) -> str:
     parts = urlsplit(url)
     if not parts.query:
         return url
-    query = [(k, URL_PLACEHOLDER if SECRET_FIELDS.match(k) else v) for k, v in parse_qsl(parts.query, keep_blank_values=True)]
+    query = [(k, URL_PLACEHOLDER if SECRET_FIELDS.match(k) else v) for k, v in parse_qsl(parts.query,
+                                                                                         keep_blank_values=True)]
     return urlunsplit(parts._replace(query=urlencode(query, safe=",:/")))
 
 
@@ -83,7 +84,8 @@ def scrub_body(body: bytes, content_type: str = "") -> bytes:
 
 def _scrub_json(value: Any) -> Any:
     if isinstance(value, dict):
-        return {k: (PLACEHOLDER if SECRET_FIELDS.match(str(k)) and isinstance(v, str) else _scrub_json(v)) for k, v in value.items()}
+        return {k: (PLACEHOLDER if SECRET_FIELDS.match(str(k)) and isinstance(v, str) else _scrub_json(v))
+                for k, v in value.items()}
     if isinstance(value, list):
         return [_scrub_json(v) for v in value]
     return value
@@ -192,7 +194,7 @@ def interaction(
             "body": _body(body if "gzip" in str(resp_headers).lower() else scrub_body(body, content_type)),
             "url": scrub_url(url),
         },
-        "recorded_at": recorded_at or dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"),
+        "recorded_at": recorded_at or dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S"),
     }
 
 

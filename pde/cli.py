@@ -102,7 +102,8 @@ def cmd_spool(args) -> int:
         for f in files:
             content = spool.read(f)
             bad = f", {len(content.unreadable)} unreadable" if content.unreadable else ""
-            print(f"{f}  {len(content.entries)} lines{bad}  for {spool.describe_identity((content.header or {}).get('database'))}")
+            meant = spool.describe_identity((content.header or {}).get("database"))
+            print(f"{f}  {len(content.entries)} lines{bad}  for {meant}")
         if not files:
             print("no spooled rows")
         return 0

@@ -103,7 +103,7 @@ class EmbeddedPostgres:
     fast: bool = False  # tests: no fsync, for throwaway clusters
 
     @classmethod
-    def default(cls) -> "EmbeddedPostgres":
+    def default(cls) -> EmbeddedPostgres:
         port = int(os.environ.get("PDE_PG_PORT", DEFAULT_PORT))
         return cls(home=pde_home(), port=port)
 

@@ -107,7 +107,7 @@ def check_migrations(conn) -> list[Finding]:
 
 
 # -- environments -----------------------------------------------------------------------------
-ENVS = [(".venv", ["--group", "dev"], {}), (".venv-airflow", ["--group", "dev", "--group", "airflow"],
+ENVS = [(".venv", ["--group", "dev"], {}), (".venv-airflow", ["--group", "dev", "--group", "airflow", "--group", "web"],
                                            {"UV_PROJECT_ENVIRONMENT": ".venv-airflow"})]
 
 
@@ -393,7 +393,7 @@ def check_certificates() -> list[Finding]:
             cert = x509.load_pem_x509_certificate(path.read_bytes())
         except (OSError, ValueError):
             continue  # a key file or not a certificate
-        left = cert.not_valid_after_utc - dt.datetime.now(dt.timezone.utc)
+        left = cert.not_valid_after_utc - dt.datetime.now(dt.UTC)
         if left.total_seconds() < 14 * 86400:
             out.append(Finding(FAIL, "https", f"certificate {path} " + ("expired" if left.total_seconds() < 0 else
                                f"expires in {_age(left)}"), "renew it and restart the HTTPS proxy"))

@@ -73,7 +73,7 @@ COMMENT ON TABLE platform.schema_repeatables IS 'Repeatable SQL from sql/repeata
 COMMENT ON COLUMN platform.schema_repeatables.name IS 'The file name in sql/repeatable/.';
 COMMENT ON COLUMN platform.schema_repeatables.checksum IS 'SHA-256 of the file when last applied.';
 COMMENT ON COLUMN platform.schema_repeatables.applied_at IS 'When it was last applied.';
-"""
+"""  # noqa: E501 - the string's text is kept verbatim
 
 
 class MigrationError(RuntimeError):
@@ -234,7 +234,8 @@ def _apply_repeatables(conn, repeatables: list[Migration], log, everything: bool
     conn.commit()
     changed = [f"repeatable/{r.path.name}" for r in repeatables[first:] if done.get(r.path.name) != r.checksum]
     rebuilt = [n for n in names if n not in changed]
-    log(f"applied sql/{', sql/'.join(changed)}" + (f" (and, built on it, sql/{', sql/'.join(rebuilt)})" if rebuilt else ""))
+    log(f"applied sql/{', sql/'.join(changed)}"
+        + (f" (and, built on it, sql/{', sql/'.join(rebuilt)})" if rebuilt else ""))
     for name, cause in lost:
         log(f"WARNING: the view {name} was dropped because it is built on {cause}, which was re-created; "
             f"it is not one of pde's files: create it again.")

@@ -77,7 +77,8 @@ def plan(area: str, name: str, root: Path = PROJECT_ROOT) -> dict[Path, str]:
     taken = [p for p in (root / "scrapers").glob(f"*/{name}.py")] + [root / "fixtures" / name,
                                                                      root / "tests" / f"test_{name}.py"]
     if any(p.exists() for p in taken):
-        raise NewSourceError(f"{name} exists already: {', '.join(str(p.relative_to(root)) for p in taken if p.exists())}")
+        raise NewSourceError(f"{name} exists already: "
+                             f"{', '.join(str(p.relative_to(root)) for p in taken if p.exists())}")
     migration = f"{next_migration(root)}_{name}.sql"
     files = {
         root / "scrapers" / area / f"{name}.py": "spider.py.tmpl",

@@ -152,7 +152,7 @@ def upgrade(pg: EmbeddedPostgres | None = None, log=print) -> int:
                      if before.get(db, {}).get(t) != after.get(db, {}).get(t)]
             raise DatabaseError(f"The upgraded cluster in {target} does not hold the same rows "
                                 f"({'; '.join(diffs[:10])}). {pg.datadir} is untouched and still the one pde uses.")
-        stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
         kept = pg.home / f"pgdata-pg{old}-{stamp}"
         pg.datadir.rename(kept)
         target.rename(pg.datadir)

@@ -58,7 +58,7 @@ class Record:
         cached = cls.__dict__.get("_pde_columns")
         if cached is None:
             cached = _columns(cls)
-            setattr(cls, "_pde_columns", cached)
+            cls._pde_columns = cached
         return cached
 
     @classmethod
@@ -70,7 +70,7 @@ class Record:
         return {c.name: _jsonable(getattr(self, c.name, None)) for c in self.columns()}
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "Record":
+    def from_json(cls, data: dict[str, Any]) -> Record:
         """Inverse of to_json: restores dates, datetimes and decimals."""
         values = {}
         for c in cls.columns():
@@ -135,7 +135,7 @@ def _spec(cls: type[Record]):
         names = [c.name for c in cols]
         getter = operator.attrgetter(*names) if len(names) > 1 else (lambda o, n=names[0]: (getattr(o, n),))
         spec = (getter, [(c.name, frozenset(c.types), c.types, c.required) for c in cols])
-        setattr(cls, "_pde_spec", spec)
+        cls._pde_spec = spec
     return spec
 
 
@@ -168,7 +168,7 @@ def _fast_check(cls: type[Record]):
     lines.append("    return True")
     exec("\n".join(lines), env)  # noqa: S102 - generated from the class's own annotations
     check = env["check"]
-    setattr(cls, "_pde_fast_check", check)
+    cls._pde_fast_check = check
     return check
 
 
@@ -182,7 +182,7 @@ def validate(item: Record) -> str | None:
         return None
     getter, cols = _spec(type(item))
     problems = None
-    for v, (name, fast, types, required) in zip(getter(item), cols):
+    for v, (name, fast, kinds, required) in zip(getter(item), cols):
         if v is None:
             if required:
                 problems = (problems or []) + [f"{name} is required"]
@@ -199,12 +199,12 @@ def validate(item: Record) -> str | None:
             elif t is float and v != v:
                 problems = (problems or []) + [f"{name} is NaN"]
             continue
-        if t is not bool and isinstance(v, types):
+        if t is not bool and isinstance(v, kinds):
             continue
         if t is str and not v and required:
             problems = (problems or []) + [f"{name} is required"]
             continue
         problems = (problems or []) + [
-            f"{name} should be {'/'.join(sorted(x.__name__ for x in types))}, got {t.__name__} {v!r:.60}"
+            f"{name} should be {'/'.join(sorted(x.__name__ for x in kinds))}, got {t.__name__} {v!r:.60}"
         ]
     return "; ".join(problems) if problems else None

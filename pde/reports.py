@@ -56,7 +56,7 @@ def run_notebook(notebook: Path, parameters: dict | None = None, out_dir: Path |
     except Exception as exc:  # noqa: BLE001 - papermill's PapermillExecutionError and kernel failures alike
         error = exc
     body, _ = HTMLExporter().from_notebook_node(nbformat.read(executed, as_version=4))
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     html = out_dir / f"{notebook.stem}.html"
     html.write_text(body, encoding="utf-8")
     shutil.copyfile(html, out_dir / f"{notebook.stem}-{stamp}.html")

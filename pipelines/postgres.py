@@ -161,10 +161,34 @@ class PostgresPipeline:
             self.flush(cls)
         self._stop_worker()
         self._store_quarantine()  # including rows the database refused in the last batches
+        self._after_load()
         if self.conn is not None and not self.conn.closed:
             self.conn.close()
         if self._worker_error is not None:
             raise RuntimeError(f"writing to the database failed: {self._worker_error}") from self._worker_error
+
+    def _after_load(self) -> None:
+        """Run the SQL the spider asks for once its rows are in (spider.after_load(): [(sql, params)]),
+        e.g. linking newly crawled players. Skipped when writing failed or the database is away;
+        its failure is logged, and the crawl's rows stay."""
+        after = getattr(self.crawler.spider, "after_load", None)
+        if not callable(after) or self._worker_error is not None or self.db_down:
+            return
+        statements = after() or []
+
+        def run(conn):
+            with conn.cursor() as cur:
+                for statement, params in statements:
+                    cur.execute(statement, params)
+            conn.commit()
+
+        try:
+            if statements:
+                self._with_db(run)
+        except Exception as exc:  # noqa: BLE001 - follow-up work never fails the crawl that loaded the rows
+            if self.conn is not None:
+                self.conn.rollback()
+            logger.error("After loading: %s", str(exc).strip())
 
     # -- flushing -------------------------------------------------------------------
     def quarantine(self, table, reason, raw, url):

@@ -21,9 +21,9 @@ from scrapy import signals
 from scrapy.exceptions import CloseSpider
 
 from pde.db import DatabaseError, connect, database_url, describe
+from pde.liveness import mark_abandoned, tag_connection
 from pde.migrate import MigrationError, migrate
 from pde.runs import ErrorCollector, run_of
-from pde.liveness import mark_abandoned, tag_connection
 from pde.sources import public_args
 from pipelines.spool import SpoolError, append, database_identity, spool_dir, spool_path
 

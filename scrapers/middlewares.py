@@ -141,7 +141,8 @@ class BlockDetectionMiddleware:
         if sign is None:
             return response
         advice = getattr(spider, "block_advice", "")
-        msg = f"Blocked: {request.url} answered with a block/captcha page ({sign}). No items were taken from it. {advice}"
+        msg = (f"Blocked: {request.url} answered with a block/captcha page ({sign}). No items were taken from it. "
+               f"{advice}")
         logger.error(msg)
         self.crawler.stats.inc_value("pde/blocked")
         run_of(self.crawler).stop("blocked", msg)

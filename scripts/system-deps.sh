@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what pde needs from the operating system when it is missing:
-# uv (Python packaging), PostgreSQL server binaries, Chromium (+ poppler, an emoji font)
+# uv (Python packaging), PostgreSQL server binaries, redis-server (Celery's broker), Chromium (+ poppler, an emoji font)
 # for the browser tests and PDFs, and libofx (+ a C compiler) for the OFX cross-check.
 # Idempotent and quick when everything is there. Only the apt packages need root: run as root
 # (or `sudo scripts/system-deps.sh`) once; as a normal user it says what is missing and how to get it.
@@ -11,6 +11,8 @@ need_apt=()
 python3 -c "import ensurepip, venv" >/dev/null 2>&1 || need_apt+=(python3-venv)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || [ -n "${PG_BINDIR:-}" ] || need_apt+=(postgresql)
 command -v psql >/dev/null 2>&1 || need_apt+=(postgresql-client)
+# Celery's broker for `pde up --celery` and tests/test_celery.py (pde starts its own; no system service needed)
+command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
 if [ "${PDE_WITH_BROWSER:-1}" = 1 ]; then
   command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
   command -v pdftoppm >/dev/null 2>&1 || need_apt+=(poppler-utils)
@@ -33,6 +35,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
     # Debian's postgresql package starts a cluster on 5432; pde runs its own and needs no system one.
     if command -v service >/dev/null 2>&1; then service postgresql stop >/dev/null 2>&1 || true; fi
+    if command -v service >/dev/null 2>&1; then service redis-server stop >/dev/null 2>&1 || true; fi
   else
     echo "pde needs these system packages, which only root can install: ${need_apt[*]}" >&2
     echo "Run once:  sudo apt-get install ${need_apt[*]}   (or: sudo scripts/system-deps.sh)" >&2

@@ -61,7 +61,9 @@ def setup() -> int:
     application = app()
     with application.app_context():
         from flask_migrate import upgrade
-        from superset import appbuilder, security_manager as sm
+
+        from superset import appbuilder
+        from superset import security_manager as sm
 
         upgrade(directory=os.path.join(os.path.dirname(sys.modules["superset"].__file__), "migrations"))
         appbuilder.add_permissions(update_perms=True)
@@ -81,7 +83,8 @@ def setup() -> int:
 def viewer(name: str) -> int:
     application = app()
     with application.app_context():
-        from superset import db, security_manager as sm
+        from superset import db
+        from superset import security_manager as sm
 
         ensure_viewer_role(sm)
         password = os.environ["PDE_SUPERSET_VIEWER_PASSWORD"]

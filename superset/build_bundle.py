@@ -243,7 +243,18 @@ def chart_file(src: dict, dataset: dict) -> dict:
 
 
 # -- dashboards -----------------------------------------------------------------
-def dashboard_file(key: str, src: dict, assets: Assets) -> dict:
+def filter_id(key: str, f: dict) -> str:
+    return f"NATIVE_FILTER-{key}-{f['column']}"
+
+
+def default_queries(assets: Assets | None = None) -> dict[str, str]:
+    """{filter id: SQL} for the filters whose default is read from the data when importing (default_sql)."""
+    assets = assets or load_assets()
+    return {filter_id(key, f): f["default_sql"] for key, dash in assets.dashboards.items()
+            for f in dash.get("filters") or [] if f.get("default_sql")}
+
+
+def dashboard_file(key: str, src: dict, assets: Assets, defaults: dict[str, list] | None = None) -> dict:
     position: dict = {
         "DASHBOARD_VERSION_KEY": "v2",
         "ROOT_ID": {"type": "ROOT", "id": "ROOT_ID", "children": ["GRID_ID"]},
@@ -268,21 +279,28 @@ def dashboard_file(key: str, src: dict, assets: Assets) -> dict:
                          "width": width, "height": row["height"]},
             }
     filters = []
-    for i, f in enumerate(src.get("filters") or []):
+    for f in src.get("filters") or []:
         dataset = assets.datasets[f["dataset"]]
         kind = {"select": "filter_select", "range": "filter_range"}[f["type"]]
-        control = ({"multiSelect": True, "enableEmptyFilter": False, "defaultToFirstItem": False,
-                    "inverseSelection": False, "searchAllOptions": False}
+        # single: one value at a time (one currency, one league: never summed across them). Not "required":
+        # Superset 6.1 then draws no chart at all, even with a default value.
+        control = ({"multiSelect": f.get("multi", True), "enableEmptyFilter": False,
+                    "defaultToFirstItem": False, "inverseSelection": False, "searchAllOptions": False}
                    if kind == "filter_select" else {"enableEmptyFilter": False})
+        value = (defaults or {}).get(filter_id(key, f))
+        mask = {"extraFormData": {}, "filterState": {}, "ownState": {}}
+        if value:
+            mask = {"extraFormData": {"filters": [{"col": f["column"], "op": "IN", "val": value}]},
+                    "filterState": {"value": value}, "ownState": {}}
         filters.append({
-            "id": f"NATIVE_FILTER-{key}-{f['column']}",
+            "id": filter_id(key, f),
             "name": f["name"],
             "filterType": kind,
             "type": "NATIVE_FILTER",
             "targets": [{"column": {"name": f["column"]}, "datasetUuid": dataset["uuid"]}],
             "controlValues": control,
-            "defaultDataMask": {"extraFormData": {}, "filterState": {}, "ownState": {}},
-            "cascadeParentIds": [],
+            "defaultDataMask": mask,
+            "cascadeParentIds": [filter_id(key, {"column": c}) for c in f.get("parents", [])],
             "scope": {"rootPath": ["ROOT_ID"], "excluded": []},
             "description": f.get("description", ""),
         })
@@ -314,8 +332,9 @@ def dashboard_file(key: str, src: dict, assets: Assets) -> dict:
 
 
 # -- the bundle -----------------------------------------------------------------
-def bundle_files(assets: Assets | None = None, sqlalchemy_uri: str = PLACEHOLDER_URI) -> dict[str, dict]:
-    """Every file of the bundle (path inside the top folder -> content)."""
+def bundle_files(assets: Assets | None = None, sqlalchemy_uri: str = PLACEHOLDER_URI,
+                 defaults: dict[str, list] | None = None) -> dict[str, dict]:
+    """Every file of the bundle (path inside the top folder -> content); defaults: {filter id: values}."""
     assets = assets or load_assets()
     db = assets.database
     db_name = db["database_name"]
@@ -327,7 +346,7 @@ def bundle_files(assets: Assets | None = None, sqlalchemy_uri: str = PLACEHOLDER
     for key, chart in assets.charts.items():
         files[f"charts/{key}.yaml"] = chart_file(chart, assets.datasets[chart["dataset"]])
     for key, dash in assets.dashboards.items():
-        files[f"dashboards/{key}.yaml"] = dashboard_file(key, dash, assets)
+        files[f"dashboards/{key}.yaml"] = dashboard_file(key, dash, assets, defaults)
     return files
 
 
@@ -337,10 +356,11 @@ def database_file_name(assets: Assets | None = None) -> str:
     return f"databases/{assets.database['database_name']}.yaml"
 
 
-def bundle_bytes(sqlalchemy_uri: str = PLACEHOLDER_URI, assets: Assets | None = None) -> bytes:
+def bundle_bytes(sqlalchemy_uri: str = PLACEHOLDER_URI, assets: Assets | None = None,
+                 defaults: dict[str, list] | None = None) -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        for path, content in bundle_files(assets, sqlalchemy_uri).items():
+        for path, content in bundle_files(assets, sqlalchemy_uri, defaults).items():
             z.writestr(f"{BUNDLE_ROOT}/{path}", yaml.safe_dump(content, sort_keys=False, allow_unicode=True))
     return buf.getvalue()
 

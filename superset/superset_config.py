@@ -18,12 +18,13 @@ SQLALCHEMY_DATABASE_URI = os.environ.get("PDE_SUPERSET_METADATA_URL") or f"sqlit
 SCARF_ANALYTICS = False
 SUPERSET_LOG_VIEW = False
 
-# Query results are cached on disk (shared by the gunicorn workers) for 10 minutes;
-# a crawl every few hours makes fresher data pointless and re-renders fast.
+# Query results are cached on disk (shared by the gunicorn workers) for one minute
+# (PDE_SUPERSET_CACHE_SECONDS): long enough that a dashboard's charts and a quick
+# reload share their queries, short enough that rows a crawl just wrote show at once.
 DATA_CACHE_CONFIG = {
     "CACHE_TYPE": "FileSystemCache",
     "CACHE_DIR": str(HOME / "cache" / "data"),
-    "CACHE_DEFAULT_TIMEOUT": 600,
+    "CACHE_DEFAULT_TIMEOUT": int(os.environ.get("PDE_SUPERSET_CACHE_SECONDS", "60")),
     "CACHE_THRESHOLD": 5000,
 }
 CACHE_CONFIG = {

@@ -75,7 +75,7 @@ def crawl_cassette(cassette: Path | str, db: str, **kwargs):
     return run_crawl(meta["spider"], db=db, cassette=cassette, args=args, settings=settings, **kwargs)
 
 
-def rows(url: str, sql: str, params=()) -> list[tuple]:
+def rows(url: str, sql: str, params=None) -> list[tuple]:
     with psycopg2.connect(url) as conn, conn.cursor() as cur:
         cur.execute(sql, params)
         result = cur.fetchall()

@@ -238,7 +238,8 @@ def test_up_runs_a_crawl_dag_and_what_depends_on_it_then_down_stops_everything(l
     assert dag["is_paused"] is False and set(t["name"] for t in dag["tags"]) == {"selftest", "crawl"}
     run = _api("POST", "/api/v2/dags/selftest_things/dagRuns", {"logical_date": None}, token)
     path = f"/api/v2/dags/selftest_things/dagRuns/{run['dag_run_id']}"
-    done = _until("the crawl DAG run", lambda: (r := _api("GET", path, token=token))["state"] in ("success", "failed") and r)
+    done = _until("the crawl DAG run", lambda: (r := _api("GET", path, token=token))["state"] in ("success",
+                                                                                                  "failed") and r)
     tis = _api("GET", path + "/taskInstances", token=token)["task_instances"]
     assert done["state"] == "success", [(t["task_id"], t["state"]) for t in tis]
     assert {(t["task_id"], t.get("rendered_map_index")) for t in tis} >= {("crawls.crawl", "things"),

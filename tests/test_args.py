@@ -9,21 +9,15 @@ from __future__ import annotations
 import ast
 import re
 
-import psycopg2
 import pytest
 
 from pde.sources import Arg, ArgError, declared_args, normalised_args, parse_args
 from tests.conftest import ROOT, run_crawl
+from tests.helpers import rows
 from tests.test_machinery import PAGES, things_cassette
 
 SPIDERS = ("zillow_listings", "bank_csv", "ofx_statements", "plaid_transactions", "espn_league",
            "fantasypros_rankings", "pfr_stats", "sleeper_league")
-
-
-def rows(url, sql):
-    with psycopg2.connect(url) as conn, conn.cursor() as cur:
-        cur.execute(sql)
-        return cur.fetchall()
 
 
 def error_line(proc) -> str:

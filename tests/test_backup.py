@@ -19,16 +19,9 @@ import pytest
 
 from pde import backup, cassettes
 from tests.conftest import FIXTURES, _admin, run_crawl, run_pde
+from tests.helpers import rows
 
 KEY = "x" * 43 + "="  # a syntactically valid Fernet key, made up for the tests
-
-
-def rows(url, sql, args=None):
-    with psycopg2.connect(url) as conn, conn.cursor() as cur:
-        cur.execute(sql, args)
-        out = cur.fetchall()
-    conn.close()
-    return out
 
 
 def table_md5s(url) -> dict[str, tuple[int, str]]:
@@ -220,7 +213,7 @@ def test_cut_or_reordered_encrypted_file_is_refused(tmp_path):
 
 def test_retention_keeps_newest_per_day_week_and_month():
     # Sets twice a day over ~10 weeks ending Mon 2026-03-02 (the newest: 2026-03-02 18:00)
-    end = dt.datetime(2026, 3, 2, 18, tzinfo=dt.timezone.utc)
+    end = dt.datetime(2026, 3, 2, 18, tzinfo=dt.UTC)
     labels = [(end - dt.timedelta(hours=12 * i)).strftime(backup.LABEL_FORMAT) for i in range(140)]
     kept = backup.sets_to_keep(labels, {"daily": 3, "weekly": 2, "monthly": 3})
     expected = {

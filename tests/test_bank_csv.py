@@ -34,8 +34,9 @@ from scrapers.finance.bank_csv import (
 )
 from scrapers.finance.common import parse_amount
 from scrapers.finance.records import Account, Balance, Institution, Transaction
+from tests.helpers import FIXTURES, of
 
-FIX = Path(__file__).resolve().parent.parent / "fixtures" / "bank_csv"
+FIX = FIXTURES / "bank_csv"
 PROFILES = load_profiles()
 
 
@@ -50,10 +51,6 @@ def parse(name: str | None = None, body: bytes | None = None, url: str | None = 
         body = (FIX / name).read_bytes()
     url = url or (FIX / (name or "export.csv")).as_uri()
     return list(BankCsvSpider(**args).parse(TextResponse(url=url, body=body, encoding="utf-8")))
-
-
-def of(records, cls) -> list:
-    return [r for r in records if type(r) is cls]
 
 
 def csv_id(account_id: str, day: str, amount: str, description: str, n: int) -> str:
@@ -91,7 +88,8 @@ def test_schwab_checking_withdrawal_deposit_and_running_balance():
     assert [x.check_number for x in t] == [None, None, "558", None]
     assert [x.balance_after for x in t] == [Decimal("878.47"), Decimal("858.47"), Decimal("961.47"), Decimal("1036.47")]
     assert all(x.pending is False and x.currency == "USD" for x in t)
-    assert t[0].transaction_id == csv_id("csv:charles-schwab:schwab-chk", "2022-08-17", "20", "Deposit Mobile Banking", 1)
+    assert t[0].transaction_id == csv_id("csv:charles-schwab:schwab-chk", "2022-08-17", "20", "Deposit Mobile Banking",
+                                         1)
     [bal] = of(records, Balance)  # newest day of a newest-first file
     assert (bal.account_id, bal.as_of, bal.balance_type, bal.amount) == (
         "csv:charles-schwab:schwab-chk", dt.date(2022, 8, 17), "ledger", Decimal("878.47"))
@@ -220,7 +218,8 @@ def test_header_after_a_preamble_and_with_a_bom():
 
 def test_unknown_ambiguous_header_names_the_closest_profile_and_the_command(pde_home):
     """A Schwab-like layout whose dates read both ways (08/07: August 7 or July 8?) is refused."""
-    body = b"Date,Status,Type,Check Number,Description,Withdrawal,Deposit,Balance\n08/07/2022,Posted,ATM,,X,$1.00,,$2.00\n"
+    body = (b"Date,Status,Type,Check "
+            b"Number,Description,Withdrawal,Deposit,Balance\n08/07/2022,Posted,ATM,,X,$1.00,,$2.00\n")
     with pytest.raises(ParseError) as err:
         parse(body=body, url="file:///downloads/statement.csv")
     msg = str(err.value)
@@ -270,7 +269,8 @@ currency = "EUR"
     profiles = load_profiles(tmp_path / "p.toml")
     body = "Buchungstag;Umsatz;Text\n01.02.2024;-1.234,56 €;Miete Februar\n".encode()
     [t] = [r for r in parse_bank_csv(body, "x.csv", profiles, account="giro") if type(r) is Transaction]
-    assert (t.posted_date, t.amount, t.currency, t.payee) == (dt.date(2024, 2, 1), Decimal("-1234.56"), "EUR", "Miete Februar")
+    assert (t.posted_date, t.amount, t.currency, t.payee) == (dt.date(2024, 2, 1), Decimal("-1234.56"), "EUR",
+                                                              "Miete Februar")
 
 
 def test_profiles_are_checked_when_loaded():

@@ -51,14 +51,16 @@ def test_record_then_replay_offline(pg_url, tmp_path, pde_home, local_site, monk
     out = tmp_path / "recorded.json"
     # the spider's start URL is https://things.test/...; point it at the local site via -a url
     p = run_crawl("selftest_things", db=pg_url, args={"url": f"{local_site}/page/1.json"},
-                  settings={"PDE_RECORD": str(out), "DEFAULT_REQUEST_HEADERS": json.dumps({"Authorization": f"Bearer {SECRET_TOKEN}"})},
+                  settings={"PDE_RECORD": str(out),
+                            "DEFAULT_REQUEST_HEADERS": json.dumps({"Authorization": f"Bearer {SECRET_TOKEN}"})},
                   env={"THINGS_API_TOKEN": SECRET_TOKEN})
     assert p.returncode == 0, p.stderr[-3000:]
     text = out.read_text()
     assert SECRET_TOKEN not in text, "a secret reached the cassette"
     assert SECRET_TOKEN not in p.stderr, "a secret reached the log"
     doc = json.loads(text)
-    assert [i["request"]["uri"] for i in doc["http_interactions"]] == [f"{local_site}/page/1.json", f"{local_site}/page/2.json"]
+    assert [i["request"]["uri"] for i in doc["http_interactions"]] == [f"{local_site}/page/1.json",
+                                                                       f"{local_site}/page/2.json"]
     first = doc["http_interactions"][0]
     assert first["request"]["headers"]["Authorization"] == [cassettes.PLACEHOLDER]
     assert first["response"]["headers"]["Set-Cookie"][0].startswith(f"session={cassettes.PLACEHOLDER}; Path=/")

@@ -49,7 +49,7 @@ def databases(pg_server, tmp_path_factory):
     with admin.cursor() as cur:
         cur.execute(f'CREATE DATABASE "{every}" TEMPLATE "{one}"')
     for cassette in (FP / "cassette_api_week4.json", FIX / "pfr_stats" / "cassette_2025.json",
-                     FIX / "espn_league" / "cassette_2018.json"):
+                     FIX / "espn_league" / "cassette_2018.json", FIX / "sleeper_league" / "cassette_league.json"):
         crawl(cassette, f"{base}/{every}", home)
     yield {"fantasypros": f"{base}/{one}", "all": f"{base}/{every}"}
     with admin.cursor() as cur:
@@ -105,6 +105,25 @@ def page_one_png(pdf: Path, name: str) -> Path:
     return png
 
 
+def column_order(players: list[dict]) -> list[str]:
+    """What the sheet's columns read, top to bottom and left to right: each position's players in ECR order,
+    a "Tier N" line where the tier changes (the page's own data, not the sheet's)."""
+    out = []
+    for pos in ("QB", "RB", "WR", "TE", "K", "DST"):
+        tier = None
+        for p in [p for p in players if p["player_position_id"] == pos]:
+            if p["tier"] != tier:
+                out.append(f"Tier {p['tier']}")
+                tier = p["tier"]
+            out.append(p["player_name"])
+    return out
+
+
+def pages(pdf: Path) -> int:
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+    return int(re.search(r"^Pages:\s+(\d+)", info, re.M).group(1))
+
+
 def in_order(text: str, names: list[str]) -> None:
     at = 0
     for name in names:
@@ -126,23 +145,24 @@ def test_fantasypros_ecr_orders_the_sheet(databases):
     assert [p.name for p in sheet.players][:3] == ["Christian McCaffrey", "Bijan Robinson", "Saquon Barkley"]
     assert sheet.sources == ["Order: FantasyPros ECR (PPR), 2025 draft, 6 players, updated 2025-09-01"]
     missing = "\n".join(sheet.missing)
-    for notice in ("No 2025 ADP", "No 2024 fantasy points: crawl `scrapy crawl pfr_stats -a seasons=2024 -a pages=fantasy`",
+    for notice in ("No 2025 ADP",
+                   "No 2024 fantasy points: crawl `scrapy crawl pfr_stats -a seasons=2024 -a pages=fantasy`",
                    "No 2025 season projections", "No value over replacement"):
         assert notice in missing
     assert all(p.adp is None and p.last_points is None and p.projection is None and p.vor is None
                for p in sheet.players)
 
     html = cheatsheet.render_html(sheet)
-    in_order(html, ["Tier 1", "Christian McCaffrey", "Bijan Robinson", "Saquon Barkley", "Tier 2", "Jahmyr Gibbs",
-                    "Tier 4", "Jalen Hurts", "Tier 5", "Patrick Mahomes II"])
-    assert '<div class="missing">' in html and "No 2024 fantasy points" in html
+    in_order(html, column_order(expected))  # a column per position, QB first, tier breaks inside
+    assert "Missing:" in html and "No 2024 fantasy points" in html
 
 
 def test_another_scoring_falls_back_to_the_nearest_list_and_says_so(databases):
     sheet = sheet_of(databases["fantasypros"], scoring="half", season=2025)
     assert [p.name for p in sheet.players] == [e["player_name"] for e in ecr_players()]
     assert sheet.missing[0].startswith("No FantasyPros Half PPR ECR for 2025: ordered by FantasyPros ECR (PPR) "
-                                       "instead. Crawl `scrapy crawl fantasypros_rankings -a season=2025 -a scoring=HALF`")
+                                       "instead. Crawl `scrapy crawl fantasypros_rankings -a season=2025 -a "
+                                       "scoring=HALF`")
     assert sheet.title == "2025 draft cheat sheet: Half PPR"
 
 
@@ -154,10 +174,13 @@ def test_pdf_through_the_command_line(databases, tmp_path, monkeypatch, capsys):
     assert "2025 draft cheat sheet: PPR: 6 of 6 players" in capsys.readouterr().out
     assert "Christian McCaffrey" in out.read_text() and pdf.read_bytes().startswith(b"%PDF")
     text = pdf_text(pdf)
-    in_order(text, ["2025 draft cheat sheet: PPR", "Missing", "No 2025 ADP",
-                    *[e["player_name"] for e in ecr_players()]])
-    assert re.search(r"1\s+Christian McCaffrey\s+RB\s+SF\s+14\s+1\s+RB1\s+1\b", text), text
-    assert re.search(r"6\s+Patrick Mahomes II\s+QB\s+KC\s+10\s+31\s+QB2\s+5\b", text), text
+    in_order(text, ["2025 draft cheat sheet: PPR", "Missing", "No 2025 ADP"])
+    assert pages(pdf) == 1
+    # a row: tick box, overall order, name, team, bye, rank (no VOR without points)
+    first = ecr_players()[0]
+    assert re.search(rf"1\s+{first['player_name']}\s+{first['player_team_id']}\s+{first['player_bye_week']}\s+1\b",
+                     text), text
+    assert re.search(r"6\s+Patrick Mahomes II\s+KC\s+10\s+31\b", text), text
     page_one_png(pdf, "cheatsheet-2025-ppr")
 
 
@@ -186,7 +209,8 @@ def test_all_sources_season_2026(databases):
         "\n".join(sheet.missing))
     used = "\n".join(sheet.sources)
     assert "FantasyPros 2025 (59 players" in used and "Pro-Football-Reference 2025 (3 players" in used
-    assert "1 player matched across sources by name and position only" in "\n".join(sheet.missing)  # Saquon: FP + PFR
+    # Saquon (FantasyPros + PFR) is linked by the crawls themselves (fantasy.match_players after loading)
+    assert "matched across sources by name and position only" not in "\n".join(sheet.missing)
     assert "No tiers" in sheet.missing[0] and any(m.startswith("No 2026 season projections") for m in sheet.missing)
 
     half = sheet_of(databases["all"], scoring="standard", top=3)
@@ -211,15 +235,61 @@ def test_espn_ranks_adp_and_projections_when_fantasypros_has_no_list(databases, 
     assert any("ESPN 2018 (49 players" in s and "league 368876 (ppr)" in s for s in sheet.sources)
 
     pdf = cheatsheet.write_pdf(cheatsheet.render_html(sheet), tmp_path / "2018.pdf")
+    assert pages(pdf) == 1  # 49 players: one landscape page
     text = pdf_text(pdf)
-    in_order(text, [p["name"] for p in pool])  # every player, over both pages, in ESPN's order
-    assert "page 2 / 2" in text
+    for pos in ESPN_POSITIONS.values():  # each position's column in ESPN's order
+        in_order(text, [p["name"] for p in pool if p["position"] == pos])
     page_one_png(pdf, "cheatsheet-2018-ppr")
+
+
+def test_the_demo_sheet_is_one_landscape_page_in_position_columns(databases, tmp_path):
+    """2026: FantasyPros ranks one player, the rest come by VOR: no 60 quarterbacks after him."""
+    needs_tools()
+    sheet = sheet_of(databases["all"], top=200)
+    qbs = [p for p in sheet.players if p.position == "QB"]
+    assert sheet.total > 24 + 10 and len(qbs) == 24  # the QBs' share of 200 (12 %)
+    assert sheet.players[0].name == "Saquon Barkley"
+    pdf = cheatsheet.write_pdf(cheatsheet.render_html(sheet), tmp_path / "demo.pdf")
+    assert pages(pdf) == 1
+    text = pdf_text(pdf)
+    # the QB column, best VOR first, as computed from the points files in test_all_sources_season_2026
+    qb_points = {p["player_name"]: round(p["points"], 2)
+                 for p in json.loads((FP / "player-points.json").read_text())["players"] if p.get("games")}
+    qb_points["Josh Allen"] = 356.12
+    in_order(text, sorted(qb_points, key=lambda n: -qb_points[n])[:5])
+    assert text.count("\u2610") == 0  # tick boxes are drawn boxes, not characters
+    png = page_one_png(pdf, "cheatsheet-demo-2026")
+    assert png.exists()
+
+
+def test_the_league_scoring_drives_points_and_vor(databases):
+    """Sleeper league 2018 (6 points a passing TD, -2 an interception): ESPN's projected stats times its points."""
+    league = json.loads((FIX / "sleeper_league" / "league.json").read_text())
+    w = league["scoring_settings"]
+    ids = {"pass_yd": "3", "pass_td": "4", "pass_int": "20", "rush_yd": "24", "rush_td": "25", "rec": "53",
+           "rec_yd": "42", "rec_td": "43", "fum_lost": "72"}
+    expected = {}
+    for entry in json.loads((FIX / "espn_league" / "league_free_agents_2018.json").read_text())["players"]:
+        p = entry["player"]
+        for st in p.get("stats", []):
+            if (st["statSourceId"], st["statSplitTypeId"], st["seasonId"]) == (1, 0, 2018) and "3" in st["stats"]:
+                expected[p["fullName"]] = round(sum(st["stats"].get(i, 0) * w.get(k, 0) for k, i in ids.items()), 1)
+    assert len(expected) >= 3, expected  # quarterbacks with projected passing yards
+    sheet = sheet_of(databases["all"], season=2018, league=league["league_id"])
+    assert sheet.title == f"2018 draft cheat sheet: {league['name']} (sleeper {league['league_id']}) scoring"
+    got = {p.name: round(p.projection, 1) for p in sheet.players if p.name in expected}
+    assert got == expected
+    # replacement: 12 teams x the lineup's spots (QB, RB x2, WR x2, TE, FLEX x2 shared by RB and WR, DEF)
+    assert {p: r.needed for p, r in sheet.replacement.items() if p in ("QB", "RB", "WR", "TE")} == {
+        "QB": 12, "RB": 36, "WR": 36, "TE": 12}
+    plain = sheet_of(databases["all"], season=2018, scoring="ppr")
+    assert {p.name: p.projection for p in plain.players if p.name in expected} != got  # ESPN's own scoring
 
 
 # -- no data, no browser, the command line ----------------------------------------------------------
 def test_an_empty_database_says_what_to_crawl(pg_conn):
-    with pytest.raises(cheatsheet.CheatSheetError, match="No fantasy rankings or stats.*scrapy crawl fantasypros_rankings"):
+    with pytest.raises(cheatsheet.CheatSheetError,
+                       match="No fantasy rankings or stats.*scrapy crawl fantasypros_rankings"):
         cheatsheet.build(pg_conn)
 
 
@@ -238,7 +308,8 @@ def test_arguments():
                               "--replacement", "rb=24,DST=10"])
     assert (args.scoring, args.season, args.top, args.replacement, args.func) == (
         "std", 2025, 50, {"RB": 24, "DEF": 10}, cheatsheet.cmd_cheatsheet)
-    assert parser.parse_args(["cheatsheet"]).scoring == "ppr"
+    assert parser.parse_args(["cheatsheet"]).scoring is None  # the league's, else ppr
+    assert parser.parse_args(["cheatsheet", "--league", "123"]).league == "123"
     for bad in (["--scoring", "two"], ["--replacement", "OL=5"]):
         with pytest.raises(SystemExit):
             parser.parse_args(["cheatsheet", *bad])

@@ -1,5 +1,10 @@
 """docker-compose.yml is consistent (there is no Docker engine here to run it).
 
+It is parsed, for each profile, by the Compose Specification's parser (the `compose-spec` package:
+the compose_spec Rust crate, strict about keys, durations, ports and restart policies) after
+interpolating the variables the way `docker compose config` does, from .env.example.
+Debian's docker-compose 1.29 is not used: it rejects the top-level `name:` and `configs.content`.
+
 Checks the services and what they depend on, that images are pinned, volumes
 and configs are declared and used, ports are published on 127.0.0.1 only,
 every ${VARIABLE} is in .env.example (and nothing there is unused), the build
@@ -9,7 +14,11 @@ ones `make up` uses (pde/services/airflow.py).
 
 from __future__ import annotations
 
+import copy
 import re
+import shutil
+import subprocess
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -148,3 +157,126 @@ def test_airflow_settings_match_the_local_setup(compose, tmp_path, monkeypatch):
     assert env["AIRFLOW__CORE__DAGS_FOLDER"] == "/opt/pde/dags"
     assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].endswith("@postgres:5432/airflow")
     assert all(compose["services"][n]["environment"] == env for n in AIRFLOW)
+
+
+# -- the Compose Specification's own parser, per profile (what `docker compose config` does first) ---------
+TOKEN = re.compile(r"\$(?:(\$)|\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))")
+
+
+def interpolate(node, env: dict[str, str]):
+    """Compose's variable interpolation ($$, ${V}, ${V:-d}, ${V-d}, ${V:?e}, ${V?e}, ${V:+a}, ${V+a})."""
+    if isinstance(node, dict):
+        return {k: interpolate(v, env) for k, v in node.items()}
+    if isinstance(node, list):
+        return [interpolate(v, env) for v in node]
+    if not isinstance(node, str):
+        return node
+
+    def one(m):
+        if m.group(1):
+            return "$"
+        name, op, arg = m.group(2) or m.group(5), m.group(3), m.group(4)
+        value = env.get(name)
+        if op in (":?", "?") and (value is None or (op == ":?" and value == "")):
+            raise ValueError(f"{name}: {arg}")
+        if op == ":-":
+            return value or arg
+        if op == "-":
+            return arg if value is None else value
+        if op == ":+":
+            return arg if value else ""
+        if op == "+":
+            return "" if value is None else arg
+        return value or ""
+
+    return TOKEN.sub(one, node)
+
+
+def filled_env(**overrides) -> dict[str, str]:
+    """.env.example with the blanks a user must fill in filled (as they would be)."""
+    env = {k: v or f"filled-{k.lower()}" for k, v in env_example().items()}
+    env.update(overrides)
+    return env
+
+
+def project(compose, profiles: set[str], env: dict[str, str]) -> dict:
+    """The project `docker compose --profile ... config` would run: interpolated, inactive services dropped."""
+    doc = interpolate(compose, env)
+    doc["services"] = {name: s for name, s in doc["services"].items()
+                       if not s.get("profiles") or profiles & set(s["profiles"])}
+    return doc
+
+
+def parse_with_compose_spec(doc: dict):
+    """Parse with the Compose Specification's parser; raises ValueError saying what and where."""
+    from compose_spec import PyCompose
+
+    class Dumper(yaml.SafeDumper):
+        def ignore_aliases(self, data):  # the spec parser gets the merged, alias-free file
+            return True
+
+    parsed = PyCompose.from_yaml(yaml.dump(doc, Dumper=Dumper, sort_keys=False))
+    parsed.validate()
+    return parsed
+
+
+@pytest.mark.parametrize("profiles,executor", [(set(), "LocalExecutor"), ({"celery"}, "CeleryExecutor")],
+                         ids=["default", "celery"])
+def test_each_profile_parses_by_the_compose_specification(compose, profiles, executor):
+    doc = project(compose, profiles, filled_env(AIRFLOW_EXECUTOR=executor))
+    parsed = parse_with_compose_spec(doc)
+    expected = {"postgres", "airflow-init", *AIRFLOW, "superset"} | ({"redis", "airflow-worker"} if profiles else set())
+    assert set(parsed.service_names()) == expected
+    for name, service in doc["services"].items():  # Compose refuses a dependency on an inactive service
+        assert set(service.get("depends_on") or {}) <= expected, name
+    spec = parsed.to_spec()  # and the models generated from the specification's JSON schema accept it
+    assert set(spec.services) == expected
+    env = doc["services"]["airflow-scheduler"]["environment"]
+    assert env["AIRFLOW__CORE__EXECUTOR"] == executor
+    if profiles:
+        broker = urlsplit(env["AIRFLOW__CELERY__BROKER_URL"])
+        assert broker.hostname == "redis" and broker.port == 6379
+        assert doc["services"]["airflow-worker"]["environment"] == env
+        assert env["AIRFLOW__CELERY__RESULT_BACKEND"].startswith("db+postgresql://")
+
+
+def test_the_parser_catches_what_a_consistency_check_would_not(compose):
+    """The spec parser is not a rubber stamp: a misspelt key or a bad value in the file fails."""
+    good = project(compose, {"celery"}, filled_env())
+    for path, key, value in [(("services", "redis"), "profile", ["celery"]),
+                             (("services", "airflow-worker"), "restart", "sometimes"),
+                             (("services", "redis", "healthcheck"), "interval", "5 fortnights"),
+                             (("services", "postgres"), "ports", ["127.0.0.1:pg:5432"])]:
+        bad = copy.deepcopy(good)
+        node = bad
+        for p in path:
+            node = node[p]
+        node[key] = value
+        with pytest.raises(ValueError):
+            parse_with_compose_spec(bad)
+
+
+def test_a_missing_secret_stops_compose_like_docker_compose_would(compose):
+    env = filled_env()
+    env["POSTGRES_PASSWORD"] = ""
+    with pytest.raises(ValueError, match="POSTGRES_PASSWORD"):
+        project(compose, set(), env)
+
+
+def test_postgres_image_is_the_major_version_pde_is_tested_with(compose, pg_conn):
+    image = compose["services"]["postgres"]["image"]
+    tag = image.rsplit(":", 1)[1]
+    with pg_conn.cursor() as cur:
+        cur.execute("SHOW server_version_num")
+        tested = int(cur.fetchone()[0]) // 10000
+    assert int(re.match(r"\d+", tag).group()) == tested, f"{image}: pde's tests run PostgreSQL {tested}"
+
+
+def test_redis_image_is_the_version_the_celery_test_runs(compose):
+    redis = shutil.which("redis-server")
+    if redis is None:
+        pytest.skip("redis-server is not installed (scripts/system-deps.sh installs it)")
+    out = subprocess.run([redis, "--version"], capture_output=True, text=True, check=True).stdout
+    local = re.search(r"v=(\d+)\.(\d+)", out).groups()
+    tag = compose["services"]["redis"]["image"].rsplit(":", 1)[1]
+    assert tuple(re.match(r"(\d+)\.(\d+)", tag).groups()) == local

@@ -87,7 +87,9 @@ def _harness(scenarios_file: str, out_file: str) -> None:
     bag = DagBag(dag_folder=str(ROOT / "dags"))
     project = {"parse_s": time.perf_counter() - t1, "import_errors": {k: str(v) for k, v in bag.import_errors.items()},
                "dags": sorted(bag.dags), "imported": sorted(m for m in sys.modules
-                                                            if m == "scrapy" or m.startswith(("scrapers.housing.", "scrapers.finance.", "scrapers.fantasy.")))}
+                                                            if m == "scrapy" or m.startswith(("scrapers.housing.",
+                                                                                              "scrapers.finance.",
+                                                                                              "scrapers.fantasy.")))}
     os.environ["PDE_CRAWLS_FILE"] = test_config
     upgradedb()
     t2 = time.perf_counter()
@@ -189,9 +191,10 @@ def airflow_runs(tmp_path_factory, airflow_meta, data_url):
         env = service.airflow_env(data_url, meta, base=env)
     out = tmp / "results.json"
     code = f"from tests.test_dags import _harness; _harness({str(tmp / 'scenarios.json')!r}, {str(out)!r})"
-    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=280)
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=480)
     (tmp / "stdout.log").write_text(proc.stdout + "\n--- stderr ---\n" + proc.stderr)
-    assert proc.returncode == 0 and out.exists(), f"the Airflow child failed ({tmp / 'stdout.log'}):\n{proc.stderr[-4000:]}"
+    assert proc.returncode == 0 and out.exists(), ("the Airflow child failed "
+                                                   f"({tmp / 'stdout.log'}):\n{proc.stderr[-4000:]}")
     logs, current = {}, None
     for line in proc.stdout.splitlines():
         if line.startswith("@@scenario "):
@@ -318,7 +321,8 @@ def test_registry_from_source_matches_scrapys_own_spider_list():
     from scrapy.utils.project import get_project_settings
 
     settings = get_project_settings()
-    settings.set("SPIDER_MODULES", ["scrapers.housing", "scrapers.finance", "scrapers.fantasy", "tests.selftest.spiders"])
+    settings.set("SPIDER_MODULES", ["scrapers.housing", "scrapers.finance", "scrapers.fantasy",
+                                    "tests.selftest.spiders"])
     loader = SpiderLoader.from_settings(settings)
     registry = spider_registry(["scrapers.housing", "scrapers.finance", "scrapers.fantasy", "tests.selftest.spiders"])
     assert set(registry) == set(loader.list())
@@ -341,7 +345,9 @@ def test_specs_merge_defaults_spider_and_crawl_and_keep_secrets_out_of_arguments
     assert [s["label"] for s in specs] == ["2-Brunswick-ME-for_rent", "portland"]
     assert specs[0]["args"] == {"pages": 2, "search": "Brunswick, ME", "status": "for_rent"}
     assert specs[1]["quality"] == {"min_rows": 7, "min_items_ratio": 0.2}
-    assert specs[0]["settings"] == {"DOWNLOAD_DELAY": 5, "SPIDER_MODULES": "scrapers.housing,scrapers.finance,scrapers.fantasy,tests.selftest.spiders"}
+    assert specs[0]["settings"] == {"DOWNLOAD_DELAY": 5,
+                                    "SPIDER_MODULES": "scrapers.housing,scrapers.finance,scrapers.fantasy,"
+                                                      "tests.selftest.spiders"}
     assert specs[0]["secrets"] == {"ZILLOW_COOKIE": "variable"}
     cmd = tasks.crawl_command(specs[0])
     assert cmd[1:5] == ["-m", "scrapy", "crawl", "zillow_listings"]
@@ -353,7 +359,8 @@ def test_variable_overlay_changes_crawls_but_not_parse_time_settings():
     config = schedule_config.check_config({"spiders": {"zillow_listings": {"schedule": "@daily", "crawls": [
         {"label": "a", "args": {"search": "A"}}]}}}, "file")
     overlay = schedule_config.check_config({"spiders": {"zillow_listings": {"schedule": "@hourly", "timeout_minutes": 1,
-                                                                           "crawls": [{"label": "b", "args": {"search": "B"}}]}}},
+                                                                           "crawls": [{"label": "b",
+                                                                                       "args": {"search": "B"}}]}}},
                                          "variable")
     cfg = spider_config("zillow_listings", config, overlay)
     assert cfg["schedule"] == "@daily" and cfg["timeout_minutes"] == 120
@@ -372,7 +379,8 @@ def test_variable_overlay_changes_crawls_but_not_parse_time_settings():
 def test_config_mistakes_are_refused_with_a_message(config, message):
     with pytest.raises(ConfigError) as err:
         checked = schedule_config.check_config(config, "crawls.yaml")
-        crawl_specs("zillow_listings", spider_config("zillow_listings", checked), ["scrapers.housing", "scrapers.finance", "scrapers.fantasy"])
+        crawl_specs("zillow_listings", spider_config("zillow_listings", checked),
+                    ["scrapers.housing", "scrapers.finance", "scrapers.fantasy"])
     assert message in str(err.value)
 
 

@@ -15,7 +15,8 @@ from tests.conftest import ROOT, reachable
 
 
 def pde(*args, env):
-    return subprocess.run([sys.executable, "-m", "pde.cli", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run([sys.executable, "-m", "pde.cli", *args], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=120)
 
 
 @pytest.fixture

@@ -131,7 +131,8 @@ def check_schedule(items, schedule, season):
             if other in game:
                 assert m.opponent_team_id == str(game[other]["teamId"])
                 assert m.opponent_points == pts(game[other]["totalPoints"])
-                expected = {"TIE": "T", "UNDECIDED": None}.get(game["winner"], "W" if game["winner"] == side.upper() else "L")
+                expected = {"TIE": "T", "UNDECIDED": None}.get(game["winner"],
+                                                               "W" if game["winner"] == side.upper() else "L")
                 assert m.result == expected
             else:
                 assert m.opponent_team_id is None and m.result is None
@@ -162,7 +163,8 @@ def test_league_history_2015_is_a_list():
     rows = {(m.week, m.team_id): m for m in of(items, Matchup)}
     assert len(rows) == 2 * 65 - 2
     tie_home, tie_away = rows[(9, "1")], rows[(9, "8")]  # schedule id 35: 122-122
-    assert (tie_home.result, tie_away.result, tie_home.points, tie_away.points) == ("T", "T", Decimal("122.00"), Decimal("122.00"))
+    assert (tie_home.result, tie_away.result, tie_home.points, tie_away.points) == ("T", "T", Decimal("122.00"),
+                                                                                    Decimal("122.00"))
 
 
 # -- mDraftDetail -----------------------------------------------------------------------
@@ -216,11 +218,13 @@ def test_free_agents_players_stats_and_ranks():
 def test_player_card():
     items = crawl("league_2019_playerCard.json")
     [player] = of(items, SourcePlayer)
-    assert (player.source_player_id, player.full_name, player.position, player.team) == ("3045147", "James Conner", "RB", "PIT")
+    assert (player.source_player_id, player.full_name, player.position, player.team) == ("3045147", "James Conner",
+                                                                                         "RB", "PIT")
     stats = {(s.season, s.week, s.kind): s for s in of(items, PlayerStats)}
     season = stats[(2019, 0, "actual")]
     assert season.points_league == Decimal("145.50")
-    assert (season.rush_att, season.rush_yds, season.rush_td, season.rec, season.rec_yds, season.rec_td, season.targets) == (
+    assert (season.rush_att, season.rush_yds, season.rush_td, season.rec, season.rec_yds, season.rec_td,
+            season.targets) == (
         116.0, 464.0, 4.0, 34.0, 251.0, 3.0, 38.0)
     assert stats[(2019, 8, "actual")].rush_yds == 145.0 and stats[(2019, 8, "actual")].points_league == Decimal("24.00")
     assert stats[(2019, 17, "actual")].stats is None  # a week without a game: no stats, 0 points
@@ -259,7 +263,7 @@ def test_recent_activity():
     assert len(txs) == 25
     first = txs["fb0926b0-1678-4e58-a6e0-afebaec2b278"]  # FA add of -16001, drop of -16021, team 11
     assert (first.league_id, first.season, first.type) == (LEAGUE, 2019, "free_agent")
-    assert first.created_at == dt.datetime(2019, 9, 26, 22, 38, 29, 290000, tzinfo=dt.timezone.utc)  # 1569537509290 ms
+    assert first.created_at == dt.datetime(2019, 9, 26, 22, 38, 29, 290000, tzinfo=dt.UTC)  # 1569537509290 ms
     assert (first.adds, first.drops, first.team_ids) == ({"-16001": "11"}, {"-16021": "11"}, ["11"])
     assert first.creator_id == "{61E5E7DB-8FF9-413B-BC45-10AB6DDA15D6}"
     by_prefix = {t[:8]: t for t in txs}
@@ -316,10 +320,12 @@ def test_live_requests(monkeypatch):
     spider = EspnLeagueSpider(league_id=LEAGUE, seasons="2015,2019", players_limit="100")
     reqs = list(spider.live_requests())
     urls = [r.url for r in reqs]
-    assert urls[:5] == [league_url(LEAGUE, 2015, v) for v in ("mSettings", "mTeam", "mRoster", "mMatchupScore", "mDraftDetail")]
+    assert urls[:5] == [league_url(LEAGUE, 2015, v) for v in ("mSettings", "mTeam", "mRoster", "mMatchupScore",
+                                                              "mDraftDetail")]
     assert urls[0] == "https://lm-api-reads.fantasy.espn.com/apis/v3/games/ffl/leagueHistory/368876?seasonId=2015&view=mSettings"
     assert urls[5:] == [league_url(LEAGUE, 2019, v) for v in ("mSettings", "mTeam", "mRoster", "mMatchupScore",
-                                                               "mDraftDetail", "kona_player_info")] + [activity_url(LEAGUE, 2019)]
+                                                               "mDraftDetail",
+                                                               "kona_player_info")] + [activity_url(LEAGUE, 2019)]
     assert urls[5] == "https://lm-api-reads.fantasy.espn.com/apis/v3/games/ffl/seasons/2019/segments/0/leagues/368876?view=mSettings"
     kona = reqs[10]
     assert json.loads(kona.headers["X-Fantasy-Filter"])["players"]["limit"] == 100

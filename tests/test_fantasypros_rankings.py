@@ -60,7 +60,7 @@ def test_cheatsheet_page():
         "Christian McCaffrey", "RB", "SF", 1, 1, 1)
     assert (cmc.rank_min, cmc.rank_max, cmc.rank_avg, cmc.rank_std) == (1, 3, 1.35, 0.52)
     assert (cmc.bye_week, cmc.owned_pct, cmc.expert_count) == (14, 99.5, 120)
-    assert cmc.published_at == dt.datetime(2025, 9, 1, tzinfo=dt.timezone.utc)  # last_updated_ts 1756684800
+    assert cmc.published_at == dt.datetime(2025, 9, 1, tzinfo=dt.UTC)  # last_updated_ts 1756684800
     assert (ranks["16413"].pos_rank, ranks["16413"].tier, ranks["16413"].team) == (2, 5, "KC")  # "QB2"
     players = {p.source_player_id: p for p in of(items, SourcePlayer)}
     assert players["16413"].name_key == "patrick mahomes"  # "Patrick Mahomes II"
@@ -79,17 +79,19 @@ def test_consensus_rankings():
     ranks = {r.source_player_id: r for r in of(items, Ranking)}
     assert len(ranks) == 10
     cmc = ranks["16393"]
-    assert (cmc.season, cmc.week, cmc.ranking_type, cmc.scoring, cmc.position_group) == (2025, 10, "weekly", "ppr", "RB")
+    assert (cmc.season, cmc.week, cmc.ranking_type, cmc.scoring, cmc.position_group) == (2025, 10, "weekly", "ppr",
+                                                                                         "RB")
     assert (cmc.rank, cmc.pos_rank, cmc.rank_min, cmc.rank_max, cmc.rank_avg, cmc.rank_std) == (1, 1, 1, 1, 1.0, 0.0)
     assert (cmc.team, cmc.bye_week, cmc.owned_pct, cmc.expert_count) == ("SF", 14, 99.5, 2)
-    assert cmc.published_at == dt.datetime(2025, 11, 9, 17, 43, 19, tzinfo=dt.timezone.utc)  # 1762710199
+    assert cmc.published_at == dt.datetime(2025, 11, 9, 17, 43, 19, tzinfo=dt.UTC)  # 1762710199
     assert (ranks["17240"].rank, ranks["17240"].pos_rank, ranks["17240"].player_name) == (9, 9, "Saquon Barkley")
     for p in raw("consensus-rankings.json")["players"]:
         r = ranks[str(p["player_id"])]
         assert (r.rank, r.pos_rank, r.team) == (p["rank_ecr"], int(p["pos_rank"][2:]), p["player_team_id"])
     players = {p.source_player_id: p for p in of(items, SourcePlayer)}
     cmc_ids = players["16393"]
-    assert (cmc_ids.yahoo_id, cmc_ids.cbs_id, cmc_ids.sportsdata_id) == ("30121", "2136743", "f96db0af-5e25-42d1-a07a-49b4e065b364")
+    assert (cmc_ids.yahoo_id, cmc_ids.cbs_id, cmc_ids.sportsdata_id) == ("30121", "2136743",
+                                                                         "f96db0af-5e25-42d1-a07a-49b4e065b364")
     assert players["23136"].name_key == "devon achane"  # De'Von Achane
 
 
@@ -99,8 +101,10 @@ def test_rankings_every_type_and_position():
     ranks = {(r.ranking_type, r.scoring, r.position_group): r for r in of(items, Ranking)}
     assert len(ranks) == 21
     std_rb = ranks[("weekly", "std", "RB")]
-    assert (std_rb.source_player_id, std_rb.season, std_rb.week, std_rb.rank, std_rb.pos_rank) == ("17240", 2025, 10, 8, 8)
-    assert (std_rb.rank_min, std_rb.rank_max, std_rb.rank_avg, std_rb.rank_std, std_rb.expert_count) == (4, 11, 8.0, 1.5, 169)
+    assert (std_rb.source_player_id, std_rb.season, std_rb.week, std_rb.rank, std_rb.pos_rank) == ("17240", 2025, 10,
+                                                                                                   8, 8)
+    assert (std_rb.rank_min, std_rb.rank_max, std_rb.rank_avg, std_rb.rank_std, std_rb.expert_count) == (4, 11, 8.0,
+                                                                                                         1.5, 169)
     assert ranks[("weekly", "std", "FLX")].pos_rank is None and ranks[("weekly", "std", "FLX")].rank == 8
     assert ranks[("ros", "ppr", "ALL")].rank == 19 and ranks[("ros", "ppr", "ALL")].expert_count == 37
     dyn = ranks[("dynasty", "none", "ALL")]
@@ -115,7 +119,8 @@ def test_rankings_every_type_and_position():
 def test_players_endpoint_is_the_adp_source():
     items = crawl("players.json")
     [player] = of(items, SourcePlayer)
-    assert (player.source_player_id, player.full_name, player.first_name, player.last_name, player.position, player.team) == (
+    assert (player.source_player_id, player.full_name, player.first_name, player.last_name, player.position,
+            player.team) == (
         "17240", "Saquon Barkley", "Saquon", "Barkley", "RB", "PHI")
     assert (player.birth_date, player.age, player.sportsdata_id, player.yahoo_id) == (
         dt.date(1997, 2, 9), 29, "9811b753-347c-467a-b3cb-85937e71e2b9", None)
@@ -134,7 +139,8 @@ def test_projections():
     cmc = stats["16393"]
     assert (cmc.season, cmc.week, cmc.kind, cmc.position, cmc.team) == (2025, 4, "projection", "RB", "SF")
     assert (cmc.points_std, cmc.points_ppr, cmc.points_half) == (Decimal("17.78"), Decimal("23.30"), Decimal("20.54"))
-    assert (cmc.rush_att, cmc.rush_yds, cmc.rush_td, cmc.rec, cmc.rec_yds, cmc.rec_td) == (17.65, 77.66, 0.55, 5.52, 50.05, 0.32)
+    assert (cmc.rush_att, cmc.rush_yds, cmc.rush_td, cmc.rec, cmc.rec_yds, cmc.rec_td) == (17.65, 77.66, 0.55, 5.52,
+                                                                                           50.05, 0.32)
     assert cmc.stats == raw("projections.json")["players"][0]["stats"]
     assert {p.source_player_id: p.mfl_id for p in of(items, SourcePlayer)} == {"16393": "13130", "22968": "16162"}
 
@@ -143,7 +149,8 @@ def test_player_points():
     items = crawl("player-points.json")
     stats = {(s.source_player_id, s.week): s for s in of(items, PlayerStats)}
     hurts = [stats[("19275", w)] for w in range(5)]
-    assert [s.points_ppr for s in hurts] == [Decimal("84.26"), Decimal("24.30"), Decimal("11.50"), Decimal("29.00"), Decimal("19.40")]
+    assert [s.points_ppr for s in hurts] == [Decimal("84.26"), Decimal("24.30"), Decimal("11.50"), Decimal("29.00"),
+                                             Decimal("19.40")]
     assert {(s.season, s.kind, s.team, s.points_std) for s in hurts} == {(2025, "actual", "PHI", None)}
     assert (hurts[0].games, hurts[1].games) == (4, 1)
     assert sorted(w for p, w in stats if p == "20081") == [0, 1, 4]  # Feleipe Franks played weeks 1 and 4
@@ -190,7 +197,8 @@ def test_live_requests(monkeypatch):
         "https://api.fantasypros.com/public/v2/json/nfl/2025/player-points?scoring=HALF",
     ]
     assert reqs[2].headers["x-api-key"] == b"fp-test-key" and b"x-api-key" not in {k.lower() for k in reqs[0].headers}
-    weekly = [r.url for r in FantasyprosRankingsSpider(season="2025", week="3", endpoints="consensus-rankings").live_requests()]
+    weekly = [r.url for r in FantasyprosRankingsSpider(season="2025", week="3",
+                                                       endpoints="consensus-rankings").live_requests()]
     assert [re.search(r"position=(\w+)", u).group(1) for u in weekly] == ["QB", "RB", "WR", "TE", "K", "DST"]
     assert "type=weekly" in weekly[0] and "week=3" in weekly[0]
     monkeypatch.delenv("FANTASYPROS_API_KEY")
@@ -205,15 +213,18 @@ def test_cassettes_replay_into_the_database(pg_url, pde_home):
     from tests.conftest import run_crawl
 
     for name in ("cassette_cheatsheet.json", "cassette_api_week10.json", "cassette_api_week4.json"):
-        p = run_crawl("fantasypros_rankings", db=pg_url, cassette=FIX / name, args=cassettes.metadata(FIX / name)["args"])
+        p = run_crawl("fantasypros_rankings", db=pg_url, cassette=FIX / name,
+                      args=cassettes.metadata(FIX / name)["args"])
         assert p.returncode == 0, p.stderr[-3000:]
     with psycopg2.connect(pg_url) as conn, conn.cursor() as cur:
         cur.execute("SELECT status, items_quarantined FROM platform.runs ORDER BY run_id")
         assert cur.fetchall() == [("succeeded", 0)] * 3
         cur.execute("SELECT ranking_type, scoring, position_group, rank, adp FROM fantasy.rankings "
-                    "WHERE source_player_id = '17240' AND season = 2025 AND ranking_type = 'weekly' AND scoring = 'ppr' "
+                    "WHERE source_player_id = '17240' AND season = 2025 AND ranking_type = 'weekly' AND scoring = "
+                    "'ppr' "
                     "ORDER BY position_group")
         assert cur.fetchall() == [("weekly", "ppr", "FLX", 16, None), ("weekly", "ppr", "OP", 32, None),
                                   ("weekly", "ppr", "RB", 9, None)]  # ECR 9 (consensus) and rankings' RB 9 agree
-        cur.execute("SELECT points_std, points_ppr FROM fantasy.player_stats WHERE source_player_id = '16393' AND week = 4")
+        cur.execute("SELECT points_std, points_ppr FROM fantasy.player_stats WHERE source_player_id = '16393' AND "
+                    "week = 4")
         assert cur.fetchone() == (Decimal("17.78"), Decimal("23.30"))

@@ -25,9 +25,8 @@ import psycopg2
 import pytest
 
 from pde import cassettes
-from tests.conftest import ROOT, _admin, prepare_database, reachable, run_crawl
 from pde.runs import crawl_command
-from tests.conftest import TEST_SETTINGS
+from tests.conftest import ROOT, TEST_SETTINGS, _admin, prepare_database, reachable, run_crawl
 from tests.test_machinery import _wait_for, rows, things_cassette
 
 IS_ROOT = os.geteuid() == 0
@@ -668,6 +667,13 @@ def test_a_run_whose_every_item_was_quarantined_fails_and_pde_runs_says_the_shar
     runs = subprocess.run([sys.executable, "-m", "pde.cli", "runs"], cwd=ROOT, capture_output=True, text=True,
                           env={**os.environ, "DATABASE_URL": pg_url, "PDE_HOME": str(pde_home)})
     assert runs.returncode == 0, runs.stderr
-    lines = {int(line.split()[0]): line for line in runs.stdout.splitlines()[1:]}
+    lines: dict[int, str] = {}  # a run's row and its message lines (indented below it)
+    for line in runs.stdout.splitlines()[1:]:
+        first = line.split()[0] if line.strip() else ""
+        if line[:5].strip().isdigit():
+            current = int(first)
+            lines[current] = line
+        elif first:
+            lines[current] += " " + line.strip()
     assert "failed" in lines[1] and "Every one of the 4 items was quarantined" in lines[1]
     assert "succeeded" in lines[2] and "2 of 5 items quarantined" in lines[2]

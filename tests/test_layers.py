@@ -22,7 +22,7 @@ LAYERS = {0: "core (pde: records, db, migrate, runs, cassettes, sources, envs)",
           3: "scheduling, services, areas and the pde command"}
 #: commands, scheduling, services and the areas' models: they may import anything below them
 TOP = ("pde.schedule", "pde.services", "pde.cli", "pde.new_source", "pde.doctor", "pde.backup", "pde.pgupgrade",
-       "pde.housing", "pde.finance", "pde.fantasy", "pde.data", "pde.model_runs", "pde.reports", "dags")
+       "pde.housing", "pde.finance", "pde.fantasy", "pde.data", "pde.model_runs", "pde.reports", "pde.web", "dags")
 PROJECT = ("pde", "pipelines", "scrapers", "dags")
 
 

@@ -195,7 +195,8 @@ def test_a_database_from_before_content_hashes(empty_pg_conn, tmp_path):
         cur.execute("SELECT a.attrelid::regclass::text FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
                     "WHERE a.attname = 'content_hash' AND NOT a.attisdropped AND c.relkind = 'r'")
         for (table,) in cur.fetchall():
-            cur.execute(f"DROP TRIGGER IF EXISTS forget_hash ON {table}; ALTER TABLE {table} DROP COLUMN content_hash CASCADE")
+            cur.execute(f"DROP TRIGGER IF EXISTS forget_hash ON {table}; ALTER TABLE {table} DROP COLUMN content_hash "
+                        "CASCADE")
     conn.commit()
     old_writer = TableWriter(Listing)
     first = listings(range(4), 1)

@@ -16,12 +16,11 @@ import tempfile
 import time
 from pathlib import Path
 
-import psycopg2
-
 from pde import cassettes
 from pde.db import EmbeddedPostgres, free_port
 from pde.runs import EXIT_CODES, crawl_command
 from tests.conftest import ROOT, TEST_SETTINGS, prepare_database, reachable, run_crawl
+from tests.helpers import rows
 
 
 def things_cassette(path, pages: dict[int, dict], extra: list | None = None):
@@ -40,18 +39,16 @@ PAGES = {
 }
 
 
-def rows(url, sql):
-    with psycopg2.connect(url) as conn, conn.cursor() as cur:
-        cur.execute(sql)
-        return cur.fetchall()
-
-
 def last_run(url):
-    return rows(url, "SELECT run_id, status, finish_reason, message, items_scraped, items_quarantined FROM platform.runs ORDER BY run_id DESC LIMIT 1")[0]
+    return rows(url,
+                "SELECT run_id, status, finish_reason, message, items_scraped, items_quarantined FROM platform.runs "
+                "ORDER BY run_id DESC LIMIT 1")[0]
 
 
 def table_counts(url, run_id):
-    return {r[0]: r[1:] for r in rows(url, f"SELECT table_name, inserted, updated, unchanged, quarantined, spooled FROM platform.run_tables WHERE run_id = {run_id}")}
+    return {r[0]: r[1:] for r in rows(url,
+                                      "SELECT table_name, inserted, updated, unchanged, quarantined, spooled FROM "
+                                      f"platform.run_tables WHERE run_id = {run_id}")}
 
 
 def test_crawl_lands_rows_and_second_run_changes_nothing(pg_url, tmp_path, pde_home):
@@ -71,7 +68,9 @@ def test_crawl_lands_rows_and_second_run_changes_nothing(pg_url, tmp_path, pde_h
     assert p.returncode == 0, p.stderr[-3000:]
     run_id2 = last_run(pg_url)[0]
     assert table_counts(pg_url, run_id2)["selftest.things"][:3] == (0, 0, 3)
-    assert rows(pg_url, "SELECT xmin::text, thing_id FROM selftest.things ORDER BY thing_id") == before, "unchanged rows were rewritten"
+    assert rows(pg_url,
+                "SELECT xmin::text, thing_id FROM selftest.things ORDER BY thing_id") == before, ("unchanged rows "
+                                                                                                  "were rewritten")
     assert rows(pg_url, "SELECT count(*) FROM selftest.things_history") == [(0,)]
 
 
@@ -81,8 +80,12 @@ def test_changed_value_keeps_history_and_none_keeps_known_values(pg_url, tmp_pat
     p = run_crawl("selftest_things", db=pg_url, cassette=things_cassette(tmp_path / "b.json", changed))
     assert p.returncode == 0, p.stderr[-3000:]
     # the price changed; tags and seen_on were not given this time and keep their values
-    assert rows(pg_url, "SELECT price, tags, seen_on::text FROM selftest.things WHERE thing_id = '1'") == [(35, ["wood"], "2026-11-01")]
-    assert rows(pg_url, "SELECT thing_id, price, replaced_by_run_id IS NOT NULL FROM selftest.things_history") == [("1", 40, True)]
+    assert rows(pg_url, "SELECT price, tags, seen_on::text FROM selftest.things WHERE thing_id = '1'") == [(35,
+                                                                                                            ["wood"],
+                                                                                                            "2026-11-01")]
+    assert rows(pg_url,
+                "SELECT thing_id, price, replaced_by_run_id IS NOT NULL FROM selftest.things_history") == [("1", 40,
+                                                                                                            True)]
     assert table_counts(pg_url, last_run(pg_url)[0])["selftest.things"][:3] == (0, 1, 0)
 
 
@@ -120,7 +123,8 @@ def test_cassette_miss_fails_loudly_naming_the_request(pg_url, tmp_path, pde_hom
 
 
 def test_empty_crawl_is_a_failure(pg_url, tmp_path, pde_home):
-    p = run_crawl("selftest_things", db=pg_url, cassette=things_cassette(tmp_path / "e.json", {1: {"things": [], "next": None}}))
+    p = run_crawl("selftest_things", db=pg_url,
+                  cassette=things_cassette(tmp_path / "e.json", {1: {"things": [], "next": None}}))
     assert p.returncode == 1
     _, status, _, message, *_ = last_run(pg_url)
     assert status == "failed" and "no items" in message

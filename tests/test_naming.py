@@ -36,7 +36,8 @@ def test_spider_module_class_fixtures_and_test_share_its_name(name):
     cls = load_spider(name).__name__
     assert cls == spider_class(name), f"{name}: class {cls}, expected {spider_class(name)}"
     assert (FIXTURES / name).is_dir(), f"fixtures/{name}/ is missing"
-    assert (FIXTURES / name / "PROVENANCE.md").is_file(), f"fixtures/{name}/PROVENANCE.md says where the files came from"
+    assert (FIXTURES / name / "PROVENANCE.md").is_file(), (f"fixtures/{name}/PROVENANCE.md says where the files came "
+                                                           "from")
     assert (ROOT / "tests" / f"test_{name}.py").is_file(), f"tests/test_{name}.py is missing"
 
 

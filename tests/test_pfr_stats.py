@@ -92,15 +92,18 @@ def test_brees_player_page():
     assert (s2018.pass_cmp, s2018.pass_att, s2018.pass_yds, s2018.pass_td, s2018.pass_int) == (104, 129, 1078, 8, 0)
     assert (s2018.rush_att, s2018.rush_yds, s2018.rush_td) == (4, 6, 2)
     assert s2018.points_std == Decimal("90.00") and s2018.points_ppr is None  # this layout has no PPR column
-    assert (s2018.stats["pass_cmp_perc"], s2018.stats["vbd"], s2018.stats["fantasy_rank_pos"], s2018.stats["fantasy_rank_overall"]) == (
+    assert (s2018.stats["pass_cmp_perc"], s2018.stats["vbd"], s2018.stats["fantasy_rank_pos"],
+            s2018.stats["fantasy_rank_overall"]) == (
         80.6, 32, 3, 5)
     s2001 = seasons[2001]  # only in the fantasy table here
-    assert (s2001.games, s2001.points_std, s2001.stats["fantasy_rank_pos"], s2001.pass_yds) == (1, Decimal("15.00"), 49, None)
+    assert (s2001.games, s2001.points_std, s2001.stats["fantasy_rank_pos"], s2001.pass_yds) == (1, Decimal("15.00"),
+                                                                                                49, None)
 
     games = {s.week: s for s in of(items, PlayerStats) if s.week}
     assert sorted(games) == [1, 2, 3] and {g.season for g in games.values()} == {2018}
     w1 = games[1]  # 2018-09-09 vs TAM: 37/45, 439 yards, 3 TD
-    assert (w1.team, w1.games, w1.games_started, w1.pass_cmp, w1.pass_att, w1.pass_yds, w1.pass_td) == ("NO", 1, 1, 37, 45, 439, 3)
+    assert (w1.team, w1.games, w1.games_started, w1.pass_cmp, w1.pass_att, w1.pass_yds, w1.pass_td) == ("NO", 1, 1, 37,
+                                                                                                        45, 439, 3)
     assert (w1.stats["opp"], w1.stats["game_result"]) == ("TAM", "L 40-48")
     assert (games[3].rush_att, games[3].rush_td, games[3].stats["game_location"]) == (3, 2, "@")
 
@@ -113,7 +116,8 @@ def test_player_page_2024_25_layout():
     seasons = {s.season: s for s in of(items, PlayerStats)}
     assert sorted(seasons) == [2021, 2024]  # the "4 Yrs" career row is not a season
     s = seasons[2021]
-    assert (s.team, s.games, s.games_started, s.rush_att, s.rush_yds, s.rush_td, s.targets, s.rec, s.rec_yds, s.rec_td) == (
+    assert (s.team, s.games, s.games_started, s.rush_att, s.rush_yds, s.rush_td, s.targets, s.rec, s.rec_yds,
+            s.rec_td) == (
         "DEN", 17, 7, 203, 903, 4, 53, 43, 316, 3)
     assert (s.points_std, s.points_ppr, s.stats["fantasy_rank_pos"], s.stats["fumbles"]) == (
         Decimal("154.00"), Decimal("197.90"), 21, 4)  # points from the commented #fantasy table
@@ -125,8 +129,10 @@ def test_season_fantasy_page_2019_layout():
     stats = {s.source_player_id: s for s in of(items, PlayerStats)}
     assert set(stats) == {"McCaCh01", "JackLa00", "ThomMi05", "SandEm00"}
     cmc = stats["McCaCh01"]
-    assert (cmc.season, cmc.week, cmc.team, cmc.position, cmc.games, cmc.games_started) == (2019, 0, "CAR", "RB", 16, 16)
-    assert (cmc.rush_yds, cmc.rec, cmc.rec_yds, cmc.points_std, cmc.points_ppr) == (1387, 116, 1005, Decimal("355.00"), Decimal("471.20"))
+    assert (cmc.season, cmc.week, cmc.team, cmc.position, cmc.games, cmc.games_started) == (2019, 0, "CAR", "RB", 16,
+                                                                                            16)
+    assert (cmc.rush_yds, cmc.rec, cmc.rec_yds, cmc.points_std, cmc.points_ppr) == (1387, 116, 1005, Decimal("355.00"),
+                                                                                    Decimal("471.20"))
     assert (cmc.stats["draftkings_points"], cmc.stats["vbd"], cmc.stats["fantasy_rank_overall"]) == (474.2, 202, 1)
     assert stats["ThomMi05"].team == "NO" and stats["ThomMi05"].rush_yds == -9  # NOR
     assert stats["SandEm00"].team == "2TM"
@@ -140,7 +146,9 @@ def test_season_fantasy_page_2025_layout():
     stats = {s.source_player_id: s for s in of(items, PlayerStats)}
     assert set(stats) == {"AlleJo02", "BarkSa00", "AdamDa01"}  # header repeat skipped, one line per player
     allen = stats["AlleJo02"]
-    assert (allen.season, allen.team, allen.games, allen.games_started, allen.pass_yds, allen.rush_td) == (2025, "BUF", 17, 17, 3668, 14)
+    assert (allen.season, allen.team, allen.games, allen.games_started, allen.pass_yds, allen.rush_td) == (2025, "BUF",
+                                                                                                           17, 17,
+                                                                                                           3668, 14)
     assert (allen.points_std, allen.points_ppr) == (Decimal("356.12"), Decimal("356.12"))
     adams = stats["AdamDa01"]  # the combined line, not his LVR/NYJ lines
     assert (adams.team, adams.games, adams.rec_yds, adams.points_ppr) == ("2TM", 14, 1063, Decimal("239.30"))
@@ -151,7 +159,8 @@ def test_passing_page_saved_from_a_browser():
     stats = {s.source_player_id: s for s in of(items, PlayerStats)}
     assert set(stats) == {"BurrJo01", "GoffJa00"}  # "League Average" is not a player
     burrow = stats["BurrJo01"]
-    assert (burrow.season, burrow.team, burrow.games, burrow.pass_cmp, burrow.pass_att, burrow.pass_yds, burrow.pass_td, burrow.pass_int) == (
+    assert (burrow.season, burrow.team, burrow.games, burrow.pass_cmp, burrow.pass_att, burrow.pass_yds,
+            burrow.pass_td, burrow.pass_int) == (
         2024, "CIN", 17, 460, 652, 4918, 43, 9)
     assert burrow.stats["pass_cmp_perc"] == 70.6 and burrow.stats["qb_rec"] == "9-8-0"
     assert burrow.points_std is None
@@ -162,12 +171,15 @@ def test_roster_page():
     roster = {r.source_player_id: r for r in of(items, NflRosterEntry)}
     assert set(roster) == {"BreeDr00", "DaviDe00", "LewiTo00", "LutzWi00", "MorsTh00"}  # "Team Total" skipped
     brees = roster["BreeDr00"]
-    assert (brees.season, brees.team, brees.player_name, brees.position, brees.jersey, brees.age) == (2018, "NO", "Drew Brees", "QB", "9", 39)
+    assert (brees.season, brees.team, brees.player_name, brees.position, brees.jersey, brees.age) == (2018, "NO",
+                                                                                                      "Drew Brees",
+                                                                                                      "QB", "9", 39)
     assert (brees.games, brees.games_started, brees.experience, brees.approximate_value) == (15, 15, 17, 16)
     assert brees.draft_info == "San Diego Chargers / 2nd / 32nd pick / 2001"
     assert (roster["DaviDe00"].position, roster["MorsTh00"].games_started) == ("OLB", 0)
     bio = {p.source_player_id: p for p in of(items, SourcePlayer)}["BreeDr00"]
-    assert (bio.birth_date, bio.height_in, bio.weight_lb, bio.college, bio.team) == (dt.date(1979, 1, 15), 72, 209, "Purdue", None)
+    assert (bio.birth_date, bio.height_in, bio.weight_lb, bio.college, bio.team) == (dt.date(1979, 1, 15), 72, 209,
+                                                                                     "Purdue", None)
 
 
 def test_season_index_page():
@@ -176,7 +188,8 @@ def test_season_index_page():
     ne = teams["NE"]  # standings (live) + team_stats (comment)
     assert (ne.season, ne.team_name, ne.wins, ne.losses, ne.ties, ne.points, ne.points_against) == (
         2017, "New England Patriots", 13, 3, 0, 458, 296)
-    assert (ne.games, ne.total_yards, ne.plays, ne.turnovers, ne.pass_yds, ne.rush_yds) == (16, 6307, 1070, 12, 4418, 1889)
+    assert (ne.games, ne.total_yards, ne.plays, ne.turnovers, ne.pass_yds, ne.rush_yds) == (16, 6307, 1070, 12, 4418,
+                                                                                            1889)
     assert ne.stats["standings"]["srs_total"] == 8.9 and ne.stats["team_stats"]["exp_pts_tot"] == 262.10
     assert ne.stats["passing"]["pass_cmp_perc"] == 66.3  # the commented team passing table
     assert (teams["LAR"].points, teams["LAR"].total_yards) == (478, 5784)  # /teams/ram/
@@ -195,7 +208,8 @@ def test_unknown_page_raises_parse_error():
 
 def test_row_without_player_link_is_rejected():
     body = (FIX / "passing_2024_synthetic.htm").read_bytes().replace(
-        b'data-append-csv="GoffJa00" data-stat="name_display" csk="Goff,Jared"><a href="/players/G/GoffJa00.htm">Jared Goff</a>',
+        b'data-append-csv="GoffJa00" data-stat="name_display" csk="Goff,Jared"><a '
+        b'href="/players/G/GoffJa00.htm">Jared Goff</a>',
         b'data-stat="name_display">Jared Goff')
     items = crawl("passing_2024_synthetic.htm", body=body)
     [bad] = of(items, Rejected)
@@ -240,7 +254,8 @@ def test_cassettes_replay_and_block(pg_url, pde_home):
         assert cur.fetchall() == [("succeeded", 0)] * 3 + [("blocked", 0)]
         cur.execute("SELECT count(*) FROM fantasy.nfl_team_seasons WHERE season = 2017")
         assert cur.fetchone() == (32,)
-        cur.execute("SELECT season, points_std FROM fantasy.player_stats WHERE source_player_id = 'BreeDr00' AND week = 0 "
+        cur.execute("SELECT season, points_std FROM fantasy.player_stats WHERE source_player_id = 'BreeDr00' AND week "
+                    "= 0 "
                     "AND season IN (2001, 2018) ORDER BY season")
         assert cur.fetchall() == [(2001, Decimal("15.00")), (2018, Decimal("90.00"))]
         cur.execute("SELECT team FROM fantasy.nfl_rosters WHERE source_player_id = 'BreeDr00'")

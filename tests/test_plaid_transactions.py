@@ -11,7 +11,6 @@ import datetime as dt
 import hashlib
 import json
 from decimal import Decimal
-from pathlib import Path
 
 import psycopg2
 import pytest
@@ -29,9 +28,10 @@ from scrapers.finance.records import (
     RemovedTransaction,
     Transaction,
 )
+from tests.helpers import FIXTURES, of
 
-FIX = Path(__file__).resolve().parent.parent / "fixtures" / "plaid_transactions"
-UTC = dt.timezone.utc
+FIX = FIXTURES / "plaid_transactions"
+UTC = dt.UTC
 DATE = "Tue, 19 Mar 2024 12:00:00 GMT"
 TOKEN = "access-sandbox-7b2c1e0f-1234-4cde-9f00-aa11bb22cc33"
 ENV = {"PLAID_CLIENT_ID": "client-abc", "PLAID_SECRET": "secret-xyz-123", "PLAID_ACCESS_TOKENS": TOKEN}
@@ -49,10 +49,6 @@ def response(name: str, request: Request | None = None, url: str | None = None, 
 
 def run(spider, resp) -> list:
     return list(spider.parse(resp))
-
-
-def of(items, cls) -> list:
-    return [i for i in items if type(i) is cls]
 
 
 @pytest.fixture
@@ -94,7 +90,8 @@ def test_first_page_transactions_accounts_and_balances(spider):
         check_transaction(t, s)
         assert validate(t) is None
     walmart = txns[0]
-    assert (walmart.amount, walmart.posted_date, walmart.user_date) == (Decimal("-72.1"), dt.date(2024, 3, 18), dt.date(2024, 3, 16))
+    assert (walmart.amount, walmart.posted_date, walmart.user_date) == (Decimal("-72.1"), dt.date(2024, 3, 18),
+                                                                        dt.date(2024, 3, 16))
     assert walmart.details["location"]["city"] == "Poway"
     assert walmart.details["counterparties"][0]["name"] == "Walmart"
     assert "payment_meta" not in walmart.details  # all-null objects are dropped
@@ -239,7 +236,8 @@ def test_mutation_during_pagination_restarts_from_the_first_cursor(spider, tmp_p
     page1 = run(spider, response("sync_page1.json", request=first))
     [second] = [i for i in page1 if isinstance(i, Request)]
     err = tmp_path / "err.json"
-    err.write_text(json.dumps({"error_type": "TRANSACTIONS_ERROR", "error_code": "TRANSACTIONS_SYNC_MUTATION_DURING_PAGINATION",
+    err.write_text(json.dumps({"error_type": "TRANSACTIONS_ERROR",
+                               "error_code": "TRANSACTIONS_SYNC_MUTATION_DURING_PAGINATION",
                                "error_message": "Underlying transaction data changed", "display_message": None,
                                "request_id": "abc"}))
     resp = TextResponse(url=second.url, body=err.read_bytes(), status=400, request=second, encoding="utf-8")
@@ -251,7 +249,8 @@ def test_mutation_during_pagination_restarts_from_the_first_cursor(spider, tmp_p
 def test_other_plaid_errors_are_logged_not_parsed(spider, caplog):
     body = json.dumps({"error_type": "ITEM_ERROR", "error_code": "ITEM_LOGIN_REQUIRED",
                        "error_message": "the login details of this item have changed", "request_id": "r1"})
-    resp = TextResponse(url="https://sandbox.plaid.com/transactions/sync", body=body.encode(), status=400, encoding="utf-8")
+    resp = TextResponse(url="https://sandbox.plaid.com/transactions/sync", body=body.encode(), status=400,
+                        encoding="utf-8")
     assert run(spider, resp) == []
     assert "ITEM_LOGIN_REQUIRED" in caplog.text and "update mode" in caplog.text
 

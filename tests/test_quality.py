@@ -136,7 +136,8 @@ def test_empty_columns_are_not_judged_on_too_few_rows(pg_conn):
     add_things(pg_conn, small, 3, start=100, price=False)
     report = check_run(pg_conn, small)
     assert report.ok
-    assert "selftest.things: empty columns not checked (3 rows written, 30 earlier rows; needs 5 and 20)" in report.notes
+    assert ("selftest.things: empty columns not checked (3 rows written, 30 earlier rows; needs 5 and 20)"
+            in report.notes)
     assert not check_run(pg_conn, small, {"min_rows": 3}).ok
 
 
@@ -152,7 +153,8 @@ def test_data_failure_is_told_apart_from_a_crawl_failure(pg_conn):
 def test_unknown_thresholds_are_refused():
     with pytest.raises(ValueError, match="Unknown quality threshold.*min_itemz.*known: min_items_ratio"):
         Thresholds.from_dict({"min_itemz": 1})
-    assert Thresholds.from_dict({"min_rows": "7", "ignore_fields": ["a"]}) == Thresholds(min_rows=7, ignore_fields=("a",))
+    assert Thresholds.from_dict({"min_rows": "7", "ignore_fields": ["a"]}) == Thresholds(min_rows=7,
+                                                                                         ignore_fields=("a",))
 
 
 def test_missing_run_says_so(pg_conn):

@@ -76,7 +76,8 @@ def test_every_capture_is_recognised(name, kind):
 
 def test_league():
     [league] = crawl("league.json")
-    assert (league.source, league.league_id, league.season, league.name) == ("sleeper", LEAGUE, 2018, "Sleeper Friends League")
+    assert (league.source, league.league_id, league.season, league.name) == ("sleeper", LEAGUE, 2018,
+                                                                             "Sleeper Friends League")
     assert (league.status, league.size, league.scoring_format) == ("complete", 12, "ppr")  # scoring_settings.rec = 1.0
     assert (league.current_week, league.playoff_week_start, league.playoff_teams) == (16, 14, 6)
     assert (league.previous_league_id, league.draft_id) == ("198946952535085056", "289646328508579840")
@@ -111,7 +112,8 @@ def test_rosters_are_teams_and_rosters():
     assert r2.reserve == ["2078"] and r2.taxi is None and r2.week == 1
     for roster in raw("rosters.json"):
         got = rosters[str(roster["roster_id"])]
-        assert (got.player_ids, got.starters, got.owner_id) == (roster["players"], roster["starters"], roster["owner_id"])
+        assert (got.player_ids, got.starters, got.owner_id) == (roster["players"], roster["starters"],
+                                                                roster["owner_id"])
         s = roster["settings"]
         assert teams[str(roster["roster_id"])].points_for == Decimal(s["fpts"]) + Decimal(s["fpts_decimal"]) / 100
 
@@ -146,11 +148,12 @@ def test_transactions():
     t = txs["236033779569782784"]
     assert (t.type, t.status, t.week, t.league_id, t.team_ids) == ("waiver", "failed", 10, LEAGUE, ["1"])
     assert (t.adds, t.drops) == ({"788": "1"}, {"2222": "1"})
-    assert t.created_at == dt.datetime(2017, 11, 14, 5, 29, 7, 645000, tzinfo=dt.timezone.utc)  # 1510637347645 ms
-    assert t.status_updated_at == dt.datetime(2017, 11, 15, 8, 4, 1, 378000, tzinfo=dt.timezone.utc)
+    assert t.created_at == dt.datetime(2017, 11, 14, 5, 29, 7, 645000, tzinfo=dt.UTC)  # 1510637347645 ms
+    assert t.status_updated_at == dt.datetime(2017, 11, 15, 8, 4, 1, 378000, tzinfo=dt.UTC)
     assert t.notes == "Unfortunately, your roster will have too many players after this transaction."
     bid = txs["345351393839702016"]
-    assert (bid.faab_bid, bid.week, bid.adds, bid.drops, bid.creator_id) == (5, 1, {"4992": "4"}, {"5013": "4"}, "61960473868124160")
+    assert (bid.faab_bid, bid.week, bid.adds, bid.drops, bid.creator_id) == (5, 1, {"4992": "4"}, {"5013": "4"},
+                                                                             "61960473868124160")
     assert txs["234154875586342912"].type == "free_agent" and txs["233620375005556736"].adds == {"DET": "1"}
 
 
@@ -158,7 +161,8 @@ def test_draft_picks():
     picks = {p.overall_pick: p for p in of(crawl("draft-picks.json", file_spider()), DraftPick)}
     assert len(picks) == 180
     p1 = picks[1]
-    assert (p1.round, p1.round_pick, p1.team_id, p1.member_id, p1.source_player_id) == (1, 1, "10", "76888557872365568", "2315")
+    assert (p1.round, p1.round_pick, p1.team_id, p1.member_id, p1.source_player_id) == (1, 1, "10",
+                                                                                        "76888557872365568", "2315")
     assert (p1.player_name, p1.position, p1.nfl_team, p1.draft_id) == ("Todd Gurley", "RB", "LAR", "289646328508579840")
     assert (picks[13].round, picks[13].round_pick, picks[13].player_name) == (2, 1, "Julio Jones")  # snake: slot 12
     assert (picks[180].player_name, picks[180].nfl_team) == ("Jalen Richard", "LV")  # OAK then
@@ -184,7 +188,9 @@ def test_players_database():
     mt = players["3199"]
     assert (mt.full_name, mt.name_key, mt.position, mt.team, mt.birth_date) == (
         "Michael Thomas", "michael thomas", "WR", "NO", dt.date(1993, 3, 3))
-    assert (mt.height_in, mt.weight_lb, mt.jersey, mt.status, mt.injury_status, mt.college) == (75, 212, "13", "Inactive", "PUP", "Ohio State")
+    assert (mt.height_in, mt.weight_lb, mt.jersey, mt.status, mt.injury_status, mt.college) == (75, 212, "13",
+                                                                                                "Inactive", "PUP",
+                                                                                                "Ohio State")
     assert (mt.espn_id, mt.yahoo_id, mt.sportradar_id, mt.gsis_id) == (
         "2976316", "29281", "90c1756d-1f47-41b7-89fe-b113c9850bc1", "00-0032765")
     assert mt.other_ids == {"rotowire": "10759", "rotoworld": "11222", "fantasy_data": "17960", "stats": "653699",
@@ -224,7 +230,8 @@ def test_bad_rows_become_rejected():
 
 
 def test_unknown_content_raises_parse_error():
-    with pytest.raises(ParseError, match=r"users\.json: a JSON list of objects with keys \['a', 'b'\].*expected a Sleeper"):
+    with pytest.raises(ParseError,
+                       match=r"users\.json: a JSON list of objects with keys \['a', 'b'\].*expected a Sleeper"):
         crawl("users.json", body=b'[{"a": 1, "b": 2}]')
     with pytest.raises(ParseError, match="not JSON"):
         crawl("users.json", body=b"<html>502 Bad Gateway</html>")
@@ -235,7 +242,8 @@ def test_unknown_content_raises_parse_error():
 def test_live_requests_and_players_switch():
     reqs = list(SleeperLeagueSpider(league_id=LEAGUE, players="1").live_requests())
     assert [r.url for r in reqs] == [f"{API}/state/nfl", f"{API}/players/nfl/trending/add?lookback_hours=24&limit=25",
-                                     f"{API}/players/nfl/trending/drop?lookback_hours=24&limit=25", f"{API}/players/nfl"]
+                                     f"{API}/players/nfl/trending/drop?lookback_hours=24&limit=25",
+                                     f"{API}/players/nfl"]
     assert reqs[1].meta["sleeper_ctx"].trending == "add" and reqs[0].meta["follow"] is True
     assert f"{API}/players/nfl" not in [r.url for r in SleeperLeagueSpider(players="0", trending="").live_requests()]
 
@@ -249,7 +257,7 @@ def test_players_auto_asks_the_database(monkeypatch):
 
     monkeypatch.setattr(sleeper, "database_url", lambda start=True: "postgresql://nowhere/pde")
     monkeypatch.setattr(sleeper, "connect", lambda url: Conn())
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     monkeypatch.setattr(sleeper, "players_last_fetched", lambda conn: now - dt.timedelta(hours=2))
     assert SleeperLeagueSpider().players_wanted() is False
     monkeypatch.setattr(sleeper, "players_last_fetched", lambda conn: now - dt.timedelta(days=2))
@@ -263,7 +271,7 @@ def test_players_auto_asks_the_database(monkeypatch):
 
 
 def test_players_refresh_due():
-    t = dt.datetime(2021, 9, 20, 12, tzinfo=dt.timezone.utc)
+    t = dt.datetime(2021, 9, 20, 12, tzinfo=dt.UTC)
     assert sleeper.players_refresh_due(None)
     assert not sleeper.players_refresh_due(t - dt.timedelta(hours=19), now=t)
     assert sleeper.players_refresh_due(t - dt.timedelta(hours=20), now=t)
@@ -296,7 +304,8 @@ def test_chain_state_league_users_rosters():
     users = {u["user_id"]: u for u in raw("users.json")}
     for roster in raw("rosters.json"):  # a user without a team name: the display name
         user = users[roster["owner_id"]]
-        assert teams[str(roster["roster_id"])].name == (user.get("metadata") or {}).get("team_name") or user["display_name"]
+        assert (teams[str(roster["roster_id"])].name
+                == (user.get("metadata") or {}).get("team_name") or user["display_name"])
 
 
 def test_current_season_crawls_weeks_up_to_now():
@@ -333,7 +342,8 @@ def test_cassette_replays_a_live_crawl(pg_url, pde_home):
     with psycopg2.connect(pg_url) as conn, conn.cursor() as cur:
         cur.execute("SELECT status, items_quarantined FROM platform.runs ORDER BY run_id")
         assert cur.fetchall() == [("succeeded", 0), ("succeeded", 0)]
-        cur.execute("SELECT table_name, inserted, updated FROM platform.run_tables WHERE run_id = 2 AND (inserted > 0 OR updated > 0)")
+        cur.execute("SELECT table_name, inserted, updated FROM platform.run_tables WHERE run_id = 2 AND (inserted > 0 "
+                    "OR updated > 0)")
         assert cur.fetchall() == []  # the second run changed nothing
         cur.execute("SELECT name FROM fantasy.teams WHERE team_id = '1'")
         assert cur.fetchone() == ("Kamara is the new DJ",)
@@ -368,7 +378,8 @@ def players(cur):
 def test_match_players(pg_conn):
     d = dt.date
     load(pg_conn, [
-        sp("sleeper", "4034", "Patrick Mahomes", "QB", "KC", birth_date=d(1995, 9, 17), espn_id="3139477", yahoo_id="30123"),
+        sp("sleeper", "4034", "Patrick Mahomes", "QB", "KC", birth_date=d(1995, 9, 17), espn_id="3139477",
+           yahoo_id="30123"),
         sp("sleeper", "1001", "Mike Williams", "WR", "LAC", espn_id="3045138"),
         sp("sleeper", "1002", "Mike Williams", "WR", "NYJ"),
         sp("sleeper", "KC", "Kansas City Chiefs", "DEF", "KC"),
@@ -398,15 +409,18 @@ def test_match_players(pg_conn):
         rows = {r[0] + "/" + (r[1] or r[2] or r[3] or r[4]): r for r in players(cur)}
         assert rows["Patrick Mahomes/4034"][1:] == ("4034", "3139477", "16413", "MahoPa00", {
             "sleeper": "source", "espn": "sleeper_espn_id", "fantasypros": "yahoo_id", "pfr": "name_position_team"})
-        assert rows["Kansas City Chiefs/KC"][2] == "-16012" and rows["Kansas City Chiefs/KC"][5]["espn"] == "team_defense"
+        assert (rows["Kansas City Chiefs/KC"][2] == "-16012"
+                and rows["Kansas City Chiefs/KC"][5]["espn"] == "team_defense")
         assert rows["Mike Williams/1001"][2:5] == ("3045138", None, None)  # ESPN via Sleeper's ESPN id
         assert rows["Mike Williams/1002"][4] == "WillMi03"  # his latest PFR season was with the Jets
         assert rows["Josh Allen/9999"][2] == "3918298" and rows["Josh Allen/9999"][4] == "AlleJo02"  # 2TM skipped
         assert rows["Josh Allen/9998"][2:5] == (None, None, None)  # the linebacker namesake untouched
         cur.execute("SELECT source, source_player_id, reason, candidates FROM fantasy.unmatched_players ORDER BY 1, 2")
         assert cur.fetchall() == [
-            ("fantasypros", "19196", "no player with this name: link by hand, or run fantasy.match_players(true) to create one", 0),
-            ("pfr", "BreeDr00", "no player with this name: link by hand, or run fantasy.match_players(true) to create one", 0),
+            ("fantasypros", "19196",
+             "no player with this name: link by hand, or run fantasy.match_players(true) to create one", 0),
+            ("pfr", "BreeDr00",
+             "no player with this name: link by hand, or run fantasy.match_players(true) to create one", 0),
             ("pfr", "WillMi04", "several players with this name and position", 2),
         ]
         cur.execute("SELECT * FROM fantasy.match_players(true)")
@@ -446,4 +460,5 @@ def test_team_and_position_codes():
     assert [team_code(t) for t in ("NOR", "nwe", "KAN", "JAC", "WSH", "OAK", "LVR", "SDG", "STL", "2TM", "FA", "")] == [
         "NO", "NE", "KC", "JAX", "WAS", "LV", "LV", "LAC", "LAR", "2TM", None, None]
     assert [team_code(i) for i in (17, 33, 34, 28, 0)] == ["NE", "BAL", "HOU", "WAS", None]  # ESPN proTeamId
-    assert [position_code(p) for p in ("D/ST", "DST", "DEF", "PK", "qb", 16, 5)] == ["DEF", "DEF", "DEF", "K", "QB", "DEF", "K"]
+    assert [position_code(p) for p in ("D/ST", "DST", "DEF", "PK", "qb", 16, 5)] == ["DEF", "DEF", "DEF", "K", "QB",
+                                                                                     "DEF", "K"]

@@ -143,7 +143,7 @@ def test_spending_and_fantasy_dashboards_have_their_charts_and_filters(files):
     spending, fantasy = files["dashboards/spending.yaml"], files["dashboards/fantasy.yaml"]
     assert {f["name"] for f in spending["metadata"]["native_filter_configuration"]} == {
         "Currency", "Account", "Year", "Category"}
-    assert {f["name"] for f in fantasy["metadata"]["native_filter_configuration"]} == {"League"}
+    assert {f["name"] for f in fantasy["metadata"]["native_filter_configuration"]} == {"League", "Season"}
     names = {path: {n["meta"]["sliceName"] for n in dash["position"].values()
                     if isinstance(n, dict) and n.get("type") == "CHART"}
              for path, dash in (("spending", spending), ("fantasy", fantasy))}
@@ -170,7 +170,7 @@ def test_dataset_columns_metrics_and_chart_fields_exist_in_the_migrated_database
         missing = [c for c, spec in ds["columns"].items() if not (spec or {}).get("expression") and c not in real]
         assert missing == [], f"{key}: columns not in {table}: {missing}"
         assert ds.get("time_column") in (None, *ds["columns"]), key
-        for name, m in (ds.get("metrics") or {}).items():
+        for _name, m in (ds.get("metrics") or {}).items():
             cur.execute(f"SELECT {m['expression']} FROM {table} LIMIT 0")  # raises if it does not compile
     for key, chart in assets.charts.items():
         ds = assets.datasets[chart["dataset"]]
@@ -278,7 +278,7 @@ def test_cashflow_counts_money_out_as_spending_and_leaves_transfers_out(pg_conn)
         ('t:card', '5', 'csv', '2024-02-02', -12.50, 'USD', 'STARBUCKS STORE 08931', NULL, NULL, NULL, 'Coffee', 0.9),
         ('t:card', '6', 'csv', '2024-02-03', -80, 'USD', 'MYSTERY SHOP #42', NULL, NULL, NULL, 'Fun', 0.3),
         ('t:card', '7', 'csv', '2024-02-04', -5, 'USD', NULL, 'ATM FEE', NULL, NULL, NULL, NULL),
-        ('t:chk', '8', 'csv', '2024-02-05', -999, 'USD', 'WITHDRAWN', NULL, NULL, NULL, NULL, NULL)""")
+        ('t:chk', '8', 'csv', '2024-02-05', -999, 'USD', 'WITHDRAWN', NULL, NULL, NULL, NULL, NULL)""")  # noqa: E501 - the string's text is kept verbatim
     cur.execute("INSERT INTO finance.removed_transactions VALUES ('t:chk', '8', 'ofx', now())")
     cur.execute("""INSERT INTO finance.balances (account_id, as_of, balance_type, amount, source) VALUES
                    ('t:chk', '2024-01-31', 'ledger', 2650, 'csv'), ('t:chk', '2024-01-31', 'available', 1, 'csv'),
@@ -292,7 +292,8 @@ def test_cashflow_counts_money_out_as_spending_and_leaves_transfers_out(pg_conn)
         "1": "WHOLEFDS MKT", "2": "ACME PAYROLL", "3": "CARD AUTOPAY", "4": "PAYMENT THANK YOU",
         "5": "STARBUCKS STORE", "6": "MYSTERY SHOP", "7": "ATM FEE"}
     assert {k: r["review_reason"] for k, r in rows.items() if r["needs_review"]} == {
-        "6": "unsure guess (30%)", "7": "no category"}
+        "6": "unsure guess: Fun (30 %)", "7": "no category"}
+    assert rows["6"]["category"] == "Uncategorized"  # a guess under 60 % is not shown as the category
     assert (rows["7"]["category"], rows["7"]["month"], rows["7"]["year"]) == ("Uncategorized", "2024-02", 2024)
     assert rows["1"]["account"] == "Checking (USD)" and rows["1"]["category_confidence"] is None
 
@@ -313,7 +314,7 @@ def test_cashflow_counts_money_out_as_spending_and_leaves_transfers_out(pg_conn)
 def test_fantasy_views_rank_mark_your_team_and_compare_with_projections_and_adp(pg_conn):
     cur = pg_conn.cursor()
     cur.execute("""INSERT INTO fantasy.leagues (source, league_id, season, name, size, scoring_format, playoff_week_start)
-                   VALUES ('sleeper', 'L1', 2024, 'Test League', 4, 'ppr', 3)""")
+                   VALUES ('sleeper', 'L1', 2024, 'Test League', 4, 'ppr', 3)""")  # noqa: E501 - the string's text is kept verbatim
     cur.execute("""INSERT INTO fantasy.teams (source, league_id, season, team_id, name, owner_ids) VALUES
                    ('sleeper', 'L1', 2024, 'A', 'Aces', '["uA"]'), ('sleeper', 'L1', 2024, 'B', 'Bees', '["uB"]'),
                    ('sleeper', 'L1', 2024, 'C', 'Cats', '["uC"]'), ('sleeper', 'L1', 2024, 'D', 'Dogs', '["uD"]')""")
@@ -348,7 +349,8 @@ def test_fantasy_views_rank_mark_your_team_and_compare_with_projections_and_adp(
                        VALUES (%s, lower(%s), %s, %s, %s)""", (name, name, pos, sleeper_id, fp_id))
         cur.execute("""INSERT INTO fantasy.player_stats (source, source_player_id, season, week, kind, player_name,
                                                          position, points_ppr, points_std)
-                       VALUES ('fantasypros', %s, 2024, 0, 'projection', %s, %s, %s, 1)""", (fp_id, name, pos, projected))
+                       VALUES ('fantasypros', %s, 2024, 0, 'projection', %s, %s, %s, 1)""",
+                    (fp_id, name, pos, projected))
         cur.execute("""INSERT INTO fantasy.rankings (source, season, week, ranking_type, scoring, position_group,
                                                      source_player_id, player_name, adp)
                        VALUES ('fantasypros', 2024, 0, 'draft', 'ppr', 'ALL', %s, %s, %s)""", (fp_id, name, adp))
@@ -367,3 +369,26 @@ def test_fantasy_views_rank_mark_your_team_and_compare_with_projections_and_adp(
     assert [(d["team"], d["player"], d["adp"], d["adp_source"], d["picks_after_adp"], d["is_mine"]) for d in draft] == [
         ("Aces", "Rb Three", 3, "fantasypros", -2, True), ("Bees", "Rb One", 1, "fantasypros", 1, False),
         ("Cats", "Wr Four", 10, "fantasypros", -7, False), ("Dogs", "Nobody", None, None, None, False)]
+
+
+def test_one_currency_league_and_season_at_a_time_opening_on_defaults_read_from_the_data(assets):
+    """Currency, League and Season are single-value; their defaults come from default_sql."""
+    import build_bundle
+
+    queries = build_bundle.default_queries(assets)
+    assert set(queries) == {"NATIVE_FILTER-spending-currency", "NATIVE_FILTER-fantasy-league",
+                            "NATIVE_FILTER-fantasy-season"}
+    files = build_bundle.bundle_files(assets, defaults={"NATIVE_FILTER-spending-currency": ["EUR"],
+                                                        "NATIVE_FILTER-fantasy-season": [2018]})
+    filters = {f["id"]: f for d in ("spending", "fantasy")
+               for f in files[f"dashboards/{d}.yaml"]["metadata"]["native_filter_configuration"]}
+    for fid in queries:
+        assert filters[fid]["controlValues"]["multiSelect"] is False, fid
+    currency = filters["NATIVE_FILTER-spending-currency"]["defaultDataMask"]
+    assert currency["filterState"] == {"value": ["EUR"]}
+    assert currency["extraFormData"]["filters"] == [{"col": "currency", "op": "IN", "val": ["EUR"]}]
+    assert filters["NATIVE_FILTER-fantasy-league"]["defaultDataMask"]["filterState"] == {}  # none given
+    assert filters["NATIVE_FILTER-fantasy-season"]["cascadeParentIds"] == ["NATIVE_FILTER-fantasy-league"]
+    # no chart of the season-filtered dashboard still pins the latest season on its own
+    assert not [k for k, c in assets.charts.items() if k.startswith("fantasy_")
+                and "latest_season" in str(c["params"].get("adhoc_filters"))]

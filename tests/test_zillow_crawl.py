@@ -73,7 +73,8 @@ def test_price_cut_shows_in_price_changes(pg_url, pde_home, tmp_path):
     meta = cassettes.metadata(ZL / "search_04011.json")
     doc = json.loads((ZL / "search_04011.json").read_text())
     url = doc["http_interactions"][0]["request"]["uri"]
-    cut = cassettes.build_cassette(tmp_path / "cut.json", [cassettes.interaction(url, html.encode(), headers={"Content-Type": "text/html"})],
+    cut = cassettes.build_cassette(tmp_path / "cut.json",
+                                   [cassettes.interaction(url, html.encode(), headers={"Content-Type": "text/html"})],
                                    spider="zillow_listings", args=meta["args"])
     p = run_crawl("zillow_listings", db=pg_url, cassette=cut, args=meta["args"])
     assert p.returncode == 0, p.stderr[-3000:]

@@ -29,6 +29,8 @@ import argparse
 import datetime as dt
 import html
 import json
+import math
+import statistics
 import string
 import sys
 from dataclasses import dataclass, field
@@ -53,24 +55,88 @@ SCORING_FLAG = {"std": "STD", "half": "HALF", "ppr": "PPR"}
 # chosen scoring: as given, the league's points when its scoring is that format (ESPN), or
 # converted through receptions (half = std + rec/2 = (std + ppr)/2). Kickers and defenses score
 # the same in every format, and a quarterback without a reception count is taken to have none.
+# With a league (%(league)s, its points per stat in %(weights)s), a line's points are the league's:
+# ESPN's own for that league, else its stats times the league's points per stat.
 STAT_ROWS = """
-    SELECT s.*, CASE %(scoring)s::text
+    SELECT s.*, coalesce(s.league_points, CASE %(scoring)s::text
                WHEN 'std' THEN coalesce(std, ppr - rec, half - rec / 2)
                WHEN 'half' THEN coalesce(half, (std + ppr) / 2, std + rec / 2, ppr - rec / 2)
-               ELSE coalesce(ppr, std + rec, half + rec / 2) END AS points
+               ELSE coalesce(ppr, std + rec, half + rec / 2) END) AS points
       FROM (SELECT s.source, s.source_player_id, s.season, s.kind, s.games, s.player_name, s.position,
                    CASE WHEN s.team !~ '^[0-9]TM$' THEN s.team END AS team, s.last_seen_at,
                    (CASE WHEN s.position IN ('QB', 'K', 'DEF') THEN coalesce(s.rec, 0) ELSE s.rec END)::numeric AS rec,
                    l.league_id AS points_league_id,
                    coalesce(s.points_std, CASE WHEN l.scoring_format = 'std' THEN s.points_league END) AS std,
                    coalesce(s.points_half, CASE WHEN l.scoring_format = 'half' THEN s.points_league END) AS half,
-                   coalesce(s.points_ppr, CASE WHEN l.scoring_format = 'ppr' THEN s.points_league END) AS ppr
+                   coalesce(s.points_ppr, CASE WHEN l.scoring_format = 'ppr' THEN s.points_league END) AS ppr,
+                   CASE WHEN %(league)s::text IS NULL THEN NULL
+                        WHEN s.league_id = %(league)s AND s.points_league IS NOT NULL THEN s.points_league
+                        WHEN num_nonnulls(s.pass_yds, s.pass_td, s.rush_yds, s.rush_td, s.rec, s.rec_yds, s.rec_td) > 0
+                        THEN round((coalesce(s.pass_yds, 0) * (%(weights)s::jsonb ->> 'pass_yds')::float8
+                                  + coalesce(s.pass_td, 0) * (%(weights)s::jsonb ->> 'pass_td')::float8
+                                  + coalesce(s.pass_int, 0) * (%(weights)s::jsonb ->> 'pass_int')::float8
+                                  + coalesce(s.rush_yds, 0) * (%(weights)s::jsonb ->> 'rush_yds')::float8
+                                  + coalesce(s.rush_td, 0) * (%(weights)s::jsonb ->> 'rush_td')::float8
+                                  + coalesce(s.rec, 0) * (%(weights)s::jsonb ->> 'rec')::float8
+                                  + coalesce(s.rec_yds, 0) * (%(weights)s::jsonb ->> 'rec_yds')::float8
+                                  + coalesce(s.rec_td, 0) * (%(weights)s::jsonb ->> 'rec_td')::float8
+                                  + coalesce(s.fumbles_lost, 0) * (%(weights)s::jsonb ->> 'fumbles_lost')::float8
+                                   )::numeric, 2)
+                   END AS league_points
               FROM fantasy.player_stats s
               LEFT JOIN fantasy.leagues l ON l.source = s.source AND l.league_id = s.league_id AND l.season = s.season
                    AND s.points_league IS NOT NULL
              WHERE s.week = 0 AND ((s.kind = 'projection' AND s.season = %(season)s)
                                 OR (s.kind = 'actual' AND s.season = %(season)s - 1))) s
 """
+
+#: points per stat: our player_stats column -> (Sleeper scoring_settings key, ESPN scoringItems statId)
+STAT_WEIGHTS = {"pass_yds": ("pass_yd", 3), "pass_td": ("pass_td", 4), "pass_int": ("pass_int", 20),
+                "rush_yds": ("rush_yd", 24), "rush_td": ("rush_td", 25), "rec": ("rec", 53),
+                "rec_yds": ("rec_yd", 42), "rec_td": ("rec_td", 43), "fumbles_lost": ("fum_lost", 72)}
+#: ESPN's "every N yards" items, as points per yard: statId -> (column, N)
+ESPN_PER_N_YARDS = {5: ("pass_yds", 5), 6: ("pass_yds", 10), 7: ("pass_yds", 20), 26: ("rush_yds", 5),
+                    27: ("rush_yds", 10), 28: ("rush_yds", 20), 45: ("rec_yds", 5), 46: ("rec_yds", 10),
+                    47: ("rec_yds", 20)}
+#: lineup slots -> the positions they are filled from (a FLEX spot counts half RB, half WR)
+SLOT_POSITIONS = {"QB": {"QB": 1}, "RB": {"RB": 1}, "WR": {"WR": 1}, "TE": {"TE": 1}, "K": {"K": 1},
+                  "DEF": {"DEF": 1}, "D/ST": {"DEF": 1}, "DST": {"DEF": 1},
+                  "FLEX": {"RB": 0.5, "WR": 0.5}, "RB/WR/TE": {"RB": 0.5, "WR": 0.5}, "RB/WR": {"RB": 0.5, "WR": 0.5},
+                  "WRRB_FLEX": {"RB": 0.5, "WR": 0.5}, "WR/TE": {"WR": 1}, "REC_FLEX": {"WR": 1},
+                  "SUPER_FLEX": {"QB": 1}, "OP": {"QB": 1}, "QB/RB/WR/TE": {"QB": 1}}
+
+
+def league_weights(source: str, scoring_settings) -> dict[str, float]:
+    """Points per stat of a league's scoring_settings (Sleeper {key: points}; ESPN scoringItems)."""
+    weights = dict.fromkeys(STAT_WEIGHTS, 0.0)
+    if not scoring_settings:
+        return weights
+    if source == "sleeper" and isinstance(scoring_settings, dict):
+        for col, (key, _) in STAT_WEIGHTS.items():
+            weights[col] = float(scoring_settings.get(key) or 0)
+        return weights
+    items = scoring_settings.get("scoringItems") if isinstance(scoring_settings, dict) else scoring_settings
+    by_id = {col: stat for col, (_, stat) in STAT_WEIGHTS.items()}
+    for item in items or []:
+        stat, pts = item.get("statId"), float(item.get("points") or 0)
+        for col, sid in by_id.items():
+            if stat == sid:
+                weights[col] += pts
+        if stat in ESPN_PER_N_YARDS:
+            col, n = ESPN_PER_N_YARDS[stat]
+            weights[col] += pts / n
+    return weights
+
+
+def league_replacement(size: int | None, roster_positions) -> dict[str, int]:
+    """Replacement rank per position: teams x the league's starting spots there (flex spots shared)."""
+    teams = size or 12
+    spots: dict[str, float] = {}
+    for slot in roster_positions or []:
+        for pos, share in SLOT_POSITIONS.get(str(slot).upper(), {}).items():
+            spots[pos] = spots.get(pos, 0) + share
+    return {pos: max(1, round(teams * n)) for pos, n in spots.items()}
+
 
 # One row per player. %(season)s, %(scoring)s (std|half|ppr), %(replacement)s (JSON {position: N}).
 SHEET_SQL = string.Template("""
@@ -258,11 +324,13 @@ class Sheet:
     missing: list[str] = field(default_factory=list)  # what was not there, and how to get it
     replacement: dict[str, Replacement] = field(default_factory=dict)
     primary_list: str | None = None
+    league: str | None = None  # the league whose scoring it uses
     generated_at: dt.datetime = field(default_factory=lambda: dt.datetime.now().astimezone())
 
     @property
     def title(self) -> str:
-        return f"{self.season} draft cheat sheet: {SCORINGS[self.scoring]}"
+        scoring = f"{self.league} scoring" if self.league else SCORINGS[self.scoring]
+        return f"{self.season} draft cheat sheet: {scoring}"
 
 
 def _num(x) -> float | None:
@@ -305,15 +373,51 @@ def match_players(conn) -> None:
     conn.commit()
 
 
-def build(conn, scoring: str = "ppr", season: int | None = None, top: int | None = None,
-          replacement: dict[str, int] | None = None, match: bool = True) -> Sheet:
-    """Read the sheet from the database: players in order, and what was found and missing."""
-    scoring = normalize_scoring(scoring)
-    replacement = {**REPLACEMENT, **(replacement or {})}
+LEAGUE_SQL = """
+SELECT source, league_id, season, name, size, scoring_format, scoring_settings, roster_positions
+  FROM fantasy.leagues WHERE league_id = %(league)s AND (%(season)s::int IS NULL OR season <= %(season)s)
+ ORDER BY season DESC LIMIT 1
+"""
+
+
+@dataclass
+class League:
+    source: str
+    league_id: str
+    season: int
+    name: str | None
+    weights: dict[str, float]
+    replacement: dict[str, int]
+    scoring_format: str | None
+
+
+def find_league(conn, league_id: str, season: int | None = None) -> League:
+    with conn.cursor() as cur:
+        cur.execute(LEAGUE_SQL, {"league": str(league_id), "season": season})
+        row = cur.fetchone()
+    if not row:
+        raise CheatSheetError(f"No league {league_id} in fantasy.leagues: crawl it first "
+                              f"(`scrapy crawl espn_league -a league_id={league_id}` or sleeper_league).")
+    source, lid, l_season, name, size, fmt, settings, positions = row
+    return League(source, lid, l_season, name, league_weights(source, settings), league_replacement(size, positions),
+                  fmt if fmt in SCORINGS else None)
+
+
+def build(conn, scoring: str | None = "ppr", season: int | None = None, top: int | None = None,
+          replacement: dict[str, int] | None = None, match: bool = True, league: str | None = None) -> Sheet:
+    """Read the sheet from the database: players in order, and what was found and missing.
+
+    With a league (its id), its own scoring (points per stat) gives the points, projections and VOR,
+    its teams times its starting spots the replacement levels, and its format picks the ranking list.
+    """
+    lg = find_league(conn, league, season) if league else None
+    scoring = normalize_scoring(scoring or (lg.scoring_format if lg else None) or "ppr")
+    replacement = {**REPLACEMENT, **(lg.replacement if lg else {}), **(replacement or {})}
     if match:
         match_players(conn)
     season = season or default_season(conn)
-    params = {"season": season, "scoring": scoring, "replacement": json.dumps(replacement)}
+    params = {"season": season, "scoring": scoring, "replacement": json.dumps(replacement),
+              "league": lg.league_id if lg else None, "weights": json.dumps(lg.weights if lg else {})}
     with conn.cursor() as cur:
         cur.execute(SHEET_SQL, params)
         cols = [c.name for c in cur.description]
@@ -340,10 +444,33 @@ def build(conn, scoring: str = "ppr", season: int | None = None, top: int | None
     for r in rows:
         repl.setdefault(r["position"], Replacement(r["position"], r["replacement_rank"], r["valued_at_position"],
                                                    _num(r["replacement_points"])))
-    sheet = Sheet(season=season, scoring=scoring, players=players[:top] if top else players, total=len(players),
-                  replacement={p: repl[p] for p in POSITIONS if p in repl})
+    sheet = Sheet(season=season, scoring=scoring, players=pick_top(players, top), total=len(players),
+                  replacement={p: repl[p] for p in POSITIONS if p in repl},
+                  league=f"{lg.name or 'league ' + lg.league_id} ({lg.source} {lg.league_id})" if lg else None)
     _describe(sheet, rows, lists, stats)
     return sheet
+
+
+#: each position's share of a sheet's players (top 200: QB 24, RB 60, WR 66, TE 24, K 12, DEF 14)
+POSITION_SHARE = {"QB": 0.12, "RB": 0.30, "WR": 0.33, "TE": 0.12, "K": 0.06, "DEF": 0.07}
+
+
+def pick_top(players: list[Player], top: int | None) -> list[Player]:
+    """The first `top` players in sheet order, no position taking more than its share (so a sheet whose
+    lists rank one player never continues with 60 quarterbacks)."""
+    if not top:
+        return players
+
+    quota = {pos: math.ceil(share * top) for pos, share in POSITION_SHARE.items()}
+    taken: dict[str, int] = {}
+    out = []
+    for p in players:
+        if len(out) >= top:
+            break
+        if taken.get(p.position, 0) < quota.get(p.position, top):
+            taken[p.position] = taken.get(p.position, 0) + 1
+            out.append(p)
+    return out
 
 
 def _describe(sheet: Sheet, rows: list[dict], lists: list[tuple], stats: list[tuple]) -> None:
@@ -403,7 +530,8 @@ def _describe(sheet: Sheet, rows: list[dict], lists: list[tuple], stats: list[tu
         src.append(f"{season - 1} points: " + "; ".join(by_kind["actual"]))
     else:
         miss.append(f"No {season - 1} fantasy points: crawl "
-                    f"`scrapy crawl pfr_stats -a seasons={season - 1} -a pages=fantasy` (or FantasyPros player-points).")
+                    f"`scrapy crawl pfr_stats -a seasons={season - 1} -a pages=fantasy` (or FantasyPros "
+                    "player-points).")
     if by_kind["projection"]:
         src.append(f"{season} projections: " + "; ".join(by_kind["projection"]))
     else:
@@ -427,60 +555,50 @@ def _describe(sheet: Sheet, rows: list[dict], lists: list[tuple], stats: list[tu
 
 
 # -- HTML ------------------------------------------------------------------------------------------
+# One landscape page (two for a long sheet): a column per position (RB and WR run on into a second),
+# a tick box per player to cross off the drafted, tier breaks, bye weeks, and a two-line header.
+COLUMNS_PER_PAGE = 5
+ROWS_PER_COLUMN = 53  # rows of ROW_MM within the page's height below the header
+
 PAGE = string.Template("""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <title>$title</title>
 <style>
-@page { size: $page_size landscape; margin: 9mm 8mm 10mm 8mm; }
+@page { size: $page_size landscape; margin: 6mm 6mm 5mm 6mm; }
 * { box-sizing: border-box; }
-body { font: 8.6pt/1.25 "DejaVu Sans", "Liberation Sans", Arial, sans-serif; color: #111; margin: 0; }
-header { display: flex; justify-content: space-between; align-items: baseline; border-bottom: 2px solid #111;
-         padding-bottom: 2px; margin-bottom: 4px; }
-h1 { font-size: 14pt; margin: 0; }
-.meta { font-size: 7.5pt; color: #444; text-align: right; }
-.notes { display: flex; gap: 10px; font-size: 7.2pt; margin: 0 0 5px; }
-.notes div { flex: 1; }
-.notes ul { margin: 1px 0 0 12px; padding: 0; }
-.notes b { font-size: 7.5pt; }
-.missing { background: #fff4e0; border-left: 3px solid #e08a00; padding: 2px 5px; }
-.used { background: #f3f5f8; border-left: 3px solid #6b7a90; padding: 2px 5px; }
-.repl { font-size: 7.2pt; color: #333; margin: 0 0 4px; }
-table { width: 100%; border-collapse: collapse; }
-thead { display: table-header-group; }
-th { font-size: 7.4pt; text-align: right; border-bottom: 1.5px solid #111; padding: 1px 4px; background: #fff; }
-th.l, td.l { text-align: left; }
-td { padding: 0.6px 4px; text-align: right; border-bottom: 0.5px solid #d8d8d8; white-space: nowrap;
-     font-variant-numeric: tabular-nums; }
-tr { break-inside: avoid; }
-td.name { font-weight: 600; }
-td.pos { font-weight: 700; text-align: center; }
-tr.QB td.pos { background: #f6c1c1; } tr.RB td.pos { background: #bfe3c4; } tr.WR td.pos { background: #bcd5f2; }
-tr.TE td.pos { background: #f7d9a8; } tr.K td.pos { background: #ddd2ee; } tr.DEF td.pos { background: #d3d3d3; }
-tr.QB td.name { border-left: 4px solid #d64545; } tr.RB td.name { border-left: 4px solid #2e9a45; }
-tr.WR td.name { border-left: 4px solid #2f6fbf; } tr.TE td.name { border-left: 4px solid #e0901b; }
-tr.K td.name { border-left: 4px solid #8a6bbf; } tr.DEF td.name { border-left: 4px solid #777; }
-tr.tierhead { break-after: avoid; }
-tr.tierhead td, tr.section td { text-align: left; font-size: 7pt; font-weight: 700; color: #555;
-     padding-top: 2px; border-bottom: none; }
-tr.tierhead.next td { border-top: 2px solid #111; }
-tr.section td { font-size: 7.6pt; color: #111; border-top: 2px solid #111; background: #eee; }
-td.vor { font-weight: 700; } td.neg { color: #999; }
-.est, .last-basis { font-style: italic; font-weight: 400; }
-.src { color: #888; font-size: 6.2pt; vertical-align: super; }
+body { font: 6.3pt/1.1 "DejaVu Sans Condensed", "DejaVu Sans", "Liberation Sans", Arial, sans-serif; color: #111;
+       margin: 0; font-stretch: condensed; }
+.page { break-after: page; height: 198mm; overflow: hidden; }
+.page:last-child { break-after: auto; }
+header { display: flex; justify-content: space-between; align-items: baseline; border-bottom: 1.2px solid #111;
+         height: 5mm; }
+h1 { font-size: 10pt; margin: 0; white-space: nowrap; flex: none; margin-right: 3mm; }
+.meta { font-size: 6pt; color: #444; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; min-width: 0; }
+.notes { font-size: 5.4pt; color: #444; height: 5.6mm; overflow: hidden; width: 100%; margin: 0.6mm 0 0.8mm;
+         line-height: 1.25; }
+.notes b { color: #111; } .notes .miss { color: #9a5800; }
+.cols { display: flex; gap: 1.6mm; }
+.col { flex: 1 1 0; min-width: 0; }
+table { width: 100%; border-collapse: collapse; table-layout: fixed; }
+td { height: 3.45mm; padding: 0 0.5mm; white-space: nowrap; overflow: hidden; text-overflow: ellipsis;
+     border-bottom: 0.4px solid #ddd; font-variant-numeric: tabular-nums; }
+td.box { width: 3mm; padding: 0; } td.box span { display: inline-block; width: 2.3mm; height: 2.3mm;
+     border: 0.6px solid #333; vertical-align: middle; }
+td.n { width: 4.6mm; text-align: right; color: #555; } td.name { font-weight: 600; }
+td.name.long { font-size: 5.4pt; letter-spacing: -0.05pt; }
+td.tm { width: 6mm; color: #333; } td.bye { width: 4.2mm; text-align: right; color: #333; }
+td.v { width: 7.2mm; text-align: right; font-weight: 700; } td.neg { color: #999; font-weight: 400; }
+tr.head td { font-weight: 700; color: #fff; border-bottom: none; font-size: 6.4pt; overflow: visible;
+             text-overflow: clip; }
+tr.head td.h { padding-left: 1mm; }
+tr.tier td { height: 2.6mm; font-size: 5pt; color: #555; border-bottom: 0.9px solid #111; }
+tr.head.QB td { background: #c73b3b; } tr.head.RB td { background: #2e8a43; }
+tr.head.WR td { background: #2f66b0; } tr.head.TE td { background: #d0841a; }
+tr.head.K td { background: #7d5fb0; } tr.head.DEF td { background: #666; }
 .none { color: #bbb; }
-footer { margin-top: 4px; font-size: 6.8pt; color: #555; }
 </style></head>
 <body>
-<header><h1>$title</h1><div class="meta">$count &middot; generated $generated by pde</div></header>
-<div class="notes">$used$missing</div>
-<div class="repl">$replacement</div>
-<table>
-<thead><tr><th>#</th><th class="l">Player</th><th>Pos</th><th class="l">Team</th><th>Bye</th><th>Rank</th>
-<th>Pos rank</th><th>Tier</th><th>ADP</th><th>$last_season pts</th><th>$season proj</th><th>VOR</th></tr></thead>
-<tbody>
-$rows
-</tbody></table>
-<footer>$legend</footer>
+$pages
 </body></html>
 """)
 
@@ -489,59 +607,123 @@ def _fmt(x: float | None, digits: int = 1) -> str:
     return '<span class="none">&ndash;</span>' if x is None else f"{x:.{digits}f}"
 
 
-def _tag(source: str | None) -> str:
-    letters = {"fantasypros": "FP", "espn": "E", "pfr": "PFR"}
-    return f'<span class="src">{letters.get(source, source)}</span>' if source else ""
+def assign_tiers(players: list[Player]) -> tuple[dict[int, int], bool]:
+    """Tier of each player (by order) within his position: the source's tiers, else breaks in value.
+
+    Without source tiers, a new tier starts where the drop in value from the player above is larger
+    than the position's mean drop plus one standard deviation. Returns ({order: tier}, computed?).
+    """
+    if any(p.tier is not None for p in players):
+        return {p.order: p.tier for p in players if p.tier is not None}, False
+
+    tiers: dict[int, int] = {}
+    for pos in POSITIONS:
+        group = [p for p in players if p.position == pos]
+        values = [p.vor if p.vor is not None else None for p in group]
+        if sum(v is not None for v in values) < 3:
+            continue
+        drops = [a - b for a, b in zip(values, values[1:], strict=False) if a is not None and b is not None and a >= b]
+        cut = statistics.mean(drops) + (statistics.pstdev(drops) if len(drops) > 1 else 0) if drops else None
+        tier, prev = 1, None
+        for p, v in zip(group, values, strict=True):
+            if prev is not None and v is not None and cut is not None and prev - v > cut:
+                tier += 1
+            tiers[p.order] = tier
+            prev = v if v is not None else prev
+    return tiers, True
+
+
+def layout(sheet: Sheet) -> tuple[list[list[list[tuple]]], bool]:
+    """Pages of columns of rows: ("head", pos), ("tier", n) or ("player", Player), position by position.
+
+    A position starts a new column unless at least 8 rows (or all of it) fit under the one before.
+    """
+    tiers, computed = assign_tiers(sheet.players)
+    blocks = []
+    for pos in POSITIONS:
+        group = [p for p in sheet.players if p.position == pos]
+        if not group:
+            continue
+        rows: list[tuple] = [("head", pos)]
+        prev = None
+        for p in group:
+            t = tiers.get(p.order)
+            if t is not None and t != prev:
+                rows.append(("tier", t))
+            prev = t if t is not None else prev
+            rows.append(("player", p))
+        blocks.append(rows)
+    columns: list[list[tuple]] = [[]]
+    for rows in blocks:
+        room = ROWS_PER_COLUMN - len(columns[-1])
+        if columns[-1] and room < min(len(rows), 8) + 1:
+            columns.append([])
+        elif columns[-1]:
+            columns[-1].append(("gap", None))
+        for row in rows:
+            if len(columns[-1]) >= ROWS_PER_COLUMN:
+                columns.append([("head", rows[0][1] + " (cont.)")] if row[0] != "head" else [])
+            columns[-1].append(row)
+    pages = [columns[i:i + COLUMNS_PER_PAGE] for i in range(0, len(columns), COLUMNS_PER_PAGE)]
+    return pages, computed
+
+
+# fixed widths for tick box, order, (name), team, bye, value: a fixed-layout table takes them from here
+COLGROUP = ('<colgroup><col style="width:3mm"><col style="width:5.6mm"><col><col style="width:6.4mm">'
+            '<col style="width:5mm"><col style="width:8mm"></colgroup>')
 
 
 def render_html(sheet: Sheet, page_size: str = "A4") -> str:
     e = html.escape
-    rows, prev_tier, prev_section = [], None, None
-    multi_adp = len({p.adp_source for p in sheet.players if p.adp is not None}) > 1
-    multi_pts = len({p.last_source for p in sheet.players if p.last_points is not None}) > 1
-    multi_proj = len({p.proj_source for p in sheet.players if p.projection is not None}) > 1
-    for p in sheet.players:
-        section = "primary" if p.primary else (p.rank_list or "unranked")
-        if section != prev_section and section != "primary":
-            label = ("Not ranked by any draft list: by value over replacement" if section == "unranked" else
-                     "Not in the main list, by " + _list_label(*section.split("/")))
-            rows.append(f'<tr class="section"><td colspan="12">{e(label)}</td></tr>')
-            prev_tier = None
-        if p.tier is not None and p.tier != prev_tier:
-            nxt = " next" if prev_tier is not None else ""
-            rows.append(f'<tr class="tierhead{nxt}"><td></td><td colspan="11">Tier {p.tier}</td></tr>')
-        prev_tier, prev_section = p.tier, section
-        vor_cls = "vor" + (" neg" if p.vor is not None and p.vor < 0 else "")
-        value_note = ' class="last-basis"' if p.value_basis == "last" else ""
-        rows.append(
-            f'<tr class="{e(p.position)}">'
-            f"<td>{p.order}</td><td class=\"l name\">{e(p.name)}</td><td class=\"pos\">{e(p.position)}</td>"
-            f"<td class=\"l\">{e(p.team or '')}</td><td>{p.bye or ''}</td>"
-            f"<td>{p.rank if p.rank is not None else ''}</td><td>{e(p.position)}{p.pos_rank}</td>"
-            f"<td>{p.tier if p.tier is not None else ''}</td>"
-            f"<td>{_fmt(p.adp)}{_tag(p.adp_source) if multi_adp and p.adp is not None else ''}</td>"
-            f"<td>{_fmt(p.last_points)}{_tag(p.last_source) if multi_pts and p.last_points is not None else ''}</td>"
-            f"<td>{_fmt(p.projection)}{_tag(p.proj_source) if multi_proj and p.projection is not None else ''}</td>"
-            f'<td class="{vor_cls}"><span{value_note}>{_fmt(p.vor)}</span></td></tr>')
-    used = "".join(f"<li>{e(s)}</li>" for s in sheet.sources)
-    missing = "".join(f"<li>{e(s)}</li>" for s in sheet.missing)
-    repl = " &middot; ".join(
-        f"{rp.position}{rp.needed} = {_fmt(rp.points)}" + (' <span class="est">(estimated)</span>' if rp.estimated else "")
-        for rp in sheet.replacement.values() if rp.points is not None)
+    pages, computed = layout(sheet)
+    value_label = "VOR" if any(p.vor is not None for p in sheet.players) else "Rank"
     shown = len(sheet.players)
     count = _n(shown) + (f" (top {shown} of {sheet.total})" if shown < sheet.total else "")
-    return PAGE.substitute(
-        title=e(sheet.title), page_size=page_size, count=count,
-        generated=sheet.generated_at.strftime("%Y-%m-%d %H:%M"), season=sheet.season, last_season=sheet.season - 1,
-        used=f'<div class="used"><b>Built from</b><ul>{used}</ul></div>' if used else "",
-        missing=f'<div class="missing"><b>Missing</b><ul>{missing}</ul></div>' if missing else "",
-        replacement=("Replacement level (" + SCORINGS[sheet.scoring] + " points): " + repl) if repl else "",
-        rows="\n".join(rows) or '<tr><td colspan="12" class="l">No players: see Missing above.</td></tr>',
-        legend=("Rank: place in the list named above the rows (main list: " + e(sheet.primary_list or "none")
-                + "). Pos rank: that list's position rank, else the place on this sheet. VOR: projection, else last "
-                "season's points (italic), minus the replacement level at the position. "
-                "FP = FantasyPros, E = ESPN, PFR = Pro-Football-Reference."),
-    )
+    meta = (f"{count} &middot; # = overall order &middot; {value_label}"
+            + (" = value over replacement" if value_label == "VOR" else "")
+            + (" &middot; tiers from value gaps" if computed and value_label == "VOR" else "")
+            + f" &middot; generated {sheet.generated_at:%Y-%m-%d %H:%M} by pde")
+    repl = ", ".join(f"{rp.position}{rp.needed} {_fmt(rp.points)}" + ("*" if rp.estimated else "")
+                     for rp in sheet.replacement.values() if rp.points is not None)
+    notes = ("<b>From:</b> " + e("; ".join(sheet.sources) or "nothing crawled")
+             + (f" &middot; <b>Replacement:</b> {repl}" if repl else "")
+             + (' &middot; <span class="miss"><b>Missing:</b> ' + e(" ".join(sheet.missing)) + "</span>"
+                if sheet.missing else ""))
+    out = []
+    for n, columns in enumerate(pages, 1):
+        cols = []
+        for col in columns:
+            pos = next((r[1].split()[0] for r in col if r[0] == "head"), None) or next(
+                (r[1].position for r in col if r[0] == "player"), "")
+            trs = []
+            for kind, item in col:
+                if kind == "head":
+                    trs.append(f'<tr class="head {e(item.split()[0])}"><td colspan="3" class="h">{e(item)}</td>'
+                               '<td class="tm">Tm</td>'
+                               f'<td class="bye">Bye</td><td class="v">{value_label}</td></tr>')
+                elif kind == "tier":
+                    trs.append(f'<tr class="tier"><td colspan="6">Tier {item}</td></tr>')
+                elif kind == "gap":
+                    trs.append('<tr class="gap"><td colspan="6"></td></tr>')
+                else:
+                    p = item
+                    value = p.vor if value_label == "VOR" else p.rank
+                    neg = " neg" if value_label == "VOR" and p.vor is not None and p.vor < 0 else ""
+                    shown_value = _fmt(value) if value_label == "VOR" else (str(value) if value is not None else "")
+                    trs.append(f'<tr><td class="box"><span></span></td><td class="n">{p.order}</td>'
+                               f'<td class="name{" long" if len(p.name) > 19 else ""}">{e(p.name)}</td><td '
+                               f'class="tm">{e(p.team or "")}</td>'
+                               f'<td class="bye">{p.bye or ""}</td><td class="v{neg}">{shown_value}</td></tr>')
+            cols.append(f'<div class="col {e(pos)}"><table>{COLGROUP}{"".join(trs)}</table></div>')
+        cols += ['<div class="col"></div>'] * (COLUMNS_PER_PAGE - len(columns))
+        head = (f'<header><h1>{e(sheet.title)}</h1><div class="meta">{meta}'
+                + (f" &middot; page {n}/{len(pages)}" if len(pages) > 1 else "") + "</div></header>")
+        out.append(f'<div class="page">{head}<div class="notes">{notes}</div>'
+                   f'<div class="cols">{"".join(cols)}</div></div>')
+    if not sheet.players:
+        out.append(f'<div class="page"><header><h1>{e(sheet.title)}</h1></header>'
+                   f'<div class="notes">{notes}</div><p>No players: see Missing above.</p></div>')
+    return PAGE.substitute(title=e(sheet.title), page_size=page_size, pages="\n".join(out))
 
 
 # -- PDF -------------------------------------------------------------------------------------------
@@ -560,10 +742,7 @@ def write_pdf(html_text: str, path: Path, page_size: str = "A4") -> Path:
         page.set_content(html_text, wait_until="load")
         page.emulate_media(media="print")
         page.pdf(path=str(path), format=page_size, landscape=True, print_background=True,
-                 prefer_css_page_size=True,
-                 display_header_footer=True, header_template="<span></span>",
-                 footer_template='<div style="font-size:7px;width:100%;text-align:right;margin-right:8mm;color:#777">'
-                                 'page <span class="pageNumber"></span> / <span class="totalPages"></span></div>')
+                 prefer_css_page_size=True)
     return path
 
 
@@ -591,7 +770,7 @@ def cmd_cheatsheet(args) -> int:
     try:
         migrate(conn, log=lambda m: None)  # a fresh database has no fantasy schema yet
         sheet = build(conn, scoring=args.scoring, season=args.season, top=args.top,
-                      replacement=args.replacement, match=not args.no_match)
+                      replacement=args.replacement, match=not args.no_match, league=args.league)
     except CheatSheetError as exc:
         print(f"pde cheatsheet: {exc}")
         return 1
@@ -627,8 +806,11 @@ def register(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
         "cheatsheet", help="fantasy: print a draft cheat sheet (HTML and PDF) from the crawled rankings and stats",
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--scoring", type=_scoring_arg, default="ppr", metavar="standard|half|ppr",
-                   help="scoring format for ranks, points and VOR (default ppr)")
+    p.add_argument("--scoring", type=_scoring_arg, metavar="standard|half|ppr",
+                   help="scoring format for ranks, points and VOR (default: the league's, else ppr)")
+    p.add_argument("--league", metavar="LEAGUE_ID",
+                   help="a crawled league (fantasy.leagues): its scoring gives points, projections and VOR, "
+                        "its teams and lineup the replacement levels")
     p.add_argument("--season", type=int, help="draft season (default: the latest season with draft rankings)")
     p.add_argument("--top", type=int, default=200, metavar="N", help="players on the sheet (default 200; 0 = all)")
     p.add_argument("--out", metavar="PATH.html",

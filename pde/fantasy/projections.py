@@ -18,7 +18,7 @@ season, the consensus; otherwise the run says the comparison cannot be made yet.
 from __future__ import annotations
 
 import sys
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd

@@ -21,7 +21,7 @@ DEFAULT_CONFIG = PROJECT_ROOT / "dags" / "crawls.yaml"
 VARIABLE = "pde_crawls"
 DEFAULT_SPIDER_MODULES = tuple(SPIDER_MODULES)  # every area package under scrapers/
 DEFAULT_SCHEDULE = "0 3 * * *"
-START_DATE = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)
+START_DATE = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
 
 #: what every spider gets unless dags/crawls.yaml says otherwise
 DEFAULTS: dict[str, Any] = {

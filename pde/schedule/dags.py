@@ -130,11 +130,12 @@ def build_crawl_dag(info: SpiderInfo, config: dict[str, Any]):
     cfg = spider_config(info.name, config)
     spider, modules = info.name, tuple(config["spider_modules"])
     configured = bool(((config.get("spiders") or {}).get(spider) or {}).get("crawls"))
-    try:
-        specs = crawl_specs(spider, cfg, modules)
-        runnable = any(check_spec(info, s) is None for s in specs)
-    except ConfigError:
-        runnable = True  # the plan task says what is wrong, at run time
+    runnable = True
+    if info.needs_args():  # only then can a crawl lack what it needs; the others skip this at parse time
+        try:
+            runnable = any(check_spec(info, s) is None for s in crawl_specs(spider, cfg, modules))
+        except ConfigError:
+            pass  # the plan task says what is wrong, at run time
     with DAG(
         dag_id=spider,
         description=f"scrapy crawl {spider}, then check the run and publish its tables",
@@ -164,9 +165,10 @@ def build_crawl_dag(info: SpiderInfo, config: dict[str, Any]):
                 log.info("crawl %s: %s", s["label"], describe_command(s))
                 runnable.append(s)
             if not runnable:
+                missing = "; ".join(filter(None, (check_spec(info, s) for s in specs)))
                 raise AirflowSkipException(
-                    f"{spider} has no crawl it can run: " + "; ".join(filter(None, (check_spec(info, s) for s in specs)))
-                    + f" Add a crawl with its arguments under spiders.{spider}.crawls in {config_path()}.")
+                    f"{spider} has no crawl it can run: {missing} Add a crawl with its arguments under "
+                    f"spiders.{spider}.crawls in {config_path()}.")
             return runnable
 
         @task(task_id="crawl", map_index_template="{{ pde_label }}",

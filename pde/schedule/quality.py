@@ -56,7 +56,7 @@ class Thresholds:
     ignore_fields: tuple[str, ...] = ()
 
     @classmethod
-    def from_dict(cls, values: dict[str, Any] | None) -> "Thresholds":
+    def from_dict(cls, values: dict[str, Any] | None) -> Thresholds:
         values = dict(values or {})
         known = {f.name: f for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - set(known))

@@ -73,7 +73,8 @@ def _module_files(module: str) -> list[tuple[str, Path]]:
     for root in (PROJECT_ROOT, *map(Path, sys.path)):
         pkg, single = root / rel, (root / rel).with_suffix(".py")
         if pkg.is_dir() and (pkg / "__init__.py").exists():
-            return [(".".join([*module.split("."), *p.relative_to(pkg).with_suffix("").parts]).removesuffix(".__init__"), p)
+            return [(".".join([*module.split("."),
+                               *p.relative_to(pkg).with_suffix("").parts]).removesuffix(".__init__"), p)
                     for p in sorted(pkg.rglob("*.py"))]
         if single.is_file():
             return [(module, single)]

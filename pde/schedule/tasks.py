@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import shlex
 import signal
 import subprocess
@@ -15,7 +14,6 @@ import time
 from collections import deque
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from pde import runs
 from pde.db import connect, database_url

@@ -1,4 +1,4 @@
-"""Long-running services pde starts on this machine: ``pde up [airflow|superset|jupyter]``, ``pde down``.
+"""Long-running services pde starts on this machine: ``pde up [airflow|superset|jupyter|web]``, ``pde down``.
 
 Each service is a module here with ``up()``, ``down()`` and ``status()``
 (exit codes); :func:`register` adds the ``pde up``, ``pde down`` and
@@ -21,9 +21,9 @@ from dataclasses import dataclass
 
 from pde.db import DatabaseError, EmbeddedPostgres, database_url, pde_home
 
-SERVICES = ("airflow", "superset", "jupyter")
+SERVICES = ("airflow", "superset", "jupyter", "web")
 #: what a bare `pde up` starts; JupyterLab starts on request (`pde notebook`), `pde down` stops it too
-DEFAULT_UP = ("airflow", "superset")
+DEFAULT_UP = ("airflow", "superset", "web")
 
 
 def _module(name: str):
@@ -73,6 +73,8 @@ def _names(args, default: tuple[str, ...] | None = None) -> list[str]:
 
 def cmd_up(args) -> int:
     names = _names(args, DEFAULT_UP)
+    if getattr(args, "celery", False):
+        os.environ["PDE_AIRFLOW_EXECUTOR"] = "celery"
     code = 0
     for name in names:
         try:
@@ -106,6 +108,8 @@ def register(subparsers) -> None:
     up = subparsers.add_parser("up", help="start services on 127.0.0.1 (default: " + ", ".join(DEFAULT_UP) + ")")
     up.add_argument("services", nargs="*", metavar="SERVICE",
                     help="any of: " + ", ".join(choices) + " (default: " + ", ".join(DEFAULT_UP) + ")")
+    up.add_argument("--celery", action="store_true",
+                    help="Airflow's CeleryExecutor: also Redis and a worker here (= PDE_AIRFLOW_EXECUTOR=celery)")
     up.set_defaults(func=cmd_up)
     down = subparsers.add_parser("down", help="stop what `pde up` started (default: all)")
     down.add_argument("services", nargs="*", metavar="SERVICE")

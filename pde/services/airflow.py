@@ -22,6 +22,12 @@ servers, which pde starts itself on ``PDE_AIRFLOW_LOG_HOST`` (127.0.0.1) because
 Airflow's own bind every interface. Give a second checkout other ports and a
 second ``PDE_HOME`` and both run side by side.
 
+CeleryExecutor (``pde up --celery`` or ``PDE_AIRFLOW_EXECUTOR=celery``): also a Redis broker
+(Debian's ``redis-server`` on 127.0.0.1:``PDE_REDIS_PORT``, 6379) and one Celery worker on this
+machine; ``PDE_CELERY_BROKER_URL`` points at a broker elsewhere instead (then no Redis is started).
+``PDE_CELERY_CONCURRENCY``: task slots per worker (default: ``PDE_AIRFLOW_PARALLELISM``).
+Workers on other machines run ``pde airflow worker`` with the same settings (README: More than one machine).
+
     pde up airflow             start (migrating the metadata database first)
     pde down airflow           stop every process it started
     pde airflow status         what runs, where
@@ -39,6 +45,7 @@ import os
 import re
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -93,6 +100,35 @@ def base_url() -> str:
 
 def user() -> str:
     return os.environ.get("PDE_AIRFLOW_USER") or "admin"
+
+
+# -- CeleryExecutor (issue 17) ---------------------------------------------------------
+def celery() -> bool:
+    """Run tasks on Celery workers (this machine's, and any others') instead of the scheduler's pool?"""
+    return (os.environ.get("PDE_AIRFLOW_EXECUTOR") or "local").strip().lower() in ("celery", "celeryexecutor")
+
+
+def redis_port() -> int:
+    return int(os.environ.get("PDE_REDIS_PORT") or 6379)
+
+
+def broker_url() -> str:
+    return os.environ.get("PDE_CELERY_BROKER_URL") or f"redis://{HOST}:{redis_port()}/0"
+
+
+def components() -> tuple[str, ...]:
+    """What ``start`` runs, in start order: the broker before the scheduler, the worker last."""
+    if not celery():
+        return COMPONENTS
+    local_broker = () if os.environ.get("PDE_CELERY_BROKER_URL") else ("redis",)
+    return (*local_broker, *COMPONENTS, "celery-worker")
+
+
+def worker_command(hostname: str | None = None) -> list[str]:
+    """A Celery worker; its task logs go to the shared log folder, so it serves none over HTTP."""
+
+    name = hostname or os.environ.get("PDE_CELERY_HOSTNAME") or f"pde@{socket.gethostname()}"
+    return [airflow_python(), "-m", "airflow", "celery", "worker", "--celery-hostname", name, "--skip-serve-logs"]
 
 
 def _private_json(path: Path, make) -> dict:
@@ -214,6 +250,14 @@ def airflow_env(data_url: str, meta_url: str | None = None, *, base: dict | None
         "TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS": "",
         "PYTHONUNBUFFERED": "1",
     })
+    if celery():  # the result backend is Airflow's own database (SQLAlchemy URL with Celery's db+ prefix)
+        env.update({
+            "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+            "AIRFLOW__CELERY__BROKER_URL": broker_url(),
+            "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + (meta_url or metadata_url(data_url)),
+            "AIRFLOW__CELERY__WORKER_CONCURRENCY": (os.environ.get("PDE_CELERY_CONCURRENCY")
+                                                    or os.environ.get("PDE_AIRFLOW_PARALLELISM", "4")),
+        })
     return env
 
 
@@ -319,11 +363,11 @@ def start(timeout: float = 180) -> dict:
     meta = ensure_metadata_database(data_url)
     env = airflow_env(data_url, meta)
     name, password = login()
-    running = {c: pid(c) for c in COMPONENTS}
+    running = {c: pid(c) for c in components()}
     if not all(running.values()) and not (meta.startswith("postgresql") and metadata_is_current(meta)):
         print(f"Airflow: metadata in {describe(meta)}; migrating it", flush=True)
         migrate_metadata(env)
-    for component in COMPONENTS:
+    for component in components():
         if running[component]:
             continue
         log = _logfile(component)
@@ -342,11 +386,12 @@ def start(timeout: float = 180) -> dict:
         _pidfile(component).write_text(f"{proc.pid}\n")
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        dead = [c for c in COMPONENTS if pid(c) is None]
+        dead = [c for c in components() if pid(c) is None]
         if dead:
             c = dead[0]
             stop()
-            raise AirflowServiceError(f"Airflow's {c} stopped while starting. Its log ({_logfile(c)}):\n{_tail(_logfile(c))}")
+            raise AirflowServiceError(f"Airflow's {c} stopped while starting. Its log "
+                                      f"({_logfile(c)}):\n{_tail(_logfile(c))}")
         if healthy():
             return {"url": base_url(), "user": name, "password": password}
         time.sleep(1)
@@ -358,6 +403,12 @@ def start(timeout: float = 180) -> dict:
 def _command(component: str) -> list[str]:
     """How each part starts; scheduler and triggerer without the log servers they would bind to 0.0.0.0."""
     py = airflow_python()
+    if component == "redis":  # CeleryExecutor's broker, on loopback only
+        (home() / "redis").mkdir(parents=True, exist_ok=True)
+        return ["redis-server", "--bind", HOST, "--port", str(redis_port()), "--protected-mode", "yes",
+                "--save", "", "--appendonly", "no", "--dir", str(home() / "redis")]
+    if component == "celery-worker":
+        return worker_command()
     if component in ("scheduler", "triggerer"):
         return [py, "-m", "airflow", component, "--skip-serve-logs"]
     if component in ("log-server", "trigger-log-server"):
@@ -383,7 +434,7 @@ def _default_signals() -> None:
 def stop(timeout: float = 45) -> list[str]:
     """Stop every component (with its workers and running tasks); returns what was stopped."""
     stopped = []
-    for component in reversed(COMPONENTS):
+    for component in reversed(("redis", *COMPONENTS, "celery-worker")):
         p = pid(component)
         if p is None:
             _pidfile(component).unlink(missing_ok=True)
@@ -426,9 +477,27 @@ def up() -> int:
     print(f"""Airflow is running: {info['url']}
   login     {info['user']} / {info['password']}
   DAGs      {PROJECT_ROOT / 'dags'} (one per spider; crawls in dags/crawls.yaml)
-  logs      {home() / 'logs'}
+  logs      {home() / 'logs'}{_celery_lines()}
 Stop it with `make down` (pde down).""")
     return 0
+
+
+def _celery_lines() -> str:
+    if not celery():
+        return ""
+    return (f"\n  executor  CeleryExecutor: broker {describe(broker_url())}, one worker here"
+            "\n            (more machines: `pde airflow worker` there; README: More than one machine)")
+
+
+def worker(hostname: str | None = None) -> int:
+    """Run a Celery worker in the foreground (on a worker machine: same DATABASE_URL, broker and secrets)."""
+
+    if not celery():
+        raise AirflowServiceError("a Celery worker needs PDE_AIRFLOW_EXECUTOR=celery (and PDE_CELERY_BROKER_URL "
+                                  "on a machine other than the main one).")
+    data_url = os.environ.get("DATABASE_URL") or database_url()
+    env = airflow_env(data_url, metadata_url(data_url))
+    return subprocess.call(worker_command(hostname), env=env, cwd=PROJECT_ROOT)
 
 
 def down() -> int:
@@ -438,7 +507,7 @@ def down() -> int:
 
 
 def status() -> int:
-    pids = {c: pid(c) for c in COMPONENTS}
+    pids = {c: pid(c) for c in components()}
     health = healthy() if any(pids.values()) else None
     for c, p in pids.items():
         state = (health or {}).get(c.replace("-", "_"), {}).get("status")
@@ -465,6 +534,8 @@ def register(subparsers) -> None:
         "up": Action(lambda args: up(), f"start Airflow on {HOST} (UI and API), migrating its database first"),
         "down": Action(lambda args: down(), "stop every Airflow process pde started"),
         "status": Action(lambda args: status(), "which Airflow processes run, and their health"),
+        "worker": Action(lambda args: worker(args.hostname), "run a Celery worker here (PDE_AIRFLOW_EXECUTOR=celery)",
+                         lambda p: p.add_argument("--hostname", help="its Celery name (default pde@<this host>)")),
         "cli": Action(lambda args: cli(_cli_args(args)), "run the airflow command with this configuration",
                       lambda p: p.add_argument("args", nargs=argparse.REMAINDER)),
     }, errors=(AirflowServiceError,))

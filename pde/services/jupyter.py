@@ -89,7 +89,7 @@ class Jupyter:
     root: Path = NOTEBOOKS
 
     @classmethod
-    def default(cls) -> "Jupyter":
+    def default(cls) -> Jupyter:
         return cls(home=pde_home() / "jupyter", port=int(os.environ.get("PDE_JUPYTER_PORT", DEFAULT_PORT)))
 
     @property

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import secrets
 import shutil
@@ -46,6 +47,7 @@ from pde.db import (
 from pde.migrate import migrate
 from pde.services import Action, register_actions, service_main
 
+log = logging.getLogger(__name__)
 SUPERSET_DIR = PROJECT_ROOT / "superset"
 DEFAULT_VENV = SUPERSET_DIR / ".venv"
 DEFAULT_PORT = 8088
@@ -157,7 +159,7 @@ class Superset:
     venv: Path = field(default_factory=venv_dir)
 
     @classmethod
-    def default(cls, start_db: bool = True) -> "Superset":
+    def default(cls, start_db: bool = True) -> Superset:
         return cls(home=pde_home() / "superset", data_url=database_url(start=start_db),
                    port=int(os.environ.get("PDE_SUPERSET_PORT", DEFAULT_PORT)))
 
@@ -197,7 +199,7 @@ class Superset:
         override = os.environ.get("PDE_SUPERSET_METADATA_URL")
         if override:
             return override
-            u = urlsplit(self.data_url)
+        u = urlsplit(self.data_url)
         admin_url = urlunsplit((u.scheme, u.netloc, "/postgres", u.query, ""))
         try:
             conn = psycopg2.connect(admin_url, connect_timeout=10)
@@ -347,7 +349,8 @@ class Superset:
             "username": user or self.admin_user, "password": password or self.admin_password()[0],
             "provider": "db", "refresh": False})
         if r.status_code != 200:
-            raise SupersetError(f"login to Superset as {user or self.admin_user} failed: {r.status_code} {r.text[:300]}")
+            raise SupersetError(f"login to Superset as {user or self.admin_user} failed: {r.status_code} "
+                                f"{r.text[:300]}")
         s.headers["Authorization"] = "Bearer " + r.json()["access_token"]
         r = s.get(self.base_url + "/api/v1/security/csrf_token/", timeout=30)
         r.raise_for_status()
@@ -363,8 +366,9 @@ class Superset:
         finally:
             sys.path.remove(str(SUPERSET_DIR))
         uri = self.reader_uri()
-        masked = uri.replace(":" + quote(self.reader_password(), safe="") + "@", ":" + build_bundle.MASKED_PASSWORD + "@")
-        data = build_bundle.bundle_bytes(masked)
+        masked = uri.replace(":" + quote(self.reader_password(), safe="") + "@",
+                             ":" + build_bundle.MASKED_PASSWORD + "@")
+        data = build_bundle.bundle_bytes(masked, defaults=self.filter_defaults(build_bundle.default_queries()))
         (self.home / "bundle.zip").write_bytes(data)
         s = self.session()
         r = s.post(self.base_url + "/api/v1/assets/import/", timeout=300,
@@ -374,6 +378,29 @@ class Superset:
         if r.status_code != 200:
             raise SupersetError(f"Superset refused the bundle: {r.status_code} {r.text[:2000]}")
         return r.json()
+
+    def filter_defaults(self, queries: dict[str, str]) -> dict[str, list]:
+        """The value each dashboard filter opens on, read from the data now (home currency, your league...).
+
+        A query that fails or finds nothing leaves its filter without a default (it is logged).
+        """
+        out: dict[str, list] = {}
+        conn = connect(self.data_url)
+        try:
+            for fid, sql in queries.items():
+                try:
+                    with conn.cursor() as cur:
+                        cur.execute(sql)
+                        row = cur.fetchone()
+                except Exception as exc:  # noqa: BLE001 - a default is a convenience, never a reason to fail
+                    conn.rollback()
+                    log.warning("dashboard filter %s: no default (%s)", fid, str(exc).strip())
+                    continue
+                if row and row[0] is not None:
+                    out[fid] = [row[0]]
+        finally:
+            conn.close()
+        return out
 
     def create_viewer(self, name: str, password: str | None = None) -> str:
         if not hasattr(self, "_metadata_url"):
@@ -412,13 +439,15 @@ def up() -> int:
 
 
 def down() -> int:
-    svc = Superset(home=pde_home() / "superset", data_url="", port=int(os.environ.get("PDE_SUPERSET_PORT", DEFAULT_PORT)))
+    svc = Superset(home=pde_home() / "superset", data_url="",
+                   port=int(os.environ.get("PDE_SUPERSET_PORT", DEFAULT_PORT)))
     print("Superset stopped" if svc.stop() else "Superset was not running")
     return 0
 
 
 def status() -> int:
-    svc = Superset(home=pde_home() / "superset", data_url="", port=int(os.environ.get("PDE_SUPERSET_PORT", DEFAULT_PORT)))
+    svc = Superset(home=pde_home() / "superset", data_url="",
+                   port=int(os.environ.get("PDE_SUPERSET_PORT", DEFAULT_PORT)))
     pid = svc.pid()
     ok = pid is not None and svc.healthy()
     print(f"Superset: {'running' if ok else 'stopped'}" + (f" (pid {pid}, {svc.base_url})" if pid else ""))

@@ -58,6 +58,7 @@ from scrapers.fantasy.normalize import (
     to_int,
 )
 from scrapers.fantasy.records import (
+    MATCH_PLAYERS,
     DraftPick,
     League,
     Matchup,
@@ -68,6 +69,7 @@ from scrapers.fantasy.records import (
     SourcePlayer,
     Team,
     Transaction,
+    claim_me,
 )
 from scrapers.spider import PdeSpider
 
@@ -426,6 +428,10 @@ class EspnLeagueSpider(PdeSpider):
         Arg("players_limit", "most-owned players to read from the player pool", type=int, default=300, min=1),
     )
 
+    def after_load(self):
+        """Once the rows are in: link the new players, and mark you in fantasy.me."""
+        return [MATCH_PLAYERS, *claim_me("espn", os.environ.get("ESPN_SWID"), "ESPN_SWID")]
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.seasons = self.seasons or []
@@ -434,7 +440,8 @@ class EspnLeagueSpider(PdeSpider):
     def live_requests(self):
         if not self.league_id:
             raise ValueError("espn_league needs -a league_id=<your ESPN league id> (or -a url=<saved response>)")
-        cookies = {k: v for k, v in (("espn_s2", os.environ.get("ESPN_S2")), ("SWID", os.environ.get("ESPN_SWID"))) if v}
+        cookies = {k: v for k, v in (("espn_s2", os.environ.get("ESPN_S2")),
+                                     ("SWID", os.environ.get("ESPN_SWID"))) if v}
         for season in self.seasons or [current_season()]:
             meta = {"espn_ctx": Context(league_id=self.league_id, season=season)}
             for view in self.views:

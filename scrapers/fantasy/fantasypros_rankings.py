@@ -62,7 +62,7 @@ from scrapers.fantasy.normalize import (
     to_float,
     to_int,
 )
-from scrapers.fantasy.records import PlayerStats, Ranking, SourcePlayer
+from scrapers.fantasy.records import MATCH_PLAYERS, PlayerStats, Ranking, SourcePlayer
 from scrapers.spider import PdeSpider
 
 SOURCE = "fantasypros"
@@ -150,7 +150,8 @@ def _player(p: dict, pid: str, name: str) -> SourcePlayer:
         source=SOURCE, source_player_id=pid, full_name=name, name_key=name_key(name),
         first_name=p.get("first_name"), last_name=p.get("last_name"),
         position=position_code(p.get("player_position_id") or p.get("position_id")),
-        fantasy_positions=p.get("positions") or (p["player_positions"].split(",") if p.get("player_positions") else None),
+        fantasy_positions=(p.get("positions")
+                           or (p["player_positions"].split(",") if p.get("player_positions") else None)),
         team=team_code(p.get("player_team_id") or p.get("team_id")),
         birth_date=to_date(p.get("birthdate")), age=to_int(p.get("age")),
         yahoo_id=text_id(p.get("player_yahoo_id")), cbs_id=text_id(p.get("cbs_player_id")),
@@ -338,6 +339,10 @@ class FantasyprosRankingsSpider(PdeSpider):
             choices=("consensus-rankings", "players", "projections", "player-points", "rankings"),
             default="consensus-rankings,players,projections,player-points"),
     )
+
+    def after_load(self):
+        """Once the rows are in: link the new players."""
+        return [MATCH_PLAYERS]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -186,14 +186,14 @@ def from_epoch_ms(value: Any) -> dt.datetime | None:
     ms = to_int(value)
     if ms is None or ms <= 0:
         return None
-    return dt.datetime.fromtimestamp(ms / 1000, tz=dt.timezone.utc)
+    return dt.datetime.fromtimestamp(ms / 1000, tz=dt.UTC)
 
 
 def from_epoch_s(value: Any) -> dt.datetime | None:
     s = to_int(value)
     if s is None or s <= 0:
         return None
-    return dt.datetime.fromtimestamp(s, tz=dt.timezone.utc)
+    return dt.datetime.fromtimestamp(s, tz=dt.UTC)
 
 
 def to_date(value: Any) -> dt.date | None:

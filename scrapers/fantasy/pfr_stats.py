@@ -67,6 +67,7 @@ from scrapers.fantasy.normalize import (
     to_int,
 )
 from scrapers.fantasy.records import (
+    MATCH_PLAYERS,
     NflRosterEntry,
     NflTeamSeason,
     PlayerStats,
@@ -222,7 +223,8 @@ def parse_player_page(sel: Selector, found: dict[str, Selector], url: str) -> It
     pos = re.search(r"Position\s*:\s*([A-Z/-]+)", meta_text)
     team_link = meta.xpath(".//p[strong[contains(., 'Team')]]//a/@href").get()
     college = meta.xpath(".//p[strong[contains(., 'College')]]/a[contains(@href, '/schools/')]/text()").get()
-    height = meta.css('[itemprop="height"]::text').get() or (re.search(r"\b(\d-\d{1,2})\s*,", meta_text) or [None, None])[1]
+    height = meta.css('[itemprop="height"]::text').get() or (re.search(r"\b(\d-\d{1,2})\s*,", meta_text) or [None,
+                                                                                                             None])[1]
     weight = meta.css('[itemprop="weight"]::text').get() or (re.search(r"(\d{3})lb", meta_text) or [None, None])[1]
     position = position_code(pos.group(1)) if pos else None
     yield SourcePlayer(
@@ -413,6 +415,10 @@ class PfrStatsSpider(PdeSpider):
         Arg("players", "PFR player ids (the id in the player page's address)", type=list, example="BreeDr00,MahoPa00"),
         Arg("rosters", "team rosters to read: team codes, or all", type=list, example="KC,NO"),
     )
+
+    def after_load(self):
+        """Once the rows are in: link the new players."""
+        return [MATCH_PLAYERS]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

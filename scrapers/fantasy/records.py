@@ -371,3 +371,33 @@ class NflRosterEntry(Record):
     experience: int | None = None
     approximate_value: int | None = None
     draft_info: str | None = None
+
+
+# -- after a fantasy crawl (PdeSpider.after_load: the pipeline runs these once the rows are in) ---------------
+#: link the players this crawl added to fantasy.players, a row for each new person (safe to repeat)
+MATCH_PLAYERS = ("SELECT * FROM fantasy.match_players(true)", None)
+
+
+def claim_me(source: str, member_id: str | None, where: str) -> list[tuple[str, dict]]:
+    """Mark the user's own member id in fantasy.me, when the crawl's credentials name it and the league
+    knows that member (a member, a team's owner or a roster's owner: a mistyped id marks nothing).
+    The id is never logged."""
+    if not member_id or not member_id.strip():
+        return []
+    member_id = member_id.strip()
+    if source == "espn" and not member_id.startswith("{"):
+        member_id = "{" + member_id + "}"  # ESPN member ids are the SWID cookie with its braces
+    return [("""INSERT INTO fantasy.me (source, member_id, note)
+                SELECT %(source)s, k.id, %(note)s
+                  FROM (SELECT m.member_id AS id FROM fantasy.members m
+                         WHERE m.source = %(source)s AND upper(m.member_id) = upper(%(id)s)
+                        UNION
+                        SELECT o.id FROM fantasy.teams t
+                         CROSS JOIN jsonb_array_elements_text(coalesce(t.owner_ids, '[]')) o(id)
+                         WHERE t.source = %(source)s AND upper(o.id) = upper(%(id)s)
+                        UNION
+                        SELECT r.owner_id FROM fantasy.rosters r
+                         WHERE r.source = %(source)s AND upper(r.owner_id) = upper(%(id)s)) k
+                 LIMIT 1
+                ON CONFLICT DO NOTHING""",
+             {"source": source, "id": member_id, "note": f"from {where} (set by the crawl)"})]

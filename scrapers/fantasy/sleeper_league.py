@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from email.utils import parsedate_to_datetime
@@ -66,6 +67,7 @@ from scrapers.fantasy.normalize import (
     to_int,
 )
 from scrapers.fantasy.records import (
+    MATCH_PLAYERS,
     DraftPick,
     League,
     Matchup,
@@ -75,6 +77,7 @@ from scrapers.fantasy.records import (
     Team,
     Transaction,
     Trending,
+    claim_me,
 )
 from scrapers.spider import PdeSpider
 
@@ -115,7 +118,8 @@ def kind_of(data: Any) -> str:
     """Which endpoint answered: league, state, players, users, rosters, matchups,
     transactions, draft_picks, trending, or 'empty' for []."""
     if isinstance(data, dict):
-        if "league_id" in data and ("roster_positions" in data or "scoring_settings" in data or "total_rosters" in data):
+        if "league_id" in data and ("roster_positions" in data or "scoring_settings" in data
+                                    or "total_rosters" in data):
             return "league"
         if "season_type" in data and "week" in data and "league_id" not in data:
             return "state"
@@ -343,7 +347,8 @@ def parse_trending(data: list, ctx: Context) -> Iterator[Record | Rejected]:
     if ctx.trending not in ("add", "drop") or ctx.observed_at is None:
         for row in data:
             yield Rejected(table=Trending.table, raw=row,
-                           reason="a trending list does not say whether it counts adds or drops: pass -a trending=add|drop")
+                           reason="a trending list does not say whether it counts adds or drops: pass -a "
+                                  "trending=add|drop")
         return
     for rank, row in enumerate(data, 1):
         if not row.get("player_id"):
@@ -387,9 +392,9 @@ def players_refresh_due(last_fetched: dt.datetime | None, now: dt.datetime | Non
     """Whether the ~5 MB players database should be fetched again."""
     if last_fetched is None:
         return True
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     if last_fetched.tzinfo is None:
-        last_fetched = last_fetched.replace(tzinfo=dt.timezone.utc)
+        last_fetched = last_fetched.replace(tzinfo=dt.UTC)
     return now - last_fetched >= max_age
 
 
@@ -437,6 +442,10 @@ class SleeperLeagueSpider(PdeSpider):
         Arg("season", "for saved files: the season of responses that do not say it", type=int, min=2017),
         Arg("week", "for saved files: the week of matchups and transactions", type=int, min=0, max=23),
     )
+
+    def after_load(self):
+        """Once the rows are in: link the new players, and mark you in fantasy.me."""
+        return [MATCH_PLAYERS, *claim_me("sleeper", os.environ.get("SLEEPER_USER_ID"), "SLEEPER_USER_ID")]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -501,7 +510,7 @@ class SleeperLeagueSpider(PdeSpider):
                 return parsedate_to_datetime(date.decode("latin-1"))
             except (TypeError, ValueError):
                 pass
-        return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+        return dt.datetime.now(dt.UTC).replace(microsecond=0)
 
     def follow(self, kind: str, data, ctx: Context, meta: dict):
         """The next requests of a live crawl, from what a response told."""

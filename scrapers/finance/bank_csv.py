@@ -1272,7 +1272,8 @@ class BankCsvSpider(PdeSpider):
     def check_args(cls, values):
         profiles = load_all_profiles()
         if values.get("profile") and values["profile"] not in profiles:
-            raise ArgError(f"-a profile={values['profile']} is not allowed{suggest(values['profile'], profiles) or ':'} "
+            raise ArgError(f"-a profile={values['profile']} is not "
+                           f"allowed{suggest(values['profile'], profiles) or ':'} "
                            f"profile takes one of {', '.join(sorted(profiles))} (bank_profiles.toml)")
 
     @classmethod

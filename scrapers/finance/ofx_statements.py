@@ -966,7 +966,7 @@ def direct_connect_request(env=os.environ, days: int = 90,
             f"OFX Direct Connect needs the environment variables {', '.join(missing)} "
             "(see scrapers/spiders/ofx_statements.py); or crawl downloaded files with -a url=..."
         )
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     start = now - dt.timedelta(days=days)
     default_type = env.get("PDE_OFX_ACCTTYPE", "CHECKING").upper()
     requests = []

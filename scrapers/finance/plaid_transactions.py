@@ -89,7 +89,8 @@ ADVICE = {
     "INVALID_ACCESS_TOKEN": "PLAID_ACCESS_TOKENS holds a token Plaid does not know (wrong PLAID_ENV?).",
     "INVALID_API_KEYS": "Check PLAID_CLIENT_ID, PLAID_SECRET and PLAID_ENV (sandbox/production keys differ).",
     "PRODUCT_NOT_READY": "Plaid is still fetching this Item's history; try again in a few minutes.",
-    "TRANSACTIONS_SYNC_MUTATION_DURING_PAGINATION": "Plaid's data changed during paging; the sync restarts from the stored cursor.",
+    "TRANSACTIONS_SYNC_MUTATION_DURING_PAGINATION": "Plaid's data changed during paging; the sync restarts from the "
+                                                    "stored cursor.",
 }
 
 
@@ -233,7 +234,7 @@ def _datetime(value: Any) -> dt.datetime | None:
     if not value:
         return None
     moment = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def _decimal(value: Any) -> Decimal:
@@ -444,7 +445,7 @@ def _response_time(response) -> dt.datetime:
     date = response.headers.get(b"Date")
     if date:
         try:
-            return email.utils.parsedate_to_datetime(date.decode("latin-1")).astimezone(dt.timezone.utc)
+            return email.utils.parsedate_to_datetime(date.decode("latin-1")).astimezone(dt.UTC)
         except (TypeError, ValueError):
             pass
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)

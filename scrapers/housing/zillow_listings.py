@@ -544,7 +544,7 @@ def lot_sqft(info: dict) -> int | None:
 def epoch_date(ms: Any) -> dt.date | None:
     if ms is None or isinstance(ms, bool):
         return None
-    return dt.datetime.fromtimestamp(int(ms) / 1000, tz=dt.timezone.utc).date()
+    return dt.datetime.fromtimestamp(int(ms) / 1000, tz=dt.UTC).date()
 
 
 def text_date(value: Any) -> dt.date | None:

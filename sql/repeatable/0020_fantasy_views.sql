@@ -2,7 +2,7 @@
 -- Repeatable: pde migrate re-applies this file whenever its text changes (see pde/migrate.py).
 -- Dropped first so a changed column list applies; views of later files that depend on these
 -- are dropped with them (CASCADE) and re-created when pde migrate re-applies those files.
-DROP VIEW IF EXISTS fantasy.unmatched_players, fantasy.source_player_teams, fantasy.player_ids CASCADE;
+DROP VIEW IF EXISTS fantasy.unlinked_across_sources, fantasy.unmatched_players, fantasy.source_player_teams, fantasy.player_ids CASCADE;
 
 CREATE VIEW fantasy.player_ids AS
     SELECT 'sleeper'::text AS source, sleeper_id AS source_player_id, player_id FROM fantasy.players WHERE sleeper_id IS NOT NULL
@@ -63,8 +63,12 @@ BEGIN
                count(*) OVER (PARTITION BY p.player_id) AS per_player
           FROM fantasy.source_players sp
           JOIN fantasy.players p ON p.sleeper_id IS NULL AND (
-                   p.espn_id = sp.espn_id OR p.yahoo_id = sp.yahoo_id
-                OR (p.name_key = sp.name_key AND p.position = sp.position AND p.birth_date = sp.birth_date))
+                   p.espn_id = sp.espn_id OR p.yahoo_id = sp.yahoo_id OR p.sportradar_id = sp.sportradar_id
+                OR (p.name_key = sp.name_key AND p.position = sp.position AND p.birth_date = sp.birth_date)
+                -- a row another source made without a birth date: same name, position and team
+                OR (p.name_key = sp.name_key AND p.position = sp.position AND p.position <> 'DEF'
+                    AND (p.birth_date IS NULL OR sp.birth_date IS NULL) AND p.team = sp.team)
+                OR (p.position = 'DEF' AND sp.position = 'DEF' AND p.team = sp.team))
          WHERE sp.source = 'sleeper'
            AND NOT EXISTS (SELECT 1 FROM fantasy.players q WHERE q.sleeper_id = sp.source_player_id))
     UPDATE fantasy.players p
@@ -165,11 +169,12 @@ BEGIN
             -- 4. Optionally, a player no other source has becomes a row of his own.
             IF create_missing AND pass = 1 THEN
                 INSERT INTO fantasy.players (full_name, name_key, position, team, birth_date,
-                                             espn_id, pfr_id, fantasypros_id, matched_by)
+                                             espn_id, pfr_id, fantasypros_id, yahoo_id, sportradar_id, matched_by)
                 SELECT DISTINCT ON (sp.source_player_id) sp.full_name, sp.name_key, sp.position, t.team, sp.birth_date,
                        CASE WHEN src = 'espn' THEN sp.source_player_id END,
                        CASE WHEN src = 'pfr' THEN sp.source_player_id END,
                        CASE WHEN src = 'fantasypros' THEN sp.source_player_id END,
+                       sp.yahoo_id, coalesce(sp.sportradar_id, sp.sportsdata_id),  -- so Sleeper can attach later
                        jsonb_build_object(src, 'source')
                   FROM fantasy.source_players sp
                   JOIN fantasy.source_player_teams t USING (source, source_player_id)
@@ -217,3 +222,39 @@ COMMENT ON COLUMN fantasy.unmatched_players.team IS 'Current or latest known tea
 COMMENT ON COLUMN fantasy.unmatched_players.candidates IS 'How many fantasy.players share the normalised name.';
 COMMENT ON COLUMN fantasy.unmatched_players.reason IS 'Why it was not linked.';
 COMMENT ON COLUMN fantasy.unmatched_players.candidate_players IS 'The fantasy.players rows with the same name, JSON array.';
+
+
+CREATE VIEW fantasy.unlinked_across_sources AS
+WITH sp AS (  -- every source player with how pde would recognise him elsewhere, and the row he is linked to
+    SELECT sp.source, sp.source_player_id, sp.full_name, sp.position, t.team, i.player_id,
+           CASE WHEN sp.position = 'DEF' THEN 'DEF:' || t.team ELSE sp.name_key || ':' || coalesce(sp.position, '') END
+               AS person
+      FROM fantasy.source_players sp
+      JOIN fantasy.source_player_teams t USING (source, source_player_id)
+      LEFT JOIN fantasy.player_ids i USING (source, source_player_id)
+), people AS (
+    SELECT person, count(DISTINCT source) AS sources, count(DISTINCT player_id) AS rows_linked,
+           count(*) FILTER (WHERE player_id IS NULL) AS not_linked,
+           bool_or(source_count > 1) AS namesakes
+      FROM (SELECT sp.*, count(*) OVER (PARTITION BY person, source) AS source_count FROM sp) x
+     GROUP BY person
+)
+SELECT sp.source, sp.source_player_id, sp.full_name, sp.position, sp.team, sp.player_id,
+       p.sources,
+       CASE WHEN p.namesakes THEN 'namesakes: one source lists several players with this name and position; '
+                                  'link them by hand (set the id column in fantasy.players)'
+            WHEN p.not_linked > 0 AND sp.player_id IS NULL
+            THEN 'not linked: run SELECT * FROM fantasy.match_players(true), or see fantasy.unmatched_players'
+            ELSE 'linked to different fantasy.players rows: the sources disagree on who he is (team, birth date); '
+                 'merge the rows by hand' END AS reason
+  FROM sp JOIN people p USING (person)
+ WHERE p.sources > 1 AND (p.not_linked > 0 OR p.rows_linked > 1);
+COMMENT ON VIEW fantasy.unlinked_across_sources IS 'Players that two or more crawled sources list under the same normalised name and position (a team defense: the same team) but that are not all linked to one fantasy.players row, with the reason. Empty when every such player is linked.';
+COMMENT ON COLUMN fantasy.unlinked_across_sources.source IS 'The source.';
+COMMENT ON COLUMN fantasy.unlinked_across_sources.source_player_id IS 'The source''s player id.';
+COMMENT ON COLUMN fantasy.unlinked_across_sources.full_name IS 'Name as the source spells it.';
+COMMENT ON COLUMN fantasy.unlinked_across_sources.position IS 'Position.';
+COMMENT ON COLUMN fantasy.unlinked_across_sources.team IS 'Current or latest known team.';
+COMMENT ON COLUMN fantasy.unlinked_across_sources.player_id IS 'The fantasy.players row it is linked to (null: none).';
+COMMENT ON COLUMN fantasy.unlinked_across_sources.sources IS 'How many sources list a player with this name and position.';
+COMMENT ON COLUMN fantasy.unlinked_across_sources.reason IS 'Why they are not one linked player, and what to do.';

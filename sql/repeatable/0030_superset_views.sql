@@ -70,12 +70,36 @@ COMMENT ON COLUMN housing.listings_dashboard.redfin_id IS 'Redfin property id wh
 COMMENT ON COLUMN housing.listings_dashboard.redfin_price IS 'Redfin''s price in whole dollars, when Redfin lists the home.';
 
 CREATE VIEW housing.price_cuts AS
+WITH crawled AS (  -- cuts pde saw between two of its own crawls
+    SELECT c.zpid, c.changed_at, c.old_price, c.new_price FROM housing.price_changes c WHERE c.change < 0
+), events AS (  -- Zillow's dated price history: each priced event against the one before it (same kind of posting)
+    SELECT h.zpid, h.event_date, h.event, h.price AS new_price,
+           lag(h.price) OVER (PARTITION BY h.zpid, coalesce(h.posting_is_rental, false)
+                              ORDER BY h.event_date, h.event) AS old_price
+      FROM housing.price_history h
+     WHERE h.price IS NOT NULL
+), history AS (
+    SELECT e.zpid, e.event_date, e.old_price, e.new_price FROM events e
+     WHERE e.event = 'Price change' AND e.new_price < e.old_price
+), cuts AS (  -- one row per cut: a crawl that saw a price Zillow's history dates as a cut saw that cut
+    SELECT h.zpid, h.event_date::timestamptz AS changed_at, h.old_price, h.new_price,
+           CASE WHEN EXISTS (SELECT 1 FROM crawled c
+                              WHERE c.zpid = h.zpid AND c.new_price = h.new_price AND c.changed_at::date >= h.event_date)
+                THEN 'zillow history, pde crawls' ELSE 'zillow history' END AS seen_in
+      FROM history h
+    UNION ALL
+    SELECT c.zpid, c.changed_at, c.old_price, c.new_price, 'pde crawls'
+      FROM crawled c
+     WHERE NOT EXISTS (SELECT 1 FROM history h
+                        WHERE h.zpid = c.zpid AND h.new_price = c.new_price AND c.changed_at::date >= h.event_date)
+)
 SELECT c.zpid,
        c.changed_at,
        c.old_price,
        c.new_price,
-       -c.change AS cut,
-       -c.change_pct AS cut_pct,
+       c.old_price - c.new_price AS cut,
+       round(100.0 * (c.old_price - c.new_price) / nullif(c.old_price, 0), 2) AS cut_pct,
+       c.seen_in,
        d.street,
        d.link,
        d.url,
@@ -86,22 +110,22 @@ SELECT c.zpid,
        d.baths,
        d.sqft,
        d.price
-  FROM housing.price_changes c
-  JOIN housing.listings_dashboard d USING (zpid)
- WHERE c.change < 0;
-COMMENT ON VIEW housing.price_cuts IS 'Price cuts pde saw between crawls (housing.price_changes with change < 0), with the listing''s current city, status, beds and price. Last week''s: WHERE changed_at > now() - interval ''7 days''.';
+  FROM cuts c
+  JOIN housing.listings_dashboard d USING (zpid);
+COMMENT ON VIEW housing.price_cuts IS 'Price cuts, one row each: the "Price change" events of Zillow''s dated price history (housing.price_history, from the details pages) and the cuts pde saw between its own crawls (housing.price_changes); a crawl that saw a price the history dates as a cut (same listing and new price, on or after that date) counts once, on the history''s date. With the listing''s current city, status, beds and price. Last week''s: WHERE changed_at > now() - interval ''7 days''.';
 COMMENT ON COLUMN housing.price_cuts.zpid IS 'Zillow property id (housing.listings.zpid).';
-COMMENT ON COLUMN housing.price_cuts.changed_at IS 'When the crawl that saw the lower price stored it.';
+COMMENT ON COLUMN housing.price_cuts.changed_at IS 'When the price went down: the date of Zillow''s price-change event, else when the crawl that saw the lower price stored it.';
 COMMENT ON COLUMN housing.price_cuts.old_price IS 'Price before the cut, in whole dollars.';
 COMMENT ON COLUMN housing.price_cuts.new_price IS 'Price after the cut, in whole dollars.';
 COMMENT ON COLUMN housing.price_cuts.cut IS 'How much cheaper it got, in dollars (positive).';
 COMMENT ON COLUMN housing.price_cuts.cut_pct IS 'The cut in percent of the old price (positive).';
+COMMENT ON COLUMN housing.price_cuts.seen_in IS 'Where pde learned of the cut: zillow history, pde crawls, or both.';
 COMMENT ON COLUMN housing.price_cuts.street IS 'Street address of the listing.';
 COMMENT ON COLUMN housing.price_cuts.link IS 'HTML link to the listing on zillow.com (see housing.listings_dashboard.link).';
 COMMENT ON COLUMN housing.price_cuts.url IS 'Absolute URL of the listing''s page on zillow.com.';
 COMMENT ON COLUMN housing.price_cuts.city IS 'City of the listing.';
 COMMENT ON COLUMN housing.price_cuts.zip IS 'ZIP code of the listing.';
-COMMENT ON COLUMN housing.price_cuts.status IS 'Current status of the listing.';
+COMMENT ON COLUMN housing.price_cuts.status IS 'Current status of the listing (FOR_SALE, FOR_RENT, ...): a rent cut is per month.';
 COMMENT ON COLUMN housing.price_cuts.beds IS 'Bedrooms.';
 COMMENT ON COLUMN housing.price_cuts.baths IS 'Bathrooms.';
 COMMENT ON COLUMN housing.price_cuts.sqft IS 'Living area in square feet.';

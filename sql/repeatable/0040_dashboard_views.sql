@@ -45,10 +45,35 @@ COMMENT ON COLUMN finance.account_names.institution IS 'The bank or broker''s na
 COMMENT ON COLUMN finance.account_names.type IS 'checking, savings, credit card, investment, depository, credit... (finance.accounts.type).';
 COMMENT ON COLUMN finance.account_names.currency IS 'ISO 4217 currency of the account.';
 
+-- plpgsql, so the tables they read (sql/0060, sql/0070) are looked up when called, not when this file is applied
+CREATE OR REPLACE FUNCTION finance.transfer_sides() RETURNS TABLE (account_id text, transaction_id text)
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN QUERY SELECT m.out_account_id, m.out_transaction_id FROM finance.transfer_matches m
+                 UNION SELECT m.in_account_id, m.in_transaction_id FROM finance.transfer_matches m;
+END $$;
+COMMENT ON FUNCTION finance.transfer_sides() IS 'Both sides of every transfer between your own accounts that pde.finance.spending matched (finance.transfer_matches).';
+
+CREATE OR REPLACE FUNCTION finance.home_currency() RETURNS text
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    code text;
+BEGIN
+    SELECT upper(btrim(s.value)) INTO code FROM platform.settings s WHERE s.key = 'home_currency';
+    IF code IS NULL THEN  -- the currency you use most: most transactions in the year up to the latest one
+        SELECT t.currency INTO code FROM finance.transactions t
+         WHERE t.posted_date > (SELECT max(posted_date) FROM finance.transactions) - 365
+         GROUP BY t.currency ORDER BY count(*) DESC, t.currency LIMIT 1;
+    END IF;
+    RETURN code;
+END $$;
+COMMENT ON FUNCTION finance.home_currency() IS 'Your home currency: platform.settings home_currency, else the currency with the most transactions in the last year of data.';
+
 CREATE VIEW finance.cashflow AS
 WITH t AS (
     SELECT t.*,
-           lower(t.category) IN ('transfer', 'transfers') AS transfer,
+           lower(t.category) IN ('transfer', 'transfers')
+               OR (t.account_id, t.transaction_id) IN (SELECT * FROM finance.transfer_sides()) AS transfer,
            nullif(btrim(regexp_replace(t.payee, '(\s+|[#*])\S*\d.*$', ''), ' -:#*,.;/'), '') AS payee_clean
       FROM finance.transactions_current t
 )
@@ -61,24 +86,29 @@ SELECT t.account_id,
        extract(year FROM t.posted_date)::integer AS year,
        t.amount,
        t.currency,
+       t.currency = h.code AS is_home_currency,
        CASE WHEN t.amount < 0 AND NOT coalesce(t.transfer, false) THEN -t.amount ELSE 0 END AS spending,
        CASE WHEN t.amount > 0 AND NOT coalesce(t.transfer, false) THEN t.amount ELSE 0 END AS income,
        coalesce(t.transfer, false) AS is_transfer,
        coalesce(t.category, 'Uncategorized') AS category,
        t.category_origin,
-       CASE WHEN t.category_origin = 'model' THEN t.category_confidence END AS category_confidence,
+       t.category_source,
+       t.category_predicted AS model_guess,
+       t.category_confidence,
        upper(coalesce(nullif(btrim(t.merchant_name), ''), t.payee_clean, nullif(btrim(t.payee), ''),
                       nullif(btrim(t.memo), ''), '(no payee)')) AS merchant,
        t.payee,
        t.memo,
        coalesce(t.pending, false) AS pending,
-       t.category IS NULL OR (t.category_origin = 'model' AND coalesce(t.category_confidence, 0) < 0.6) AS needs_review,
-       CASE WHEN t.category IS NULL THEN 'no category'
-            WHEN t.category_origin = 'model' AND coalesce(t.category_confidence, 0) < 0.6
-            THEN 'unsure guess (' || round(100 * coalesce(t.category_confidence, 0)) || '%)' END AS review_reason
+       t.category IS NULL AND NOT coalesce(t.transfer, false) AS needs_review,
+       CASE WHEN t.category IS NOT NULL OR coalesce(t.transfer, false) THEN NULL
+            WHEN t.category_predicted IS NOT NULL
+            THEN 'unsure guess: ' || t.category_predicted || ' (' || round(100 * coalesce(t.category_confidence, 0)) || ' %)'
+            ELSE 'no category' END AS review_reason
   FROM t
+ CROSS JOIN (SELECT finance.home_currency() AS code) h  -- once per query, not per row
   LEFT JOIN finance.account_names n USING (account_id);
-COMMENT ON VIEW finance.cashflow IS 'Every current transaction (finance.transactions_current) as the spending dashboard counts it: money out as spending, money in as income, transfers between your own accounts (category Transfer) as neither; the effective category (user > rule > model); a merchant name to group by; and whether the category needs a look (none, or a model guess under 60 % sure). Amounts are in each account''s currency and are never converted: filter on currency when you have several.';
+COMMENT ON VIEW finance.cashflow IS 'Every current transaction (finance.transactions_current) as the spending dashboard counts it: money out as spending, money in as income, transfers between your own accounts (category Transfer, or a pair matched by pde.finance.spending in finance.transfer_matches) as neither; the effective category (yours > rule > the institution''s > a model guess at least 60 % sure); a merchant name to group by; and whether the category needs a look. Amounts are in each account''s currency and are never converted or added across currencies: group or filter by currency (the dashboard opens on your home currency).';
 COMMENT ON COLUMN finance.cashflow.account_id IS 'The account (finance.accounts).';
 COMMENT ON COLUMN finance.cashflow.account IS 'Readable account name with its currency (finance.account_names).';
 COMMENT ON COLUMN finance.cashflow.transaction_id IS 'The transaction (finance.transactions.transaction_id).';
@@ -90,16 +120,19 @@ COMMENT ON COLUMN finance.cashflow.amount IS 'Exact amount; negative = money out
 COMMENT ON COLUMN finance.cashflow.currency IS 'ISO 4217 currency of amount, spending and income.';
 COMMENT ON COLUMN finance.cashflow.spending IS 'Money out as a positive number (-amount for amount < 0); 0 for money in and for transfers.';
 COMMENT ON COLUMN finance.cashflow.income IS 'Money in (amount for amount > 0); 0 for money out and for transfers.';
-COMMENT ON COLUMN finance.cashflow.is_transfer IS 'True when the category is Transfer or Transfers (any case): money moved between your own accounts (a card payment, savings), counted as neither spending nor income.';
+COMMENT ON COLUMN finance.cashflow.is_transfer IS 'True for money moved between your own accounts (a card payment, savings): the category is Transfer, or pde matched it with the other side (finance.transfer_matches). Counted as neither spending nor income.';
 COMMENT ON COLUMN finance.cashflow.category IS 'The effective category (user > rule > model, see finance.transactions_current), or Uncategorized.';
-COMMENT ON COLUMN finance.cashflow.category_origin IS 'Where category came from: user, rule or model (null = uncategorized).';
-COMMENT ON COLUMN finance.cashflow.category_confidence IS 'The model''s probability for its guess (0-1) when the category is the model''s; null otherwise.';
+COMMENT ON COLUMN finance.cashflow.category_origin IS 'Where category came from: user, rule, source (the institution''s category, mapped) or model (null = uncategorized).';
+COMMENT ON COLUMN finance.cashflow.category_source IS 'The institution''s own category as it gave it (Plaid, the CSV''s Category column).';
+COMMENT ON COLUMN finance.cashflow.model_guess IS 'The model''s guess, shown as the category only when at least 60 % sure; otherwise a hint in the review queue.';
+COMMENT ON COLUMN finance.cashflow.is_home_currency IS 'True when currency is your home currency (finance.home_currency(): platform.settings home_currency, else the one you use most).';
+COMMENT ON COLUMN finance.cashflow.category_confidence IS 'The model''s probability for model_guess (0-1).';
 COMMENT ON COLUMN finance.cashflow.merchant IS 'Who got or sent the money, in capitals: Plaid''s merchant_name, else the payee cut before its first number (store numbers, dates, references), else the memo.';
 COMMENT ON COLUMN finance.cashflow.payee IS 'Payee as the statement writes it.';
 COMMENT ON COLUMN finance.cashflow.memo IS 'Extra description from the statement.';
 COMMENT ON COLUMN finance.cashflow.pending IS 'True while not yet posted.';
-COMMENT ON COLUMN finance.cashflow.needs_review IS 'True when the transaction has no category, or only a model guess under 60 % sure: set category_user or add a rule to finance.category_rules.';
-COMMENT ON COLUMN finance.cashflow.review_reason IS 'Why it needs a look: no category, or unsure guess (NN%); null when it does not.';
+COMMENT ON COLUMN finance.cashflow.needs_review IS 'True when the transaction (not a transfer) has no category: no rule, no institution category, and no model guess at least 60 % sure. Set category_user or add a rule to finance.category_rules.';
+COMMENT ON COLUMN finance.cashflow.review_reason IS 'Why it needs a look: no category, or unsure guess: <category> (NN %); null when it does not.';
 
 CREATE VIEW finance.balance_history AS
 WITH readings AS (  -- one reported balance per account and day: ledger, else current, else cash
@@ -363,9 +396,9 @@ WITH mine AS (  -- your teams and their leagues
                               = (p.source, p.league_id, p.season, p.source_player_id))
 ), listed AS (
     SELECT pl.*,
-           coalesce(sp.full_name, pr.player_name, '#' || pl.source_player_id) AS player,
-           coalesce(sp.position, pr.position) AS position,
-           coalesce(sp.team, pr.nfl_team) AS nfl_team,
+           coalesce(sp.full_name, pm.full_name, pr.player_name, '#' || pl.source_player_id) AS player,
+           coalesce(sp.position, pm.position, pr.position) AS position,
+           coalesce(sp.team, pm.team, pr.nfl_team) AS nfl_team,
            pr.projected_points,
            pr.projection_source,
            (SELECT max(rk.owned_pct) FROM fantasy.rankings rk
@@ -374,6 +407,9 @@ WITH mine AS (  -- your teams and their leagues
       FROM players pl
       LEFT JOIN fantasy.source_players sp
              ON sp.source = pl.source AND sp.source_player_id = pl.source_player_id
+      LEFT JOIN fantasy.player_ids pi  -- the player model: his name from any linked source
+             ON pi.source = pl.source AND pi.source_player_id = pl.source_player_id
+      LEFT JOIN fantasy.players pm ON pm.player_id = pi.player_id
       LEFT JOIN proj pr
              ON (pr.source, pr.league_id, pr.season, pr.source_player_id)
                 = (pl.source, pl.league_id, pl.season, pl.source_player_id)
@@ -408,7 +444,7 @@ COMMENT ON COLUMN fantasy.roster_vs_free_agents.league IS 'League name (fantasy.
 COMMENT ON COLUMN fantasy.roster_vs_free_agents.season IS 'NFL season.';
 COMMENT ON COLUMN fantasy.roster_vs_free_agents.my_team IS 'Your team''s name in that league.';
 COMMENT ON COLUMN fantasy.roster_vs_free_agents.source_player_id IS 'The platform''s player id (join fantasy.player_ids).';
-COMMENT ON COLUMN fantasy.roster_vs_free_agents.player IS 'Player name.';
+COMMENT ON COLUMN fantasy.roster_vs_free_agents.player IS 'Player name: the platform''s player list, else the linked player (fantasy.players), else the projection''s; #id only when none knows him.';
 COMMENT ON COLUMN fantasy.roster_vs_free_agents.position IS 'Position (QB, RB, WR, TE, K, DEF).';
 COMMENT ON COLUMN fantasy.roster_vs_free_agents.nfl_team IS 'NFL team code.';
 COMMENT ON COLUMN fantasy.roster_vs_free_agents.status IS 'your roster, or free agent (on no roster in the league).';
@@ -446,8 +482,8 @@ SELECT d.source,
        coalesce(lt.team, 'Team ' || d.team_id) AS team,
        coalesce(lt.is_mine, false) AS is_mine,
        d.source_player_id,
-       coalesce(d.player_name, sp.full_name, '#' || d.source_player_id) AS player,
-       coalesce(d.position, sp.position) AS position,
+       coalesce(d.player_name, sp.full_name, pm.full_name, '#' || d.source_player_id) AS player,
+       coalesce(d.position, sp.position, pm.position) AS position,
        round(coalesce(a.own_adp, a.fantasypros_adp)::numeric, 1) AS adp,
        CASE WHEN a.own_adp IS NOT NULL THEN d.source
             WHEN a.fantasypros_adp IS NOT NULL THEN 'fantasypros' END AS adp_source,
@@ -457,7 +493,9 @@ SELECT d.source,
   JOIN adp a USING (source, league_id, season, overall_pick)
   LEFT JOIN fantasy.league_teams lt USING (source, league_id, season, team_id)
   LEFT JOIN fantasy.source_players sp
-         ON sp.source = d.source AND sp.source_player_id = d.source_player_id;
+         ON sp.source = d.source AND sp.source_player_id = d.source_player_id
+  LEFT JOIN fantasy.player_ids pi ON pi.source = d.source AND pi.source_player_id = d.source_player_id
+  LEFT JOIN fantasy.players pm ON pm.player_id = pi.player_id;
 COMMENT ON VIEW fantasy.draft_vs_adp IS 'Each draft pick against the player''s average draft position (ADP) that season: the league platform''s ADP (ESPN averageDraftPosition), else FantasyPros'' ADP rank linked through fantasy.player_ids. picks_after_adp > 0: the player went later than the market expected (a bargain); < 0: a reach.';
 COMMENT ON COLUMN fantasy.draft_vs_adp.source IS 'Platform: espn or sleeper.';
 COMMENT ON COLUMN fantasy.draft_vs_adp.league_id IS 'The league (fantasy.leagues).';
@@ -470,7 +508,7 @@ COMMENT ON COLUMN fantasy.draft_vs_adp.team_id IS 'The team that picked (fantasy
 COMMENT ON COLUMN fantasy.draft_vs_adp.team IS 'Name of the team that picked.';
 COMMENT ON COLUMN fantasy.draft_vs_adp.is_mine IS 'True for your picks (fantasy.me).';
 COMMENT ON COLUMN fantasy.draft_vs_adp.source_player_id IS 'The platform''s id of the player picked.';
-COMMENT ON COLUMN fantasy.draft_vs_adp.player IS 'Player name (the draft''s, else the platform''s player list, else #id).';
+COMMENT ON COLUMN fantasy.draft_vs_adp.player IS 'Player name (the draft''s, else the platform''s player list, else the linked player in fantasy.players, else #id).';
 COMMENT ON COLUMN fantasy.draft_vs_adp.position IS 'Player position.';
 COMMENT ON COLUMN fantasy.draft_vs_adp.adp IS 'Average draft position that season (1 = first); null when no source gives one.';
 COMMENT ON COLUMN fantasy.draft_vs_adp.adp_source IS 'Whose ADP: espn, or fantasypros (its ADP rank).';

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from dataclasses import dataclass
 
 import scrapy
@@ -38,12 +39,16 @@ class SelftestSpider(PdeSpider):
         yield scrapy.Request(f"https://things.test/page/{self.start_page}.json")
 
     def parse(self, response):
+        pause = self.settings.getfloat("PDE_SELFTEST_PAUSE")  # tests/test_celery.py: a crawl slow enough to overlap
+        if pause:
+            time.sleep(pause)  # blocks the crawl on purpose (replayed pages skip DOWNLOAD_DELAY)
         data = json.loads(response.text)
         for row in data["things"]:
             if "id" not in row:
                 yield Rejected(table=Thing.table, reason="row has no id", raw=row)
                 continue
             yield Thing(thing_id=str(row["id"]), name=row.get("name"), price=row.get("price"),
-                        tags=row.get("tags"), seen_on=dt.date.fromisoformat(row["seen_on"]) if row.get("seen_on") else None)
+                        tags=row.get("tags"),
+                        seen_on=dt.date.fromisoformat(row["seen_on"]) if row.get("seen_on") else None)
         if data.get("next"):
             yield response.follow(f"/page/{data['next']}.json", callback=self.parse)

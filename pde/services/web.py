@@ -1,0 +1,207 @@
+"""pde's home page (pde/web/): served by uvicorn on 127.0.0.1, from .venv-airflow (Starlette, Jinja2 and uvicorn
+are the ``web`` dependency group, synced there), so crawls never load them.
+
+    pde up web                 start it (plain `pde up` / make up too); prints the URL and the login
+    pde down web               stop it (plain `pde down` too)
+    pde web adduser NAME [--role viewer|admin]   add a user (password from PDE_WEB_PASSWORD or a prompt)
+
+Port: ``PDE_WEB_PORT`` (default 8000). State (pid, log, users, session key) in ``$PDE_HOME/web``.
+The first start creates the user ``admin`` with Superset's admin password (PDE_SUPERSET_ADMIN_PASSWORD or
+``$PDE_HOME/superset/admin-password``), so one password opens both.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from pde.db import PROJECT_ROOT, connect, pde_home
+from pde.envs import airflow_python
+from pde.migrate import migrate
+from pde.services import Action, register_actions, start_database
+from pde.services.jupyter import _alive
+from pde.services.superset import _secret
+from pde.web import users
+
+DEFAULT_PORT = 8000
+
+
+class WebError(RuntimeError):
+    """A problem a user can act on; the message says what to do."""
+
+
+@dataclass
+class Web:
+    """The home page server: its state folder and where it serves."""
+
+    home: Path
+    port: int = DEFAULT_PORT
+    host: str = "127.0.0.1"
+
+    @classmethod
+    def default(cls) -> Web:
+        return cls(home=pde_home() / "web", port=int(os.environ.get("PDE_WEB_PORT") or DEFAULT_PORT))
+
+    @property
+    def pidfile(self) -> Path:
+        return self.home / "web.pid"
+
+    @property
+    def logfile(self) -> Path:
+        return self.home / "web.log"
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def pid(self) -> int | None:
+        try:
+            pid = int(self.pidfile.read_text().strip())
+        except (FileNotFoundError, ValueError):
+            return None
+        return pid if _alive(pid) else None
+
+    def healthy(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.base_url}/healthz", timeout=3) as r:
+                return r.status == 200 and r.read() == b"ok"
+        except (urllib.error.URLError, OSError):
+            return False
+
+    def start(self, database_url: str, timeout: float = 60) -> None:
+        if self.pid() and self.healthy():
+            return
+        self.home.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.home, 0o700)
+        with socket.socket() as probe:
+            if probe.connect_ex((self.host, self.port)) == 0:
+                raise WebError(f"port {self.port} on {self.host} is taken by another program; "
+                               f"set PDE_WEB_PORT to a free port")
+        cmd = [airflow_python(), "-m", "uvicorn", "pde.web.app:create_app", "--factory", "--host", self.host,
+               "--port", str(self.port), "--no-server-header", "--log-level", "info"]
+        env = {**os.environ, "DATABASE_URL": database_url, "PDE_HOME": str(pde_home())}
+        log = self.logfile.open("ab")
+        proc = self._proc = subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                             stdin=subprocess.DEVNULL, start_new_session=True)
+        log.close()
+        self.pidfile.write_text(f"{proc.pid}\n")
+        deadline = time.monotonic() + timeout
+        while not self.healthy():
+            if proc.poll() is not None:
+                self.pidfile.unlink(missing_ok=True)
+                raise WebError(f"the home page exited while starting (code {proc.returncode}); "
+                               f"log {self.logfile}:\n{self.log_tail()}")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise WebError(f"the home page did not answer on {self.base_url} within {timeout:.0f} s; "
+                               f"log {self.logfile}:\n{self.log_tail()}")
+            time.sleep(0.2)
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.logfile.read_text(errors="replace").splitlines()[-lines:])
+        except FileNotFoundError:
+            return "(no log)"
+
+    def stop(self, timeout: float = 15) -> bool:
+        pid = self.pid()
+        if pid is None:
+            self.pidfile.unlink(missing_ok=True)
+            return False
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and _alive(pid):
+            proc = getattr(self, "_proc", None)
+            if proc is not None and proc.pid == pid:
+                proc.poll()
+            time.sleep(0.1)
+        if _alive(pid):
+            os.killpg(pid, signal.SIGKILL)
+        self.pidfile.unlink(missing_ok=True)
+        return True
+
+
+def first_admin() -> str | None:
+    """With no users yet: the user ``admin`` with Superset's admin password. Returns where that password is."""
+    if users.load():
+        return None
+    path = pde_home() / "superset" / "admin-password"
+    password, _ = _secret(path, "PDE_SUPERSET_ADMIN_PASSWORD")
+    users.add_user("admin", password, "admin")
+    return "PDE_SUPERSET_ADMIN_PASSWORD" if os.environ.get("PDE_SUPERSET_ADMIN_PASSWORD") else str(path)
+
+
+def up() -> int:
+    url = start_database()
+    conn = connect(url)
+    try:
+        migrate(conn, log=lambda m: None)  # the page reads platform.runs; a fresh database has none yet
+    finally:
+        conn.close()
+    svc = Web.default()
+    where = first_admin()
+    if not (svc.pid() and svc.healthy()):
+        print(f"starting the home page on {svc.base_url} (log {svc.logfile})", flush=True)
+        svc.start(url)
+    print(f"Home page: {svc.base_url}/")
+    if where:
+        print(f"  user admin, password in {where} (the same as Superset's); more: `pde web adduser NAME`")
+    return 0
+
+
+def down() -> int:
+    print("home page stopped" if Web.default().stop() else "home page was not running")
+    return 0
+
+
+def status() -> int:
+    svc = Web.default()
+    pid = svc.pid()
+    ok = pid is not None and svc.healthy()
+    print(f"home page: {'running' if ok else 'stopped'}" + (f" (pid {pid}, {svc.base_url})" if pid else ""))
+    return 0 if ok else 3
+
+
+def adduser(args) -> int:
+    password = os.environ.get("PDE_WEB_PASSWORD")
+    if not password:
+        if not sys.stdin.isatty():
+            raise users.UserError("no password: set PDE_WEB_PASSWORD, or run this in a terminal to be asked")
+        password = getpass.getpass(f"password for {args.name}: ")
+        if getpass.getpass("again: ") != password:
+            raise users.UserError("the two passwords differ; nothing was changed")
+    users.add_user(args.name, password, args.role)
+    print(f"user {args.name} ({args.role}) saved in {users.users_file()}"
+          + ("; a viewer sees the dashboards and exports, not the operations" if args.role == "viewer" else ""))
+    return 0
+
+
+def _adduser_args(p) -> None:
+    p.add_argument("name")
+    p.add_argument("--role", choices=users.ROLES, default="viewer", help="viewer (default) or admin")
+
+
+def register(subparsers) -> None:
+    """Adds `pde web adduser|up|down|status`."""
+    register_actions(subparsers, "web", "the home page: up, down, status, adduser NAME", {
+        "up": Action(lambda args: up(), "serve the home page on 127.0.0.1 (PDE_WEB_PORT, 8000)"),
+        "down": Action(lambda args: down(), "stop it"),
+        "status": Action(lambda args: status(), "is it running"),
+        "adduser": Action(adduser, "add or replace a user (password from PDE_WEB_PASSWORD or a prompt)",
+                          _adduser_args),
+    }, errors=(WebError, users.UserError))
+
+
+if __name__ == "__main__":
+    from pde.services import service_main
+
+    sys.exit(service_main("web", register))
