@@ -110,8 +110,8 @@ _LONG_NUMBER = re.compile(r"(?<![\d.])\d{5,}(?![\d.])")
 
 
 _ACCOUNT_FIELD = re.compile(
-    r"(?P<pre>\b(?:acctid|acct_id|account_number|account_no|number|account_id|accountid)['\"]?\s*[=:]\s*['\"]?)"
-    r"(?P<value>[^'\",\s)}<]+)", re.I)
+    r"(?P<pre>\b(?:acctid|acct_id|account_number|account_no|number|account_id|accountid)['\"]?\s*[=:]\s*)"
+    r"(?:(?P<q>['\"])(?P<quoted>[^'\"]*)(?P=q)|(?P<value>[^'\",\s)}<]+))", re.I)  # a quoted value may hold spaces
 
 
 def _mask_segments(value: str) -> str:
@@ -121,7 +121,9 @@ def _mask_segments(value: str) -> str:
 
 def mask_account_fields(text: str) -> str:
     """``number='123456789'``, ``'account_id': 'ofx:1:123456789'``, ``<ACCTID>...``: last four digits at most."""
-    text = _ACCOUNT_FIELD.sub(lambda m: m["pre"] + _mask_segments(m["value"]), text)
+    text = _ACCOUNT_FIELD.sub(
+        lambda m: m["pre"] + (m["q"] + _mask_segments(m["quoted"]) + m["q"] if m["q"] else _mask_segments(m["value"])),
+        text)
     return re.sub(r"(<ACCTID>)([^<\s]+)", lambda m: m[1] + _mask_segments(m[2]), text, flags=re.I)
 
 
