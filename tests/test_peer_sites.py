@@ -303,7 +303,8 @@ def test_zillow_older_card_names(tmp_path):
 def test_zillow_layout_change_fails_the_run(pg_url, pde_home, tmp_path):
     """Cards still found, but price/address/link renamed: the run fails and says the layout changed."""
     text = BOSTON.read_text(encoding="utf-8")
-    renamed = r'data-test(id)?="(property-card-price|property-card-address-link|property-card-title-link|PropertyCardInventoryBox)"'
+    renamed = (r'data-test(id)?="(property-card-price|property-card-address-link|property-card-title-link'
+               r'|PropertyCardInventoryBox)"')
     changed = re.sub(renamed, r'data-qa="\2"', text)
     page = tmp_path / "zillow-new-layout.html"
     page.write_text(changed)
