@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 from decimal import Decimal
-from pathlib import Path
 
 import psycopg2
 import pytest
@@ -31,8 +30,9 @@ from scrapers.fantasy.records import (
     Team,
     Transaction,
 )
+from tests.helpers import FIXTURES, of
 
-FIX = Path(__file__).resolve().parent.parent / "fixtures" / "espn_league"
+FIX = FIXTURES / "espn_league"
 LEAGUE = "368876"
 
 
@@ -50,10 +50,6 @@ def crawl(name, spider=None, status=200, body=None, meta=None):
         if not isinstance(item, Rejected):
             assert validate(item) is None, item
     return items
-
-
-def of(items, cls):
-    return [i for i in items if type(i) is cls]
 
 
 def pts(x):

@@ -11,7 +11,6 @@ import datetime as dt
 import json
 import re
 from decimal import Decimal
-from pathlib import Path
 
 import psycopg2
 import pytest
@@ -25,8 +24,9 @@ from scrapers.fantasy.fantasypros_rankings import (
     cheatsheet_url,
 )
 from scrapers.fantasy.records import PlayerStats, Ranking, SourcePlayer
+from tests.helpers import FIXTURES, of
 
-FIX = Path(__file__).resolve().parent.parent / "fixtures" / "fantasypros_rankings"
+FIX = FIXTURES / "fantasypros_rankings"
 
 
 def raw(name):
@@ -42,10 +42,6 @@ def crawl(name, body=None):
         if not isinstance(item, Rejected):
             assert validate(item) is None, item
     return items
-
-
-def of(items, cls):
-    return [i for i in items if type(i) is cls]
 
 
 # -- the cheat sheet's inline ecrData ----------------------------------------------------------------------

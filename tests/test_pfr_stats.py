@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from pathlib import Path
 
 import psycopg2
 import pytest
@@ -31,8 +30,9 @@ from scrapers.fantasy.records import (
     PlayerStats,
     SourcePlayer,
 )
+from tests.helpers import FIXTURES, of
 
-FIX = Path(__file__).resolve().parent.parent / "fixtures" / "pfr_stats"
+FIX = FIXTURES / "pfr_stats"
 
 
 def crawl(name, body=None, spider=None):
@@ -44,10 +44,6 @@ def crawl(name, body=None, spider=None):
         if not isinstance(item, Rejected):
             assert validate(item) is None, item
     return items
-
-
-def of(items, cls):
-    return [i for i in items if type(i) is cls]
 
 
 def page(name):

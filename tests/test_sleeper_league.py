@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 from decimal import Decimal
-from pathlib import Path
 
 import psycopg2
 import pytest
@@ -32,8 +31,9 @@ from scrapers.fantasy.records import (
     Trending,
 )
 from scrapers.fantasy.sleeper_league import SleeperLeagueSpider, parse_weeks
+from tests.helpers import FIXTURES, of
 
-FIX = Path(__file__).resolve().parent.parent / "fixtures" / "sleeper_league"
+FIX = FIXTURES / "sleeper_league"
 LEAGUE = "289646328504385536"
 API = "https://api.sleeper.app/v1"
 
@@ -54,10 +54,6 @@ def crawl(name, spider=None, meta=None, **kw):
         if not isinstance(item, (Rejected, Request)):
             assert validate(item) is None, item
     return items
-
-
-def of(items, cls):
-    return [i for i in items if type(i) is cls]
 
 
 def file_spider(**args):
