@@ -124,13 +124,16 @@ def test_housing_notebook_reports_what_the_rent_model_did_with_the_crawled_rows(
 def test_fantasy_notebook_reports_what_the_projection_model_did(executed):
     results, url = executed
     text = _text(results["fantasy"][1])
-    # consecutive seasons of one player in one source (no players are linked across sources in the fixtures)
+    # consecutive seasons of one player: linked players (fantasy.player_ids) are one player across sources
     n = _count(url, """
-        WITH s AS (SELECT source, source_player_id, season FROM fantasy.player_stats
-                    WHERE week = 0 AND kind = 'actual' AND coalesce(points_ppr, points_half, points_std) IS NOT NULL)
-        SELECT count(*) FROM s a JOIN s b ON (b.source, b.source_player_id, b.season)
-                                           = (a.source, a.source_player_id, a.season - 1)""")
-    assert _count(url, "SELECT count(*) FROM fantasy.players") == 0
+        WITH s AS (SELECT DISTINCT coalesce(pi.player_id::text, ps.source || ':' || ps.source_player_id) AS k,
+                                   ps.season
+                     FROM fantasy.player_stats ps
+                     LEFT JOIN fantasy.player_ids pi
+                       ON (pi.source, pi.source_player_id) = (ps.source, ps.source_player_id)
+                    WHERE ps.week = 0 AND ps.kind = 'actual'
+                      AND coalesce(ps.points_ppr, ps.points_half, ps.points_std) IS NOT NULL)
+        SELECT count(*) FROM s a JOIN s b ON b.k = a.k AND b.season = a.season - 1""")
     assert (f"fantasy.projections: trained on {n} rows" if n >= 30 else
             f"fantasy.projections: too_few_rows: {n} player-seasons") in text
     assert "fantasy.projections [synthetic]: trained on" in text and "FantasyPros consensus on 80" in text
