@@ -259,3 +259,14 @@ def test_location_matches_houses_but_not_units_and_each_listing_once(pg_conn):
     cur.execute("SELECT property_id, redfin_id FROM housing.properties ORDER BY property_id")
     assert cur.fetchall() == [("redfin:r2", "r2"), ("redfin:r4", "r4"), ("zillow:1", "r3"), ("zillow:2", None),
                               ("zillow:3", "r1")]
+
+
+def test_declared_arguments_match_the_module_constants():
+    """The declaration is written in literals (read without importing); it must say what the parser uses."""
+    from pde.sources import declared_args
+    from scrapers.housing import redfin_listings as rl
+
+    args = declared_args(rl.RedfinListingsSpider)
+    assert set(args["region_type"].choices) == set(rl.REGION_TYPES)
+    assert set(args["status"].choices) == set(rl.STATUSES)
+    assert args["limit"].default == args["limit"].max == rl.ROW_CAP

@@ -285,11 +285,12 @@ class RedfinListingsSpider(PdeSpider):
             example="https://www.redfin.com/city/29470/IL/Chicago"),
         Arg("region_id", "Redfin's id of the region (the number in the search page's address)",
             instead_of="search_url", pattern=r"\d+", allowed="Redfin's number of the region", example="29470"),
-        Arg("region_type", "what region_id is", default="city", choices=tuple(REGION_TYPES)),
+        # literals only: the Airflow DAG files read this declaration from the source (REGION_TYPES, STATUSES, ROW_CAP)
+        Arg("region_type", "what region_id is", default="city", choices=("neighborhood", "zip", "county", "city")),
         Arg("status", "for_sale (active and coming soon) or sold (sold within sold_days)", default="for_sale",
-            choices=STATUSES),
-        Arg("sold_days", "with status=sold: sold within this many days", type=int, default=90, min=1),
-        Arg("limit", "rows to ask for (Redfin sends 350 at most)", type=int, default=ROW_CAP, min=1, max=ROW_CAP),
+            choices=("for_sale", "sold")),
+        Arg("sold_days", "with status=sold: sold within this many days", type="int", default=90, min=1),
+        Arg("limit", "rows to ask for (Redfin sends 350 at most)", type="int", default=350, min=1, max=350),
     )
     block_markers = ("px-captcha", "g-recaptcha", "Your request has been blocked", "unusual traffic from your")
     block_advice = (
