@@ -258,7 +258,8 @@ def test_the_spider_lock_refuses_a_duplicate_crawl_on_the_other_worker(cluster):
     c = cluster
     things = c.tmp / "things.json"
     # the same spider and arguments twice, slow enough to overlap; one task slot per worker
-    c.configure(_crawl("dup_a", things, 1, 4) + "\n" + _crawl("dup_b", things, 1, 4))
+    # 10 s a page: a crawl can take ~10 s just to start on a busy 2-core machine, and they must overlap
+    c.configure(_crawl("dup_a", things, 1, 10) + "\n" + _crawl("dup_b", things, 1, 10))
     run_id = c.trigger("selftest_things")
     done = c.finished("selftest_things", run_id)
     tries = _all_tries(c, "selftest_things", run_id)
