@@ -44,8 +44,8 @@ spider_modules: [scrapers.housing, scrapers.finance, scrapers.fantasy, tests.sel
 defaults:
   schedule: null
   retries: 2
-  retry_delay_minutes: 0.02
-  max_retry_delay_minutes: 0.05
+  retry_delay_minutes: 0.25
+  max_retry_delay_minutes: 0.5
 spiders:
   zillow_listings:
     crawls:
