@@ -17,8 +17,10 @@ import json
 import re
 import shutil
 import sys
+import threading
 import zipfile
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import psycopg2
@@ -221,6 +223,36 @@ def test_reader_role_reads_the_data_schemas_and_nothing_else(pg_conn, pg_url):
                     cur.execute(statement)
     finally:
         reader.close()
+
+
+def test_reader_role_set_up_from_many_processes_at_once(pg_conn, pg_url):
+    """Notebooks opened side by side each make the role ready; cluster-wide catalogs must not collide."""
+    with pg_conn.cursor() as cur:
+        cur.execute(f"DROP OWNED BY {READER_ROLE}" if _role_exists(cur) else "SELECT 1")
+        cur.execute(f"DROP ROLE IF EXISTS {READER_ROLE}")
+    pg_conn.commit()
+    conns = [psycopg2.connect(pg_url) for _ in range(8)]
+    barrier = threading.Barrier(len(conns))
+
+    def ready(conn):
+        barrier.wait()
+        for _ in range(5):
+            ensure_reader_role(conn, "reader-secret")
+
+    try:
+        with ThreadPoolExecutor(len(conns)) as pool:
+            list(pool.map(ready, conns))  # re-raises the first error
+    finally:
+        for conn in conns:
+            conn.close()
+    rest = pg_url.split("@", 1)[1]
+    reader = psycopg2.connect(f"postgresql://{READER_ROLE}:reader-secret@{rest}")
+    reader.close()
+
+
+def _role_exists(cur) -> bool:
+    cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (READER_ROLE,))
+    return cur.fetchone() is not None
 
 
 # -- sql/0040_dashboard_views.sql -----------------------------------------------------------------

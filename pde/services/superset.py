@@ -24,6 +24,7 @@ import hashlib
 import json
 import logging
 import os
+import random
 import secrets
 import shutil
 import signal
@@ -35,6 +36,7 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import psycopg2
+import psycopg2.errors
 from psycopg2 import sql
 
 from pde.db import (
@@ -109,7 +111,26 @@ def ensure_reader_role(conn, password: str, role: str = READER_ROLE) -> list[str
     Also ALTER DEFAULT PRIVILEGES, so tables and views the owner creates later
     (new migrations) are readable without running this again. Run it again
     when a new schema appears (``pde up superset`` does, every time).
+
+    Roles and grants live in cluster-wide catalogs, so two processes doing this
+    at once (notebooks opening side by side) can collide ("tuple concurrently
+    updated", a duplicate role); the loser rolls back and tries again.
     """
+    attempts = 20
+    for attempt in range(attempts):
+        try:
+            return _grant_reader(conn, password, role)
+        except (psycopg2.errors.InternalError_, psycopg2.errors.UniqueViolation,
+                psycopg2.errors.DuplicateObject) as exc:
+            conn.rollback()
+            collided = not isinstance(exc, psycopg2.errors.InternalError_) or "concurrently" in str(exc)
+            if attempt == attempts - 1 or not collided:
+                raise
+            time.sleep(random.uniform(0.02, 0.1) * (attempt + 1))  # jitter: colliders do not collide again
+    raise AssertionError("unreachable")
+
+
+def _grant_reader(conn, password: str, role: str) -> list[str]:
     with conn.cursor() as cur:
         cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,))
         verb = "ALTER" if cur.fetchone() else "CREATE"
