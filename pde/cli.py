@@ -35,6 +35,7 @@ from pde.fantasy import cheatsheet
 from pde.finance import categorize
 from pde.migrate import MigrationError, migrate
 from pde.runs import EXIT_CODES, crawl_command, format_counts, load_run
+from pde.schedule import watches
 from pde.schedule.config import ConfigError, load_config
 from pde.schedule.registry import spider_registry
 from pde.sources import describe_args, suggest
@@ -389,6 +390,7 @@ def build_parser() -> argparse.ArgumentParser:
     mo.set_defaults(func=cmd_model)
 
     cheatsheet.register(sub)
+    watches.register(sub)  # pde watches
 
     d = sub.add_parser("demo", help="crawl every recorded fixture into the database and show what landed",
                        description="Crawl every recorded fixture (fixtures/*/) through the real pipeline "

@@ -73,11 +73,14 @@ def load_config(path: Path | None = None) -> dict[str, Any]:
 
 def check_config(doc: Any, where: str) -> dict[str, Any]:
     if not isinstance(doc, dict):
-        raise ConfigError(f"{where}: expected a mapping with spiders:, defaults:, downstream:")
-    unknown = set(doc) - {"spider_modules", "defaults", "spiders", "downstream"}
+        raise ConfigError(f"{where}: expected a mapping with spiders:, defaults:, downstream:, watches:")
+    unknown = set(doc) - {"spider_modules", "defaults", "spiders", "downstream", "watches"}
     if unknown:
         raise ConfigError(f"{where}: unknown top-level key(s) {sorted(unknown)}; "
-                          "known: spider_modules, defaults, spiders, downstream")
+                          "known: spider_modules, defaults, spiders, downstream, watches")
+    if not isinstance(doc.get("watches") or [], list):  # each watch is checked by pde.schedule.watches, so a
+        # mistyped watch stops the pde_watches DAG with its message, not every crawl
+        raise ConfigError(f"{where} watches: expected a list of watches (- name: ..., kind: ...)")
     doc.setdefault("spider_modules", list(DEFAULT_SPIDER_MODULES))
     doc["defaults"] = doc.get("defaults") or {}
     doc["spiders"] = doc.get("spiders") or {}

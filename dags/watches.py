@@ -1,0 +1,5 @@
+"""Airflow: the pde_watches DAG, alerting once per event for the watches in dags/crawls.yaml (pde/schedule/watches.py)."""
+
+from pde.schedule.watches import watches_dags
+
+globals().update(watches_dags())
