@@ -439,17 +439,19 @@ def _check_value(param: Param, value: Any, where: str) -> Any:
         raise ConfigError(f"{where}.{param.name}: one value, not a list ({param.help})")
     if not all(isinstance(v, (str, int)) and not isinstance(v, bool) for v in values):
         raise ConfigError(f"{where}.{param.name}: expected text, got {value!r} ({param.help})")
+    if param.name == "zip" and any(isinstance(v, int) for v in values):
+        raise ConfigError(f"{where}.zip: {value!r}: quote ZIP codes in YAML (zip: [\"04011\"]); unquoted, a leading "
+                          "0 is lost or read as an octal number")
     values = [str(v) for v in values]
     if param.choices:
         bad = [v for v in values if v not in param.choices]
         if bad:
             raise ConfigError(f"{where}.{param.name}: {', '.join(bad)} not one of {', '.join(param.choices)}")
     if param.name == "zip":
-        bad = [v for v in values if not re.fullmatch(r"\d{3,5}(-\d{4})?", v)]
+        bad = [v for v in values if not re.fullmatch(r"\d{5}(-\d{4})?", v)]
         if bad:
-            raise ConfigError(f"{where}.zip: {bad} are not ZIP codes; quote them in YAML (\"04011\": a leading 0 "
-                              "otherwise makes a number)")
-        values = [v.zfill(5)[:5] for v in values]
+            raise ConfigError(f"{where}.zip: {bad} are not ZIP codes (5 digits, quoted: \"04011\")")
+        values = [v[:5] for v in values]
     return values[0] if param.type == "text" else values
 
 

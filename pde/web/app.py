@@ -2,6 +2,7 @@
 
     /                 links (dashboards, Airflow, JupyterLab, exports, reports); for admins also each
                       source's freshness, the quarantine counts and the inbox with its upload form
+    /events           what the watches found (dags/crawls.yaml watches:), each at #event-<id>: alerts link here
     /quarantine/NAME  the quarantined rows of one source and why (admins)
     /upload           POST: files into the inbox (admins)
     /files/exports/NAME, /files/reports/NAME   the files themselves
@@ -100,6 +101,20 @@ async def logout(request: Request) -> Response:
     return RedirectResponse("/login", status_code=303)
 
 
+async def events(request: Request) -> Response:
+    """The watches' events: results, not operations, so viewers see them too."""
+    user = _user(request)
+    if user is None:
+        return _login_first(request)
+    baseline = request.query_params.get("baseline") == "1"
+    ctx = {"request": request, "user": user[0], "baseline": baseline, "events": []}
+    try:
+        ctx["events"] = records.watch_events(request.app.state.database_url, baseline)
+    except (DatabaseError, psycopg2.Error) as exc:
+        ctx["db_error"] = f"Cannot read the watch events: {str(exc).strip()}"
+    return TEMPLATES.TemplateResponse(request, "events.html", ctx)
+
+
 async def quarantine(request: Request) -> Response:
     user = _user(request)
     if user is None:
@@ -152,7 +167,7 @@ def create_app(db_url: str | None = None) -> Starlette:
     key = _secret(pde_home() / "web" / "session-key", "PDE_WEB_SECRET_KEY", nbytes=32)[0]
     app = Starlette(routes=[
         Route("/", home), Route("/login", login, methods=["GET", "POST"]), Route("/logout", logout),
-        Route("/quarantine/{spider}", quarantine), Route("/upload", upload, methods=["POST"]),
+        Route("/events", events), Route("/quarantine/{spider}", quarantine), Route("/upload", upload, methods=["POST"]),
         Route("/files/{kind:str}/{name:str}", file), Route("/healthz", healthz),
     ], middleware=[Middleware(SessionMiddleware, secret_key=key, session_cookie="pde_session", same_site="strict",
                               https_only=os.environ.get("PDE_WEB_HTTPS") == "1", max_age=14 * 24 * 3600)])

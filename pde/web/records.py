@@ -71,6 +71,16 @@ def quarantine_rows(url: str, spider: str, limit: int = 500) -> list[tuple]:
                       "LIMIT %s", (spider, limit))
 
 
+def watch_events(url: str, baseline: bool = False, limit: int = 300) -> list[dict]:
+    """The watches' events (pde/schedule/watches.py), newest first; baseline ones (never sent) only when asked."""
+    rows = _read(url, "SELECT event_id, watch, kind, title, body, url, status, detected_at, sent_at, attempts, "
+                      "last_error FROM platform.watch_events WHERE status <> 'baseline' OR %s "
+                      "ORDER BY detected_at DESC, event_id DESC LIMIT %s", (baseline, limit))
+    names = ("id", "watch", "kind", "title", "body", "url", "status", "detected_at", "sent_at", "attempts",
+             "last_error")
+    return [dict(zip(names, r)) for r in rows]
+
+
 def exports_dir() -> Path:
     return Path(os.environ.get("PDE_EXPORTS_DIR") or pde_home() / "exports")
 
