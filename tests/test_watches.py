@@ -323,7 +323,7 @@ def test_pde_watches_command_lists_dry_runs_sends_and_refuses_bad_config(pg_url,
     env = {"PDE_CRAWLS_FILE": str(config), "DATABASE_URL": pg_url, "PDE_HOME": str(tmp_path / "home")}
     dry = run_pde("watches", env=env)
     assert dry.returncode == 0, dry.stderr
-    assert "homes (new_listing: beds_min 1, zip [04011], status [for_sale, for_rent]): 1 match(es) now" in dry.stdout
+    assert "homes (new_listing: beds_min 1, status [for_sale, for_rent], zip [04011]): 1 match(es) now" in dry.stdout
     assert "first evaluation: would record 1 existing match(es) as baseline" in dry.stdout
     assert "Nothing was recorded or sent" in dry.stdout and "channels: PDE_WATCH_URLS" in dry.stdout
     sent = run_pde("watches", "--send", env=env)
