@@ -122,7 +122,8 @@ def test_new_listing_fires_once_for_a_new_match_after_a_baseline_of_the_crawled_
                          "AND status IN ('FOR_RENT', 'FOR_SALE')")[0][0]
     assert expected > 0
     dry = evaluate(pg_url, w, send=False)
-    assert dry.baseline and len(dry.new) == expected and statuses(pg_url, "brunswick") == {}  # a dry run records nothing
+    assert dry.baseline and len(dry.new) == expected
+    assert statuses(pg_url, "brunswick") == {}  # a dry run records nothing
     first = evaluate(pg_url, w)
     assert first.baseline and receiver.take() == []
     assert statuses(pg_url, "brunswick") == {"baseline": expected}
@@ -379,7 +380,8 @@ def test_pde_watches_dag_sends_once_and_the_link_opens_the_event_on_the_home_pag
     home = tmp_path / "pde-home"
     web_env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "PDE_"))}
     web_env.update({"PDE_HOME": str(home), "PDE_WEB_PORT": str(port), "DATABASE_URL": data_url,
-                    "PDE_SUPERSET_ADMIN_PASSWORD": "admin-" + uuid.uuid4().hex[:8], "PDE_WEB_PASSWORD": "viewer-pass-1"})
+                    "PDE_SUPERSET_ADMIN_PASSWORD": "admin-" + uuid.uuid4().hex[:8],
+                    "PDE_WEB_PASSWORD": "viewer-pass-1"})
     try:
         # the first evaluation (by hand) takes the baseline; then a new listing arrives
         _listing(data_url, "990040", "2 Mill St", 1450, 1)

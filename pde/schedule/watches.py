@@ -54,8 +54,9 @@ from typing import Any
 from pde.db import connect, database_url
 from pde.envs import airflow_python
 from pde.schedule.alerts import alert_urls
+from pde.schedule.assets import table_asset
 from pde.schedule.config import START_DATE, ConfigError, config_path, load_config, normalise_secrets, spider_config
-from pde.schedule.tasks import data_database_url
+from pde.schedule.tasks import data_database_url, runtime_overlay
 from pde.services.web import Web
 
 log = logging.getLogger(__name__)
@@ -705,8 +706,6 @@ def watch_tables(watches: list[Watch]) -> list[str]:
 
 def watches_task() -> dict:
     """The DAG's task: evaluate and send; fails (Airflow retries it) when an event could not be delivered."""
-    from pde.schedule.tasks import runtime_overlay  # needs Airflow: only in the task
-
     outcomes = run_watches(load_watches(overlay=runtime_overlay()), data_database_url())
     for o in outcomes:
         for line in summary(o, send=True):
@@ -720,9 +719,8 @@ def watches_task() -> dict:
 
 def watches_dags(config: dict | None = None) -> dict:
     """The ``pde_watches`` DAG: when a table its watches read changed, and every morning."""
-    from airflow.sdk import DAG, AssetAny, AssetOrTimeSchedule, CronTriggerTimetable, task  # lazy: Airflow
-
-    from pde.schedule.assets import table_asset
+    # lazy: importing Airflow reads its configuration (see pde/schedule/tasks.py)
+    from airflow.sdk import DAG, AssetAny, AssetOrTimeSchedule, CronTriggerTimetable, task
 
     config = config if config is not None else load_config()
     watches = load_watches(config)
