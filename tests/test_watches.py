@@ -269,6 +269,20 @@ def test_a_refused_delivery_is_retried_and_then_sent_once(pg_url, receiver):
     assert q(pg_url, "SELECT status, attempts FROM platform.watch_events") == [("sent", 2)]
 
 
+def test_without_a_channel_events_wait_on_the_home_page_and_go_once_one_is_set(pg_url, receiver, monkeypatch):
+    monkeypatch.delenv("PDE_WATCH_URLS")
+    w = watch(name="homes", kind="new_listing")
+    evaluate(pg_url, w)
+    _listing(pg_url, "990015", "8 Oak St", 1500, 1)
+    out = evaluate(pg_url, w)
+    assert out.unsent == ["New listing: 8 Oak St for $1,500/mo"] and not out.failed and receiver.received == []
+    assert q(pg_url, "SELECT status, attempts FROM platform.watch_events") == [("pending", 0)]
+    monkeypatch.setenv("PDE_WATCH_URLS", receiver.url)
+    evaluate(pg_url, w)
+    evaluate(pg_url, w)
+    assert [m["title"] for m in receiver.take()] == ["pde: New listing: 8 Oak St for $1,500/mo"]
+
+
 def test_changed_conditions_take_a_new_baseline_and_send_existing_sends_it(pg_url, receiver):
     _listing(pg_url, "990020", "5 Union St", 1400, 1)
     evaluate(pg_url, watch(name="homes", kind="new_listing", price_max=1000))

@@ -530,6 +530,7 @@ class Outcome:
     recorded: int = 0
     sent: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
+    unsent: list[str] = field(default_factory=list)  # no channel configured
     problem: str | None = None
 
 
@@ -614,10 +615,9 @@ def _send_pending(conn, watch: Watch, out: Outcome, urls: list[str], base: str |
                 conn.commit()
                 return
             last, title, body, url, done = row
-            if not urls:
+            if not urls:  # not a failure: the event is on the home page, and is sent once a channel is set
                 conn.rollback()
-                out.failed.append(f"{title}: no channel (set {', '.join(watch.alerts) or 'alerts:'}; "
-                                  "it stays pending)")
+                out.unsent.append(title)
                 continue
             text = body + (f"\nListing: {url}" if url else "") + f"\nOn the home page: {event_link(last, base)}"
             done, error = deliver(f"pde: {title}", text, urls, done or [])
@@ -692,7 +692,10 @@ def summary(o: Outcome, send: bool) -> list[str]:
     elif send:
         lines += [f"  sent: {t}" for t in o.sent]
         lines += [f"  NOT sent: {t}" for t in o.failed]
-        if not o.sent and not o.failed:
+        if o.unsent:
+            lines.append(f"  no channel is set ({', '.join(o.watch.alerts) or 'alerts:'}): {len(o.unsent)} event(s) "
+                         f"only on the home page, sent once a channel is set (within {RETRY_DAYS} days)")
+        if not o.sent and not o.failed and not o.unsent:
             lines.append("  nothing new")
     else:
         lines += [f"  would send: {e.title}" for e in o.new] or ["  nothing new"]
@@ -709,7 +712,7 @@ def watches_task() -> dict:
     outcomes = run_watches(load_watches(overlay=runtime_overlay()), data_database_url())
     for o in outcomes:
         for line in summary(o, send=True):
-            (log.warning if o.problem or o.failed else log.info)("%s", line)
+            (log.warning if o.problem or o.failed or o.unsent else log.info)("%s", line)
     failed = [f for o in outcomes for f in o.failed]
     if failed:
         raise RuntimeError(f"{len(failed)} watch event(s) not delivered; they are retried: " + "; ".join(failed))
