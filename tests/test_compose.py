@@ -238,7 +238,8 @@ def parse_with_compose_spec(doc: dict):
 def test_each_profile_parses_by_the_compose_specification(compose, profiles, executor):
     doc = project(compose, profiles, filled_env(AIRFLOW_EXECUTOR=executor))
     parsed = parse_with_compose_spec(doc)
-    expected = {"postgres", "airflow-init", *AIRFLOW, "superset", "web"} | ({"redis", "airflow-worker"} if profiles else set())
+    expected = {"postgres", "airflow-init", *AIRFLOW, "superset", "web"}
+    expected |= {"redis", "airflow-worker"} if profiles else set()
     assert set(parsed.service_names()) == expected
     for name, service in doc["services"].items():  # Compose refuses a dependency on an inactive service
         assert set(service.get("depends_on") or {}) <= expected, name

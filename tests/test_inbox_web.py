@@ -302,6 +302,7 @@ def test_web_serve_runs_in_the_foreground_as_the_container_does(site, tmp_path):
         out = proc.communicate(timeout=30)[0]
     # uvicorn shuts down cleanly, then re-raises the signal (so a supervisor sees "stopped by SIGTERM")
     assert proc.returncode in (0, -signal.SIGTERM) and "Application shutdown complete" in out, out
-    assert f"Home page: http://127.0.0.1:{port}/" in out and "user admin, password in PDE_SUPERSET_ADMIN_PASSWORD" in out
+    assert f"Home page: http://127.0.0.1:{port}/" in out
+    assert "user admin, password in PDE_SUPERSET_ADMIN_PASSWORD" in out
     help_ = run_pde("web", "serve", "--help")
     assert help_.returncode == 0 and "--host" in help_.stdout and "foreground" in run_pde("web", "--help").stdout
