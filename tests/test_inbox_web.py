@@ -306,3 +306,27 @@ def test_web_serve_runs_in_the_foreground_as_the_container_does(site, tmp_path):
     assert "user admin, password in PDE_SUPERSET_ADMIN_PASSWORD" in out
     help_ = run_pde("web", "serve", "--help")
     assert help_.returncode == 0 and "--host" in help_.stdout and "foreground" in run_pde("web", "--help").stdout
+
+
+def test_pde_inbox_lists_and_crawls_without_airflow(pg_url, tmp_path):
+    """`pde inbox --now`: the inbox for a user who does not run Airflow; exit 1 names the file that failed."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    shutil.copy(OFX, inbox / "checking.ofx")
+    (inbox / "notes.txt").write_text("remember to call the bank\n")
+    env = {"PDE_HOME": str(tmp_path / "home"), "PDE_INBOX": str(inbox), "DATABASE_URL": pg_url}
+    waiting = run_pde("inbox", env=env)
+    assert waiting.returncode == 0 and "waiting: 2" in waiting.stdout and "  checking.ofx" in waiting.stdout
+    now = run_pde("inbox", "--now", env=env, timeout=300)
+    assert now.returncode == 1, now.stdout + now.stderr
+    stmttrn = len(re.findall(r"<STMTTRN>", OFX.read_text(), re.I))
+    assert re.search(rf"checking\.ofx: done\. Crawled by ofx_statements as run \d+: succeeded, .*"
+                     rf"finance\.transactions \+{stmttrn}\b", now.stdout), now.stdout
+    assert "notes.txt: failed. Not recognised" in now.stdout
+    assert _rows(pg_url, "SELECT count(*) FROM finance.transactions") == [(stmttrn,)]
+    shutil.copy(OFX, inbox / "again.ofx")
+    again = run_pde("inbox", "--now", env=env, timeout=300)
+    assert again.returncode == 0 and "again.ofx: duplicate" in again.stdout, again.stdout + again.stderr
+    assert _rows(pg_url, "SELECT count(*) FROM finance.transactions") == [(stmttrn,)]
+    after = run_pde("inbox", env=env).stdout
+    assert "waiting: 0" in after and "done: 2" in after and "failed: 1" in after and "notes.txt (" in after
