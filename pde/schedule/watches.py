@@ -749,7 +749,8 @@ def cmd_watches(args) -> int:
         if python == sys.executable:
             print("pde watches --send: the apprise package is missing; run `make setup`", file=sys.stderr)
             return 2
-        return subprocess.run([python, "-m", "pde.cli", "watches", *sys.argv[2:]]).returncode
+        again = ["--send", *(x for name in args.watch or [] for x in ("--watch", name))]
+        return subprocess.run([python, "-m", "pde.cli", "watches", *again]).returncode
     try:
         watches = load_watches()
         if not watches:
