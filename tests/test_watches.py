@@ -283,6 +283,23 @@ def test_a_refused_delivery_is_retried_and_then_sent_once(pg_url, receiver):
     assert q(pg_url, "SELECT status, attempts FROM platform.watch_events") == [("sent", 2)]
 
 
+def test_many_events_at_once_come_as_one_message_listing_each(pg_url, receiver):
+    w = watch(name="homes", kind="new_listing", digest_over=2)
+    evaluate(pg_url, w)
+    streets = [f"{n} Pine St" for n in (21, 23, 25)]
+    for i, street in enumerate(streets):
+        _listing(pg_url, f"99005{i}", street, 1500 + i, 1)
+    out = evaluate(pg_url, w)
+    (msg,) = receiver.take()
+    ids = dict(q(pg_url, "SELECT title, event_id FROM platform.watch_events WHERE status = 'sent'"))
+    assert msg["title"] == "pde: 3 new events of your watch homes" and len(out.sent) == 3
+    for i, street in enumerate(streets):
+        title = f"New listing: {street} for ${1500 + i:,}/mo"
+        assert f"- {title} {PUBLIC}/events#event-{ids[title]}" in msg["message"]
+    evaluate(pg_url, w)
+    assert receiver.take() == []
+
+
 def test_without_a_channel_events_wait_on_the_home_page_and_go_once_one_is_set(pg_url, receiver, monkeypatch):
     monkeypatch.delenv("PDE_WATCH_URLS")
     w = watch(name="homes", kind="new_listing")
@@ -318,6 +335,7 @@ def test_changed_conditions_take_a_new_baseline_and_send_existing_sends_it(pg_ur
     ({"name": "x", "kind": "new_listing", "price_max": "cheap"}, "price_max: expected a number, got 'cheap'"),
     ({"name": "x", "kind": "new_listing", "status": "rented"}, "rented not one of for_sale, for_rent"),
     ({"kind": "new_listing"}, "needs a name:"),
+    ({"name": "x", "kind": "new_listing", "digest_over": -1}, "digest_over: a whole number"),
 ])
 def test_bad_watches_are_refused_with_a_clear_message(item, words):
     with pytest.raises(ConfigError) as exc:

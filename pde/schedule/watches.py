@@ -395,7 +395,8 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
 )}
 COMMON_KEYS = {"name": "the watch's name (unique; shown in alerts)", "kind": "what to watch: " + ", ".join(KINDS),
                "alerts": "channels (names of secrets holding Apprise URLs), default: defaults.alerts",
-               "send_existing": "true: also send what already matches at the first evaluation (default false)"}
+               "send_existing": "true: also send what already matches at the first evaluation (default false)",
+               "digest_over": "more new events than this at once go out as one message listing them (default 5)"}
 
 
 @dataclass
@@ -405,6 +406,7 @@ class Watch:
     params: dict
     alerts: dict[str, str]
     send_existing: bool = False
+    digest_over: int = 5
 
     @property
     def definition(self) -> dict:
@@ -493,11 +495,15 @@ def check_watches(items: Any, default_alerts: Any = None, where: str | None = No
         send_existing = item.get("send_existing", False)
         if not isinstance(send_existing, bool):
             raise ConfigError(f"{at}.send_existing: true or false, not {send_existing!r}")
+        digest_over = item.get("digest_over", 5)
+        if isinstance(digest_over, bool) or not isinstance(digest_over, int) or digest_over < 0:
+            raise ConfigError(f"{at}.digest_over: a whole number of events (0: always one message), "
+                              f"not {digest_over!r}")
         try:
             alerts = normalise_secrets(item["alerts"] if "alerts" in item else default_alerts)
         except ConfigError as exc:
             raise ConfigError(f"{at}.alerts: {exc}") from None
-        watches.append(Watch(name, kind.name, params, alerts, send_existing))
+        watches.append(Watch(name, kind.name, params, alerts, send_existing, digest_over))
     return watches
 
 
@@ -600,35 +606,57 @@ def evaluate(conn, watch: Watch, send: bool = True, urls: list[str] | None = Non
     return out
 
 
+PENDING_SQL = """SELECT event_id, title, body, url, delivered_to FROM platform.watch_events
+                  WHERE watch = %s AND status = 'pending' AND event_id > %s
+                    AND detected_at > now() - %s * interval '1 day'
+                  ORDER BY event_id {limit} FOR UPDATE SKIP LOCKED"""
+MARK_SQL = """UPDATE platform.watch_events SET attempts = attempts + 1, delivered_to = %s, last_error = %s,
+                     status = CASE WHEN %s THEN 'sent' ELSE status END, sent_at = CASE WHEN %s THEN now() END
+               WHERE event_id = %s"""
+
+
 def _send_pending(conn, watch: Watch, out: Outcome, urls: list[str], base: str | None) -> None:
-    """Deliver the watch's pending events, each under a row lock (two evaluations never send one event twice)."""
+    """Deliver the watch's pending events under row locks (two evaluations never send one event twice): one
+    message each, or one message listing them all when there are more than ``digest_over``."""
+    with conn.cursor() as cur:
+        cur.execute(PENDING_SQL.format(limit=""), (watch.name, 0, RETRY_DAYS))
+        rows = cur.fetchall()
+        if not urls or len(rows) > watch.digest_over:
+            if rows and not urls:  # not a failure: the events are on the home page, sent once a channel is set
+                out.unsent += [r[1] for r in rows]
+            elif rows:
+                _send_digest(cur, watch, out, urls, base, rows)
+            conn.commit()
+            return
+        conn.rollback()
     last = 0
     while True:
         with conn.cursor() as cur:
-            cur.execute(
-                """SELECT event_id, title, body, url, delivered_to FROM platform.watch_events
-                    WHERE watch = %s AND status = 'pending' AND event_id > %s
-                      AND detected_at > now() - %s * interval '1 day'
-                    ORDER BY event_id LIMIT 1 FOR UPDATE SKIP LOCKED""", (watch.name, last, RETRY_DAYS))
+            cur.execute(PENDING_SQL.format(limit="LIMIT 1"), (watch.name, last, RETRY_DAYS))
             row = cur.fetchone()
             if row is None:
                 conn.commit()
                 return
             last, title, body, url, done = row
-            if not urls:  # not a failure: the event is on the home page, and is sent once a channel is set
-                conn.rollback()
-                out.unsent.append(title)
-                continue
             text = body + (f"\nListing: {url}" if url else "") + f"\nOn the home page: {event_link(last, base)}"
             done, error = deliver(f"pde: {title}", text, urls, done or [])
             all_done = all(_channel_id(u) in done for u in urls)
-            cur.execute(
-                """UPDATE platform.watch_events SET attempts = attempts + 1, delivered_to = %s, last_error = %s,
-                          status = CASE WHEN %s THEN 'sent' ELSE status END,
-                          sent_at = CASE WHEN %s THEN now() END
-                    WHERE event_id = %s""", (json.dumps(done), error, all_done, all_done, last))
+            cur.execute(MARK_SQL, (json.dumps(done), error, all_done, all_done, last))
             conn.commit()
             (out.sent if all_done else out.failed).append(title if all_done else f"{title}: {error}")
+
+
+def _send_digest(cur, watch: Watch, out: Outcome, urls: list[str], base: str | None, rows: list[tuple]) -> None:
+    """Many events at once (a new search area crawled): one message naming each, with its link."""
+    title = f"pde: {len(rows)} new events of your watch {watch.name}"
+    text = "\n".join(f"- {t} {event_link(i, base)}" for i, t, *_ in rows)
+    text += f"\nAll of them: {base or public_url()}/events"
+    done = set.intersection(*(set(r[4] or []) for r in rows))  # channels that already have every one of them
+    done, error = deliver(title, text, urls, sorted(done))
+    all_done = all(_channel_id(u) in done for u in urls)
+    for event_id, t, _, _, had in rows:
+        cur.execute(MARK_SQL, (json.dumps(sorted(set(done) | set(had or []))), error, all_done, all_done, event_id))
+        (out.sent if all_done else out.failed).append(t if all_done else f"{t}: {error}")
 
 
 def env_urls(alerts: dict[str, str], name: str) -> list[str]:
@@ -780,7 +808,8 @@ def register(subparsers) -> None:
         description="The watches of dags/crawls.yaml (watches:) and what each would send now. Nothing is "
                     "recorded or sent without --send; the first --send of a new watch records what already "
                     "matches as baseline, without sending.",
-        epilog=f"Kinds and their parameters (every watch also takes name, kind, alerts, send_existing):\n{kinds}\n\n"
+        epilog="Every watch takes:\n" + "\n".join(f"  {k:20} {v}" for k, v in COMMON_KEYS.items())
+               + f"\n\nKinds and their parameters:\n{kinds}\n\n"
                "Channels: the Apprise URLs named by alerts: (default defaults.alerts), from the environment "
                "(NAME or AIRFLOW_VAR_NAME) when run here, from Airflow Variables/Connections in the DAG. "
                "Exit codes: 0 fine, 1 an event was not delivered (it is retried next time), 2 a configuration "
