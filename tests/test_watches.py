@@ -259,9 +259,15 @@ def test_a_trending_player_on_no_roster_in_your_league_fires_once(pg_url, receiv
     assert receiver.take() == []
 
 
-def test_trending_without_a_league_of_yours_says_what_to_do(pg_url, receiver):
-    out = evaluate(pg_url, watch(name="waivers", kind="trending_free_agent", position="RB"))
-    assert "fantasy.me" in out.problem and receiver.take() == []
+def test_a_watch_that_cannot_run_says_why_and_the_others_go_on(pg_url, receiver):
+    q(pg_url, "DROP TABLE finance.recurring_charges CASCADE")
+    watches = check_watches([{"name": "waivers", "kind": "trending_free_agent", "position": "RB"},
+                             {"name": "subs", "kind": "recurring_charge"},
+                             {"name": "homes", "kind": "new_listing"}], ["PDE_WATCH_URLS"])
+    waivers, subs, homes = run_watches(watches, pg_url, channels=env_urls)
+    assert "add your member id to fantasy.me" in waivers.problem
+    assert "its query failed" in subs.problem and "recurring_charges" in subs.problem
+    assert homes.problem is None and homes.baseline and receiver.take() == []
 
 
 # -- delivery -----------------------------------------------------------------------------------------

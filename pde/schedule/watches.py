@@ -51,8 +51,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+import psycopg2
+
 from pde.db import connect, database_url
 from pde.envs import airflow_python
+from pde.migrate import migrate
 from pde.schedule.alerts import alert_urls
 from pde.schedule.assets import table_asset
 from pde.schedule.config import START_DATE, ConfigError, config_path, load_config, normalise_secrets, spider_config
@@ -575,6 +578,10 @@ def evaluate(conn, watch: Watch, send: bool = True, urls: list[str] | None = Non
         conn.rollback()
         out.problem = str(exc)
         return out
+    except psycopg2.Error as exc:  # e.g. a view a user dropped: said, and the other watches go on
+        conn.rollback()
+        out.problem = f"its query failed: {str(exc).strip()}"
+        return out
     out.matches = len(events)
     with conn.cursor() as cur:
         cur.execute("SELECT definition_hash FROM platform.watches WHERE watch = %s FOR UPDATE", (watch.name,))
@@ -694,6 +701,7 @@ def run_watches(watches: list[Watch], url: str, send: bool = True, only: list[st
     conn = connect(url)
     outcomes = []
     try:
+        migrate(conn, log=log.info)  # platform.watch_events may be newer than the last crawl
         for w in watches:
             urls = []
             if send:
