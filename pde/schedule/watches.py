@@ -195,7 +195,7 @@ def find_new_listings(cur, p: dict) -> list[Event]:
             key=r["key"], url=r["url"],
             title=f"New listing: {r['street'] or r['listing_id']} for {price}",
             body=(f"{_place(r)}: {price}" + (f", {_home(r)}" if _home(r) else "")
-                  + f". {r['status_group'].replace('_', ' ')} on {r['portal'].capitalize()}"
+                  + f"; {r['status_group'].replace('_', ' ')} on {r['portal'].capitalize()}"
                   + f", first seen {r['first_seen_at']:%Y-%m-%d}."),
             details={"portal": r["portal"], "listing_id": r["listing_id"], "price": _num(r["price"]),
                      "beds": _num(r["beds"]), "zip": r["zip"], "home_type": r["home_type"]}))
@@ -562,7 +562,7 @@ def deliver(title: str, body: str, urls: list[str], done: list[str]) -> tuple[li
         elif sender.notify(title=title, body=body):
             done.append(cid)
         else:
-            errors.append(f"channel {i} did not accept it (its reason is in the log above)")
+            errors.append(f"channel {i} did not accept it (Apprise's reason is in the log of the evaluation)")
     return done, "; ".join(errors) or None
 
 
