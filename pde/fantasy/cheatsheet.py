@@ -2,6 +2,7 @@
 
     pde cheatsheet                                   # PPR, the latest season with draft rankings
     pde cheatsheet --scoring half --season 2025 --top 150 --out sheet.html --pdf sheet.pdf
+    pde cheatsheet --value pde                       # ranked by pde's own projection
 
 Players come in consensus order: FantasyPros ECR for the chosen scoring, else the best other
 draft ranking crawled (FantasyPros in another scoring, then ESPN), players no list ranks come
@@ -13,6 +14,13 @@ It works from whatever was crawled and says on the sheet what was missing and wh
 fills it. Sources are joined through fantasy.players (``fantasy.match_players()`` is run
 first); a source player it has not linked is matched by normalised name and position (team
 defenses by team), and the sheet counts those.
+
+pde's own projection (fantasy.projections, `pde model train fantasy`), when trained for the season
+and scoring, prints in a "pde" column beside the value, with a line saying which training run it
+comes from and how its back-test compared with the naive baseline and the FantasyPros consensus.
+`--value pde` values and orders the players by it instead (tiers from its value gaps); players it
+has no projection for fall back as below, and the sheet says how many. Without pde projections the
+sheet is the same as ever.
 
 VOR = the projection, else last season's points, minus the replacement player's at the same
 position: the Nth best there, N from REPLACEMENT (a 12-team league starting QB, 2 RB, 2 WR, TE,
@@ -267,7 +275,8 @@ replacement AS (
 SELECT v.*, v.value - rp.points AS vor, rp.points AS replacement_points, rp.needed AS replacement_rank,
        rp.valued AS valued_at_position,
        row_number() OVER (PARTITION BY v.position ORDER BY by_value.vor DESC NULLS LAST, v.priority NULLS LAST,
-                          v.rank, v.value - rp.points DESC NULLS LAST, v.value DESC NULLS LAST, v.name) AS sheet_pos_rank
+                          v.rank, v.value - rp.points DESC NULLS LAST, v.value DESC NULLS LAST, v.name)
+           AS sheet_pos_rank
   FROM valued v JOIN replacement rp USING (position)
  CROSS JOIN LATERAL (  -- ranking by pde's projection: by value over replacement first, the lists only after
        SELECT CASE WHEN %(value_by)s::text = 'pde' THEN v.value - rp.points END AS vor) by_value
@@ -372,7 +381,8 @@ class PdeRun:
             text += (f"; vs FantasyPros consensus on {_n(m['consensus_n'], 'player-season')}: "
                      f"pde {m['mae_same_rows']:.1f}, consensus {m['consensus_mae']:.1f} ({better} closer)")
         else:
-            text += "; vs FantasyPros consensus: cannot be measured yet (no crawled projection for a back-tested season)"
+            text += ("; vs FantasyPros consensus: cannot be measured yet "
+                     "(no crawled projection for a back-tested season)")
         return text
 
 
@@ -717,7 +727,7 @@ h1 { font-size: 10pt; margin: 0; white-space: nowrap; flex: none; margin-right: 
          line-height: 1.25; }
 .notes b { color: #111; } .notes .miss { color: #9a5800; }
 .pdeline { font-size: 5.4pt; color: #222; height: 4.8mm; overflow: hidden; line-height: 1.25; margin-top: 0.5mm; }
-td.p { width: 6mm; text-align: right; color: #333; font-style: italic; }
+td.p { width: 5.6mm; text-align: right; color: #333; font-style: italic; }
 .cols { display: flex; gap: 1.6mm; }
 .col { flex: 1 1 0; min-width: 0; }
 table { width: 100%; border-collapse: collapse; table-layout: fixed; }
@@ -726,7 +736,7 @@ td { height: 3.45mm; padding: 0 0.5mm; white-space: nowrap; overflow: hidden; te
 td.box { width: 3mm; padding: 0; } td.box span { display: inline-block; width: 2.3mm; height: 2.3mm;
      border: 0.6px solid #333; vertical-align: middle; }
 td.n { width: 4.6mm; text-align: right; color: #555; } td.name { font-weight: 600; }
-td.name.long { font-size: 5.4pt; letter-spacing: -0.05pt; }
+td.name.long { font-size: 5.4pt; letter-spacing: -0.05pt; } table.pde td.name.long { font-size: 5.1pt; }
 td.tm { width: 6mm; color: #333; } td.bye { width: 4.2mm; text-align: right; color: #333; }
 td.v { width: 7.2mm; text-align: right; font-weight: 700; } td.neg { color: #999; font-weight: 400; }
 tr.head td { font-weight: 700; color: #fff; border-bottom: none; font-size: 6.4pt; overflow: visible;
@@ -812,9 +822,9 @@ def layout(sheet: Sheet, rows_per_column: int = ROWS_PER_COLUMN) -> tuple[list[l
 # fixed widths for tick box, order, (name), team, bye, value: a fixed-layout table takes them from here
 COLGROUP = ('<colgroup><col style="width:3mm"><col style="width:5.6mm"><col><col style="width:6.4mm">'
             '<col style="width:5mm"><col style="width:8mm"></colgroup>')
-# the same with pde's projection before the value
-COLGROUP_PDE = ('<colgroup><col style="width:3mm"><col style="width:5.6mm"><col><col style="width:6.4mm">'
-                '<col style="width:5mm"><col style="width:6mm"><col style="width:8mm"></colgroup>')
+# with pde's projection before the value: the others a little narrower, to leave the names room
+COLGROUP_PDE = ('<colgroup><col style="width:3mm"><col style="width:5.2mm"><col><col style="width:5.4mm">'
+                '<col style="width:4.8mm"><col style="width:5.6mm"><col style="width:7.4mm"></colgroup>')
 
 
 def render_html(sheet: Sheet, page_size: str = "A4") -> str:
@@ -822,6 +832,8 @@ def render_html(sheet: Sheet, page_size: str = "A4") -> str:
     pde_line = sheet.pde_line()
     pages, computed = layout(sheet, ROWS_PER_COLUMN - (PDE_LINE_ROWS if pde_line else 0))
     span, colgroup = (7, COLGROUP_PDE) if pde_line else (6, COLGROUP)
+    long_name = 15 if pde_line else 19
+    table_class = ' class="pde"' if pde_line else ""  # names longer than this print smaller (the pde column takes room)
     pde_head = '<td class="p">pde</td>' if pde_line else ""
     value_label = "VOR" if any(p.vor is not None for p in sheet.players) else "Rank"
     shown = len(sheet.players)
@@ -860,14 +872,15 @@ def render_html(sheet: Sheet, page_size: str = "A4") -> str:
                     shown_value = _fmt(value) if value_label == "VOR" else (str(value) if value is not None else "")
                     pde_cell = f'<td class="p">{_fmt(p.pde, 0)}</td>' if pde_line else ""
                     trs.append(f'<tr><td class="box"><span></span></td><td class="n">{p.order}</td>'
-                               f'<td class="name{" long" if len(p.name) > 19 else ""}">{e(p.name)}</td><td '
+                               f'<td class="name{" long" if len(p.name) > long_name else ""}">{e(p.name)}</td><td '
                                f'class="tm">{e(p.team or "")}</td>'
-                               f'<td class="bye">{p.bye or ""}</td>{pde_cell}<td class="v{neg}">{shown_value}</td></tr>')
-            cols.append(f'<div class="col {e(pos)}"><table>{colgroup}{"".join(trs)}</table></div>')
+                               f'<td class="bye">{p.bye or ""}</td>{pde_cell}'
+                               f'<td class="v{neg}">{shown_value}</td></tr>')
+            cols.append(f'<div class="col {e(pos)}"><table{table_class}>{colgroup}{"".join(trs)}</table></div>')
         cols += ['<div class="col"></div>'] * (COLUMNS_PER_PAGE - len(columns))
         head = (f'<header><h1>{e(sheet.title)}</h1><div class="meta">{meta}'
                 + (f" &middot; page {n}/{len(pages)}" if len(pages) > 1 else "") + "</div></header>")
-        pde_div = f'<div class="pdeline"><b>pde:</b> {e(pde_line)}</div>' if pde_line else ""
+        pde_div = f'<div class="pdeline"><b>pde</b>{e(pde_line.removeprefix("pde"))}</div>' if pde_line else ""
         out.append(f'<div class="page">{head}{pde_div}<div class="notes">{notes}</div>'
                    f'<div class="cols">{"".join(cols)}</div></div>')
     if not sheet.players:
