@@ -384,6 +384,10 @@ def test_pde_projection_shows_beside_the_consensus(projected, databases):
         if name != "Pde Only":
             assert re.search(rf">{re.escape(name)}</td>(<td[^>]*>[^<]*</td>){{2}}<td class=\"p\">{round(pts)}</td>",
                              html), name
+    # a league's own scoring: the pde projection is still PPR (the league's format), and the line says so
+    league = json.loads((FIX / "sleeper_league" / "league.json").read_text())
+    in_league = sheet_of(projected["url"], league=league["league_id"], season=2026, top=0)
+    assert in_league.scoring == "ppr" and "PPR projection (points), not the league's scoring" in in_league.pde_line()
     # another scoring has no pde projections: no column, no line
     half = sheet_of(projected["url"], scoring="half", top=0)
     assert half.pde_run is None and half.pde_line() == "" and 'class="p"' not in cheatsheet.render_html(half)
@@ -508,7 +512,9 @@ def test_arguments():
         "std", 2025, 50, {"RB": 24, "DEF": 10}, cheatsheet.cmd_cheatsheet)
     assert parser.parse_args(["cheatsheet"]).scoring is None  # the league's, else ppr
     assert parser.parse_args(["cheatsheet", "--league", "123"]).league == "123"
-    for bad in (["--scoring", "two"], ["--replacement", "OL=5"]):
+    assert parser.parse_args(["cheatsheet"]).value == "consensus"
+    assert parser.parse_args(["cheatsheet", "--value", "pde"]).value == "pde"
+    for bad in (["--scoring", "two"], ["--replacement", "OL=5"], ["--value", "espn"]):
         with pytest.raises(SystemExit):
             parser.parse_args(["cheatsheet", *bad])
 
