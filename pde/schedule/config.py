@@ -24,6 +24,9 @@ DEFAULT_SCHEDULE = "0 3 * * *"
 START_DATE = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
 
 #: what every spider gets unless dags/crawls.yaml says otherwise
+#: "has not succeeded for N days": the pde_health DAG alerts, `pde doctor` warns (per spider: alert_after_days)
+DEFAULT_AFTER_DAYS = 3
+
 DEFAULTS: dict[str, Any] = {
     "retries": 2,
     "retry_delay_minutes": 10,
@@ -36,7 +39,7 @@ DEFAULTS: dict[str, Any] = {
     "secrets": {},
     "quality": {},
     "alerts": {},  # names of secrets holding Apprise URLs (pde.schedule.alerts)
-    "alert_after_days": 3,
+    "alert_after_days": DEFAULT_AFTER_DAYS,
     "alert_digest": False,  # under defaults: the pde_health DAG also sends a daily summary
 }
 SPIDER_KEYS = set(DEFAULTS) | {"schedule", "paused", "crawls"}
