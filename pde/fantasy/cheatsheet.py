@@ -520,7 +520,8 @@ def build(conn, scoring: str | None = "ppr", season: int | None = None, top: int
     With a league (its id), its own scoring (points per stat) gives the points, projections and VOR,
     its teams times its starting spots the replacement levels, and its format picks the ranking list.
     pde's own projections (fantasy.projections), when trained for the season and scoring, are shown
-    beside the rest; with value_by="pde" they value and order the players (the lists only break ties).
+    beside the rest; with value_by="pde" they value and order the players (the draft lists then order only
+    players without points, and break ties).
     """
     if value_by not in VALUE_BY:
         raise ValueError(f"value_by is one of {', '.join(VALUE_BY)}, not {value_by!r}")
