@@ -422,6 +422,7 @@ defaults:
 watches:
   - {name: homes, kind: new_listing, zip: ["04011"]}
   - {name: groceries, kind: budget, category: Groceries, monthly: 100}
+  - {name: subscriptions, kind: recurring_charge}
 """
 
 
@@ -474,7 +475,8 @@ def test_pde_watches_dag_sends_once_and_the_link_opens_the_event_on_the_home_pag
         assert results["project"]["import_errors"] == {} and "pde_watches" in results["project"]["dags"]
         dag = results["dags"]["pde_watches"]
         assert dag["tags"] == ["alerts", "pde"] and dag["tasks"]["evaluate"]["retries"] >= 2
-        assert "housing.listings" in dag["schedule"] and "finance.transactions" in dag["schedule"]
+        assert all(t in dag["schedule"] for t in ("housing.listings", "finance.transactions",
+                                               "finance.recurring_charges")), dag["schedule"]
         assert results["runs"]["watches"]["state"] == "success"
         got = receiver.take()
         assert [m["title"] for m in got] == ["pde: New listing: 4 Mill St for $1,550/mo"], got

@@ -25,9 +25,9 @@ Alerts go to the Apprise channels of ``alerts:`` (default: ``defaults.alerts``, 
 pde/schedule/alerts.py) with a link to the event on the home page (``$PDE_PUBLIC_URL/events#event-<id>``;
 default the local home page) and to the listing's own page where there is one.
 
-Where it runs: the ``pde_watches`` DAG, after any crawl changed a table its watches read (Airflow Assets) and
-every morning (07:30 UTC) for what no crawl announces (finance.recurring_charges, written by the
-finance_spending model DAG; a new month for budgets). By hand: ``pde watches`` (what would fire) and
+Where it runs: the ``pde_watches`` DAG, after a crawl or a model DAG changed a table its watches read (Airflow
+Assets: housing.listings, finance.transactions, finance.recurring_charges from the finance_spending DAG, ...)
+and every morning at 07:30 UTC as a safety net. By hand: ``pde watches`` (what would fire) and
 ``pde watches --send``.
 
 The watches are checked here, not with the crawls (pde/schedule/config.py only checks that ``watches:`` is a
@@ -375,14 +375,14 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
                 default=30),
           *LISTING_FILTERS), find_price_cuts),
     Kind("budget", "spending in a category above a monthly budget (this month and last)",
-         ("finance.transactions",),
+         ("finance.transactions", "finance.transfer_matches"),
          (Param("category", "text", "the category, as in finance.cashflow (Groceries, Eating out, ...)",
                 required=True),
           Param("monthly", "number", "the monthly budget, in currency", required=True),
           Param("currency", "text", "ISO 4217 code (default: your home currency, finance.home_currency())")),
          find_over_budget),
     Kind("recurring_charge", "a new recurring charge (finance.recurring_charges, from `pde model train finance`)",
-         ("finance.transactions",),
+         ("finance.recurring_charges",),
          (Param("amount_min", "number", "only charges of at least this typical amount", default=0),
           Param("cadence", "texts", "weekly, biweekly, monthly, quarterly, yearly",
                 default=["weekly", "biweekly", "monthly", "quarterly", "yearly"],
