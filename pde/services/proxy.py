@@ -186,9 +186,11 @@ class Proxy:
         """The Caddyfile: global options that keep Caddy inside $PDE_HOME/proxy, then one site per service."""
         lines = ["{", "\tadmin off", f"\tstorage file_system {self.data_dir}",
                  "\tskip_install_trust", "\tauto_https disable_redirects",
-                 "\tservers {\n\t\tprotocols h1 h2\n\t}",
-                 f'\tpki {{\n\t\tca local {{\n\t\t\tname "{CA_NAME}"\n\t\t\troot_cn "{CA_NAME} - root"\n'
-                 f'\t\t\tintermediate_cn "{CA_NAME} - intermediate"\n\t\t}}\n\t}}', "}", ""]
+                 "\tservers {\n\t\tprotocols h1 h2\n\t}"]
+        if not self.cert:  # the local CA, named so a device's certificate list says whose it is
+            lines.append(f'\tpki {{\n\t\tca local {{\n\t\t\tname "{CA_NAME}"\n\t\t\troot_cn "{CA_NAME} - root"\n'
+                         f'\t\t\tintermediate_cn "{CA_NAME} - intermediate"\n\t\t}}\n\t}}')
+        lines += ["}", ""]
         ports = " ".join(f"{name}={port}" for name, _, port in self.sites())
         for name, _, port in self.sites():
             if self.cert:

@@ -207,7 +207,8 @@ def create_app(db_url: str | None = None) -> Starlette:
         Route("/", home), Route("/login", login, methods=["GET", "POST"]), Route("/logout", logout),
         Route("/quarantine/{spider}", quarantine), Route("/upload", upload, methods=["POST"]),
         Route("/files/{kind:str}/{name:str}", file), Route("/healthz", healthz), Route("/ca.crt", ca_certificate),
-    ], middleware=[Middleware(SecureCookiesOverHttps), Middleware(SessionMiddleware, secret_key=key, session_cookie="pde_session", same_site="strict",
+    ], middleware=[Middleware(SecureCookiesOverHttps),
+                   Middleware(SessionMiddleware, secret_key=key, session_cookie="pde_session", same_site="strict",
                               https_only=os.environ.get("PDE_WEB_HTTPS") == "1", max_age=14 * 24 * 3600)])
     app.state.database_url = db_url or os.environ.get("DATABASE_URL") or database_url(start=False)
     return app
