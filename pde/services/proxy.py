@@ -69,12 +69,12 @@ def _url_host(host: str) -> str:
 def _local_names() -> list[str]:
     """This machine's names and non-loopback addresses: what a device on the network may type (0.0.0.0)."""
     host = socket.gethostname()
-    names = [host, f"{host}.local"]
     try:
         out = subprocess.run(["hostname", "-I"], capture_output=True, text=True, timeout=5).stdout.split()
     except (OSError, subprocess.SubprocessError):
         out = []
-    return names + [a for a in out if not a.startswith(("127.", "fe80:")) and a != "::1"]
+    addresses = sorted((a for a in out if not a.startswith(("127.", "fe80:")) and a != "::1"), key=lambda a: ":" in a)
+    return addresses + [host, f"{host}.local"]  # an IPv4 address first: the URL pde prints works without DNS
 
 
 @dataclass
@@ -199,7 +199,8 @@ class Proxy:
                 addresses = ", ".join(f"https://{_url_host(h)}:{port}" for h in self.host_names())
                 tls = "tls internal"
             upstream = f"127.0.0.1:{self.upstreams[name]}"
-            body = [f"\tbind {self.address}", f"\t{tls}"]
+            everywhere = self.address in ("0.0.0.0", "::")  # no bind: every interface, IPv4 and IPv6
+            body = ([] if everywhere else [f"\tbind {self.address}"]) + [f"\t{tls}"]
             if name in OPERATIONS and password_hash:
                 body.append(f"\tbasicauth {{\n\t\tadmin {password_hash}\n\t}}")
             proxy = [f"\treverse_proxy {upstream} {{"]
