@@ -5,14 +5,13 @@ machine, so a second loopback address stands in for the home-network address). T
 verifies with Python's ssl against pde's CA file and fails without it; `pde proxy ca` prints the fingerprint
 openssl computes; a viewer logs in through HTTPS in headless Chromium that trusts the CA the way a Linux desktop
 does (an NSS database) and sees the dashboards and exports, not the operations; nothing answers plain HTTP on
-the network address; Airflow/JupyterLab are proxied only with PDE_PROXY_OPERATIONS=1, behind the admin password;
+the network address; Airflow/JupyterLab are proxied only with PDE_PROXY_OPERATIONS=1, for the home page's admins;
 a user's own certificate works; and the refusals (no caddy, no key, a port in use) say what to do.
 Superset through the proxy with the viewer login is in tests/test_superset_live.py (its one live Superset).
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import http.cookiejar
 import os
@@ -223,29 +222,33 @@ def test_viewer_logs_in_over_https_in_chromium(front):
     assert export == "cheat sheet" and url.startswith("https://")
 
 
-def _basic(user: str, password: str) -> dict:
-    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
-
-
 @needs_caddy
-def test_operations_only_with_their_setting_behind_the_admin_password(front, tmp_path):
+def test_operations_only_with_their_setting_and_only_for_the_home_pages_admins(front, tmp_path):
     """PDE_PROXY_OPERATIONS=1 on a second address; Airflow's upstream is the home page, so a pass shows its answer."""
     base = free_ports_on(OTHER, 4)
     env = _clean_env(PDE_HOME=str(tmp_path / "home"), PDE_LISTEN=OTHER, PDE_PROXY_PORT=str(base),
-                     PDE_PROXY_OPERATIONS="1", PDE_SUPERSET_ADMIN_PASSWORD=PASSWORD,
+                     PDE_PROXY_OPERATIONS="1", PDE_WEB_PORT=front["env"]["PDE_WEB_PORT"],
                      PDE_AIRFLOW_PORT=front["env"]["PDE_WEB_PORT"], PDE_JUPYTER_PORT=str(free_port()))
     up = run_pde("up", "proxy", env=env, timeout=120)
     try:
         assert up.returncode == 0, up.stdout + up.stderr
         assert f"Airflow     https://{OTHER}:{base + 2}/" in up.stdout
-        opener = _https_opener(tmp_path / "home" / "proxy" / "data" / "pki" / "authorities" / "local" / "root.crt")
-        airflow = f"https://{OTHER}:{base + 2}/healthz"
-        assert _fetch(opener, airflow)[0] == 401
-        assert _fetch(opener, airflow, headers=_basic("admin", "wrong-password"))[0] == 401
-        assert _fetch(opener, airflow, headers=_basic("admin", PASSWORD))[:2] == (200, "ok")
-        assert _fetch(opener, f"https://{OTHER}:{base + 3}/lab")[0] == 401  # JupyterLab: the same prompt
-        caddyfile = (tmp_path / "home" / "proxy" / "Caddyfile").read_text()
-        assert PASSWORD not in caddyfile and "$2a$" in caddyfile  # bcrypt, never the password
+        ca = tmp_path / "home" / "proxy" / "data" / "pki" / "authorities" / "local" / "root.crt"
+        home, airflow, jupyter = (f"https://{OTHER}:{base + i}" for i in (0, 2, 3))
+        no_redirect = type("NoRedirect", (urllib.request.HTTPRedirectHandler,),
+                           {"redirect_request": lambda *a, **k: None})()
+        anonymous = urllib.request.build_opener(
+            urllib.request.HTTPSHandler(context=ssl.create_default_context(cafile=str(ca))), no_redirect)
+        status, _, headers = _fetch(anonymous, airflow + "/healthz")
+        assert status == 303 and headers["Location"] == f"{home}/login?next=/"  # log in on the home page first
+        assert _fetch(anonymous, jupyter + "/lab")[0] == 303
+        viewer = _https_opener(ca)
+        assert _fetch(viewer, home + "/login", {"username": VIEWER, "password": VIEWER_PASSWORD})[0] == 200
+        assert _fetch(viewer, airflow + "/healthz")[0] == 403  # a viewer never reaches the operations
+        admin = _https_opener(ca)
+        status, page, _ = _fetch(admin, home + "/login", {"username": "admin", "password": PASSWORD})
+        assert status == 200 and f'href="{airflow}"' in page and f'href="{jupyter}/lab"' in page
+        assert _fetch(admin, airflow + "/healthz")[:2] == (200, "ok")  # the admin's cookie opens the port
         st = run_pde("status", "proxy", env=env)
         assert st.returncode == 0 and "HTTPS proxy: running" in st.stdout and "JupyterLab" in st.stdout
     finally:

@@ -5,9 +5,9 @@ this machine, or ``0.0.0.0`` for all of them) does ``pde up`` also start this pr
 address over HTTPS only, one port each:
 
     PDE_PROXY_PORT      home page (default 8443); Superset on the next port (8444)
-    PDE_PROXY_OPERATIONS=1   also Airflow (8445) and JupyterLab (8446), behind a password prompt (user admin,
-                        the admin password of Superset and the home page) on top of their own logins;
-                        without it they stay on this machine only
+    PDE_PROXY_OPERATIONS=1   also Airflow (8445) and JupyterLab (8446), only for a browser logged in to the
+                        home page as an admin (Caddy asks the home page: forward_auth), on top of their own
+                        logins; without it they stay on this machine only
     PDE_TLS_CERT, PDE_TLS_KEY   your certificate and key (PEM) instead of Caddy's own local CA
     PDE_PROXY_NAMES     more names the devices use for this machine (comma-separated), for the local CA's certificate
 
@@ -36,7 +36,7 @@ from pathlib import Path
 
 from pde.db import pde_home
 from pde.services import Action, register_actions
-from pde.services.superset import _alive, _secret
+from pde.services.superset import _alive
 
 DEFAULT_PORT = 8443
 #: the services behind the proxy, in port order from PDE_PROXY_PORT: (name, title, upstream port variable, default)
@@ -182,7 +182,7 @@ class Proxy:
                                      f"an address of this machine?") from exc
 
     # -- the configuration ---------------------------------------------------------------------
-    def render(self, password_hash: str | None = None) -> str:
+    def render(self) -> str:
         """The Caddyfile: global options that keep Caddy inside $PDE_HOME/proxy, then one site per service."""
         lines = ["{", "\tadmin off", f"\tstorage file_system {self.data_dir}",
                  "\tskip_install_trust", "\tauto_https disable_redirects",
@@ -201,30 +201,20 @@ class Proxy:
             upstream = f"127.0.0.1:{self.upstreams[name]}"
             everywhere = self.address in ("0.0.0.0", "::")  # no bind: every interface, IPv4 and IPv6
             body = ([] if everywhere else [f"\tbind {self.address}"]) + [f"\t{tls}"]
-            if name in OPERATIONS and password_hash:
-                body.append(f"\tbasicauth {{\n\t\tadmin {password_hash}\n\t}}")
+            if name in OPERATIONS:  # only for a browser logged in to the home page as an admin (its cookie)
+                body.append(f"\tforward_auth 127.0.0.1:{self.upstreams['web']} {{\n\t\turi /auth/operations\n"
+                            f'\t\theader_up X-Pde-Proxy "{ports}"\n\t}}')
             proxy = [f"\treverse_proxy {upstream} {{"]
             if name == "web":
                 proxy.append(f'\t\theader_up X-Pde-Proxy "{ports}"')  # the page links the proxied services
             else:
                 # their cookies were set for plain HTTP on loopback; over HTTPS they must never leave it
                 proxy.append('\t\theader_down Set-Cookie "(?i)^(.*?)(;\\s*secure)?$" "$1; Secure"')
-            if name == "jupyter":  # it accepts only local Host/Origin headers; the password prompt guards it here
+            if name == "jupyter":  # it accepts only local Host/Origin headers; the admin gate guards it here
                 proxy += ["\t\theader_up Host {upstream_hostport}", "\t\theader_up Origin http://{upstream_hostport}"]
             proxy.append("\t}")
             lines += [f"{addresses} {{", *body, *proxy, "}", ""]
         return "\n".join(lines)
-
-    def password_hash(self, caddy: str) -> str | None:
-        """bcrypt of the admin password (Superset's and the home page's), for the operations' password prompt."""
-        if not self.operations:
-            return None
-        password = _secret(pde_home() / "superset" / "admin-password", "PDE_SUPERSET_ADMIN_PASSWORD")[0]
-        proc = subprocess.run([caddy, "hash-password"], input=password + "\n", capture_output=True, text=True,
-                              timeout=60, env=self.env())
-        if proc.returncode != 0 or not proc.stdout.strip().startswith("$2"):
-            raise ProxyError(f"caddy hash-password failed: {proc.stderr.strip()[-500:]}")
-        return proc.stdout.strip()
 
     def env(self) -> dict[str, str]:
         """Caddy's data and config folders under $PDE_HOME/proxy: it writes nowhere else."""
@@ -256,7 +246,7 @@ class Proxy:
         self.check_ports()
         self.home.mkdir(parents=True, exist_ok=True)
         os.chmod(self.home, 0o700)
-        self.caddyfile.write_text(self.render(self.password_hash(caddy)))
+        self.caddyfile.write_text(self.render())
         os.chmod(self.caddyfile, 0o600)
         cmd = [caddy, "run", "--config", str(self.caddyfile), "--adapter", "caddyfile"]
         log = self.logfile.open("ab")
@@ -331,7 +321,8 @@ def up() -> int:
     for title, url in svc.urls():
         print(f"  {title:<11} {url}")
     if not svc.operations:
-        print("  Airflow and JupyterLab stay on this machine (PDE_PROXY_OPERATIONS=1 opens them, behind a password)")
+        print("  Airflow and JupyterLab stay on this machine "
+              "(PDE_PROXY_OPERATIONS=1 opens them to the home page's admins)")
     if not svc.cert:
         print(f"  devices trust it once: {svc.urls()[0][1]}ca.crt, SHA-256 {fingerprint(svc.root_cert)} "
               f"(`pde proxy ca`)")

@@ -6,6 +6,7 @@
     /upload           POST: files into the inbox (admins)
     /files/exports/NAME, /files/reports/NAME   the files themselves
     /ca.crt           the HTTPS proxy's root certificate, for the partner's device to trust (no login)
+    /auth/operations  the proxy's gate to Airflow and JupyterLab (Caddy's forward_auth): admins pass
 
 Reached through the HTTPS proxy (pde/services/proxy.py; uvicorn takes the scheme from Caddy's
 X-Forwarded-Proto), the page links the proxied HTTPS ports and marks its cookie Secure.
@@ -182,6 +183,21 @@ async def ca_certificate(request: Request) -> Response:
                     headers={"Content-Disposition": 'attachment; filename="pde-local-ca.crt"'})
 
 
+async def operations_gate(request: Request) -> Response:
+    """Caddy asks here before it lets a request through to Airflow or JupyterLab (PDE_PROXY_OPERATIONS=1).
+
+    The home page's session cookie is sent to every port of the same host, so one admin login opens them;
+    Airflow's and JupyterLab's own logins still follow.
+    """
+    user = _user(request)
+    if user is not None and user[1] == "admin":
+        return PlainTextResponse("ok")
+    home = (_proxied(request) or {}).get("web")
+    if user is None and home:
+        return RedirectResponse(f"{home}/login?next=/", status_code=303)
+    return _forbidden()
+
+
 class SecureCookiesOverHttps:
     """Marks every cookie Secure on requests that came over HTTPS (through the proxy); plain loopback is untouched."""
 
@@ -207,6 +223,7 @@ def create_app(db_url: str | None = None) -> Starlette:
         Route("/", home), Route("/login", login, methods=["GET", "POST"]), Route("/logout", logout),
         Route("/quarantine/{spider}", quarantine), Route("/upload", upload, methods=["POST"]),
         Route("/files/{kind:str}/{name:str}", file), Route("/healthz", healthz), Route("/ca.crt", ca_certificate),
+        Route("/auth/operations", operations_gate),
     ], middleware=[Middleware(SecureCookiesOverHttps),
                    Middleware(SessionMiddleware, secret_key=key, session_cookie="pde_session", same_site="strict",
                               https_only=os.environ.get("PDE_WEB_HTTPS") == "1", max_age=14 * 24 * 3600)])
