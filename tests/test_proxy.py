@@ -261,6 +261,48 @@ def test_operations_only_with_their_setting_and_only_for_the_home_pages_admins(f
 
 
 @needs_caddy
+@pytest.mark.browser
+def test_admin_opens_jupyterlab_through_the_proxy_in_chromium(front, tmp_path):
+    """JupyterLab accepts only local Host/Origin headers; behind the proxy its UI loads and lists the notebooks."""
+    from pde.services.browser import ChromiumMissing, chromium, new_page
+
+    if not (ROOT / ".venv-notebook" / "bin" / "jupyter-lab").exists():
+        pytest.fail(".venv-notebook is missing: run `make setup` (it syncs the notebook group)", pytrace=False)
+    base = free_ports_on(OTHER, 4)
+    env = _clean_env(PDE_HOME=str(tmp_path / "home"), PDE_LISTEN=OTHER, PDE_PROXY_PORT=str(base),
+                     PDE_PROXY_OPERATIONS="1", PDE_WEB_PORT=front["env"]["PDE_WEB_PORT"],
+                     PDE_JUPYTER_PORT=str(free_port()), DATABASE_URL=front["env"]["DATABASE_URL"])
+    try:
+        notebook = run_pde("notebook", env=env, timeout=180)
+        assert notebook.returncode == 0, notebook.stdout + notebook.stderr
+        token = re.search(r"/lab\?token=(\S+)", notebook.stdout).group(1)
+        up = run_pde("up", "proxy", env=env, timeout=120)
+        assert up.returncode == 0, up.stdout + up.stderr
+        ca = tmp_path / "home" / "proxy" / "data" / "pki" / "authorities" / "local" / "root.crt"
+        with chromium("an admin's browser", env=trusting_home(ca, tmp_path / "desk"), allow=(OTHER,)) as browser:
+            page = new_page(browser, 1200, 800)
+            page.goto(f"https://{OTHER}:{base}/")
+            page.fill("#username", "admin")
+            page.fill("#password", PASSWORD)
+            page.click("#login")
+            page.wait_for_selector("#operations")
+            page.click("#operations a:text('JupyterLab')")
+            page.wait_for_url(f"https://{OTHER}:{base + 3}/**")
+            page.goto(f"https://{OTHER}:{base + 3}/lab?token={token}")
+            page.wait_for_selector(".jp-DirListing-item[title*='housing.ipynb'], "
+                                   ".jp-DirListing-item:has-text('housing.ipynb')", timeout=60_000)
+            listed = page.inner_text(".jp-DirListing-content")
+            page.screenshot(path=str(tmp_path / "jupyter.png"))
+    except ChromiumMissing as exc:
+        pytest.fail(str(exc), pytrace=False)
+    finally:
+        run_pde("down", "proxy", "jupyter", env=env, timeout=60)
+    ARTIFACTS.mkdir(exist_ok=True)
+    shutil.copy(tmp_path / "jupyter.png", ARTIFACTS / "proxy-jupyterlab.png")
+    assert {"housing.ipynb", "finance.ipynb", "fantasy.ipynb"} <= set(listed.split()), listed
+
+
+@needs_caddy
 def test_the_users_own_certificate(front, tmp_path):
     cert, key = tmp_path / "mine.crt", tmp_path / "mine.key"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30", "-subj",

@@ -502,7 +502,7 @@ def test_house_hunt_filters_apply_to_every_chart(live, browser):
 
 
 @pytest.mark.browser
-def test_viewer_over_https_through_the_proxy(live, tmp_path):
+def test_viewer_over_https_through_the_proxy(live, browser, tmp_path):
     """The partner's browser: Superset's login, its CSRF check and redirects work over HTTPS behind Caddy."""
     from pde.services.proxy import Proxy
 
@@ -516,9 +516,11 @@ def test_viewer_over_https_through_the_proxy(live, tmp_path):
     url = f"https://{address}:{base + 1}"
     password = live.create_viewer("partner_https", "partner-https-pw-1")
     try:
-        with chromium.chromium("the partner's browser", env=trusting_home(proxy.root_cert, tmp_path / "home"),
-                               allow=(address,)) as browser:
-            page = chromium.new_page(browser)
+        # a second Chromium beside the module's: its HOME trusts pde's local CA, as the partner's desktop does
+        partner = chromium.launch(browser.browser_type, "the partner's browser",
+                                  env=trusting_home(proxy.root_cert, tmp_path / "home"), allow=(address,))
+        try:
+            page = chromium.new_page(partner)
             browser_login(page, url, "partner_https", password)
             result = render_dashboard(page, url, "house-hunt")
             page.wait_for_timeout(1000)
@@ -527,7 +529,8 @@ def test_viewer_over_https_through_the_proxy(live, tmp_path):
             shutil.copy(tmp_path / "superset-over-https.png", ARTIFACTS / "superset-viewer-over-https.png")
             cookies = {c["name"]: c for c in page.context.cookies()}
             landed = page.url
-            page.context.close()
+        finally:
+            partner.close()
     finally:
         proxy.stop()
     assert landed.startswith(url + "/superset/dashboard/"), landed  # redirects kept the scheme and port

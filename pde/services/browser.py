@@ -42,7 +42,8 @@ def missing_message(why: str = "pde drives a real browser") -> str | None:
 
 def launch(playwright, why: str = "pde drives a real browser", env: dict[str, str] | None = None,
            allow: tuple[str, ...] = ()):
-    """Headless Chromium from a running ``sync_playwright()``; raises ChromiumMissing when it is not installed.
+    """Headless Chromium from a running ``sync_playwright()`` (or its ``browser_type``, to start a second browser
+    beside a running one); raises ChromiumMissing when it is not installed.
 
     env: the browser's environment (e.g. a HOME whose NSS database trusts pde's local CA, as a Linux desktop does);
     allow: more hosts it may reach besides this machine's 127.0.0.1.
@@ -50,7 +51,8 @@ def launch(playwright, why: str = "pde drives a real browser", env: dict[str, st
     missing = missing_message(why)
     if missing:
         raise ChromiumMissing(missing)
-    return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=offline_args(allow),
+    browser_type = getattr(playwright, "chromium", playwright)
+    return browser_type.launch(executable_path=CHROMIUM, headless=True, args=offline_args(allow),
                                       **({"env": env} if env is not None else {}))
 
 
