@@ -4,10 +4,15 @@
     of(items, PlayerStats)                                            # the items of one class
     crawl_cassette(FIXTURES / "zillow_listings" / "search.json", pg_url)  # real `scrapy crawl`, replayed
     rows(pg_url, "SELECT ...") / count(pg_url, "housing.listings") / last_run(pg_url)
+    free_ports_on("127.0.0.2", 2) / trusting_home(ca, dir)   # the HTTPS proxy's ports; a browser that trusts its CA
 """
 
 from __future__ import annotations
 
+import os
+import random
+import socket
+import subprocess
 from pathlib import Path
 
 import psycopg2
@@ -101,9 +106,6 @@ def last_run(url: str, spider: str | None = None) -> dict:
 
 def free_ports_on(address: str, count: int, start: int = 20000, stop: int = 40000) -> int:
     """The first of ``count`` consecutive TCP ports free on ``address`` (the HTTPS proxy uses one per service)."""
-    import random
-    import socket
-
     for _ in range(200):
         base = random.randrange(start, stop - count)
         try:
@@ -119,9 +121,6 @@ def free_ports_on(address: str, count: int, start: int = 20000, stop: int = 4000
 def trusting_home(ca: Path, home: Path) -> dict:
     """An environment whose HOME has an NSS database trusting ``ca``: Chromium on Linux trusts what it lists
     (what the partner's Linux desktop does with `certutil`). Returns the browser's environment."""
-    import os
-    import subprocess
-
     nssdb = home / ".pki" / "nssdb"
     nssdb.mkdir(parents=True, exist_ok=True)
     subprocess.run(["certutil", "-d", f"sql:{nssdb}", "-N", "--empty-password"], check=True, capture_output=True)

@@ -38,6 +38,7 @@ from pde import cassettes
 from pde.db import free_port
 from pde.services import browser as chromium
 from pde.services import superset as svc_mod
+from pde.services.proxy import Proxy
 from pde.services.superset import READER_ROLE, Superset
 from scrapers.fantasy.espn_league import league_url
 from tests.conftest import FIXTURES, ROOT, _admin, run_crawl
@@ -504,8 +505,6 @@ def test_house_hunt_filters_apply_to_every_chart(live, browser):
 @pytest.mark.browser
 def test_viewer_over_https_through_the_proxy(live, browser, tmp_path):
     """The partner's browser: Superset's login, its CSRF check and redirects work over HTTPS behind Caddy."""
-    from pde.services.proxy import Proxy
-
     if shutil.which("caddy") is None:
         pytest.fail("caddy is not installed: run scripts/system-deps.sh (apt-get install caddy)", pytrace=False)
     address = "127.0.0.2"
