@@ -116,6 +116,26 @@ def cmd_spool(args) -> int:
     return 0
 
 
+def cmd_inbox(args) -> int:
+    from pde.schedule import inbox  # lazy: only this command reads the inbox
+
+    folder = inbox.inbox_dir()
+    if args.now:
+        outcomes = inbox.process_inbox(folder)
+        for o in outcomes:
+            print(f"{o.name}: {o.state}. {o.note}")
+        print(f"{len(outcomes)} file(s) in {folder}" if outcomes else f"nothing new in {folder}")
+        return 1 if any(o.state == "failed" for o in outcomes) else 0
+    seen = inbox.listing(folder)
+    print(f"inbox: {folder} (drop statements and saved pages here; `pde inbox --now` crawls them)")
+    for state in ("waiting", "done", "failed"):
+        print(f"{state}: {len(seen[state])}" + (" (latest first)" if state != "waiting" and seen[state] else ""))
+        for name, note in seen[state]:
+            stamp, _, text = note.partition("\n")  # "YYYY-MM-DD HH:MM UTC  state", then what happened
+            print(f"  {name}" + (f" ({stamp.split('  ')[0]}): {text.splitlines()[0]}" if text else ""))
+    return 0
+
+
 def cmd_runs(args) -> int:
 
 
@@ -355,6 +375,13 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("action", choices=["list", "load"], help="list the spooled files, or load them")
     sp.add_argument("--force", action="store_true", help="load even into a database the rows were not crawled for")
     sp.set_defaults(func=cmd_spool)
+
+    ib = sub.add_parser("inbox", help="what is in the inbox; --now crawls the new files without Airflow",
+                        description="The inbox (PDE_INBOX, default $PDE_HOME/inbox): files waiting, and the latest "
+                                    "done and failed ones with their notes. The inbox DAG crawls new files every few "
+                                    "minutes; --now does the same here, at once (exit 1 when a file failed).")
+    ib.add_argument("--now", action="store_true", help="recognise, crawl and file away every new file now")
+    ib.set_defaults(func=cmd_inbox)
 
     r = sub.add_parser("runs", help="recent crawl runs and how they ended",
                        description="Recent crawl runs: spider, arguments (those not at their default), status, "

@@ -3,8 +3,9 @@
 Checks: the database (reachable, the right PostgreSQL major, migrations
 current); the environments against ``uv.lock``; Airflow and Superset (running,
 stopped, or crashed); free disk for the database, spool and backups; the last
-backup; spiders scheduled in dags/crawls.yaml that have not succeeded for N
-days (``--days``, default 3); rows waiting in quarantine or the spool; secrets
+backup; spiders scheduled in dags/crawls.yaml that have not succeeded for
+their ``alert_after_days`` (default 3; ``--days`` sets one limit for all);
+rows waiting in quarantine or the spool; secrets
 that crawls name but nobody set; files holding personal data that others may
 read; the HTTPS certificate's expiry when one is configured.
 
@@ -29,7 +30,7 @@ import psycopg2
 from pde.backup import backup_dir
 from pde.db import PROJECT_ROOT, DatabaseError, EmbeddedPostgres, connect, describe, pde_home
 from pde.migrate import discover
-from pde.schedule.config import ConfigError, load_config, normalise_secrets
+from pde.schedule.config import DEFAULT_AFTER_DAYS, ConfigError, load_config, normalise_secrets, spider_config
 from pde.services import airflow
 from pde.services.airflow import metadata_url
 from pde.services.superset import DEFAULT_PORT, Superset
@@ -232,8 +233,18 @@ def scheduled_spiders(config: dict) -> list[str]:
     return sorted(name for name, block in (config.get("spiders") or {}).items() if (block or {}).get("crawls"))
 
 
-def check_sources(conn, config: dict, days: float) -> list[Finding]:
+def source_limits(config: dict, days: float | None) -> dict[str, float]:
+    """Days without a success before a spider needs the user: ``days`` for all, else each spider's
+    ``alert_after_days`` from dags/crawls.yaml (the limit the pde_health DAG alerts on; default 3)."""
+    if days is not None:
+        return {s: days for s in scheduled_spiders(config)}
+    return {s: float(spider_config(s, config).get("alert_after_days") or DEFAULT_AFTER_DAYS)
+            for s in scheduled_spiders(config)}
+
+
+def check_sources(conn, config: dict, days: float | None) -> list[Finding]:
     spiders = scheduled_spiders(config)
+    limits = source_limits(config, days)
     if not spiders:
         return [Finding(NOTE, "sources", "no crawls are scheduled in dags/crawls.yaml (`crawls:` under a spider)",
                         "add the crawls you want, see the comments at the top of dags/crawls.yaml")]
@@ -252,8 +263,8 @@ def check_sources(conn, config: dict, days: float) -> list[Finding]:
         now = cur.fetchone()[0]
     conn.commit()
     out = []
-    limit = dt.timedelta(days=days)
     for spider, last_ok, last, has_runs in rows:
+        limit = dt.timedelta(days=limits[spider])
         see = f"see `pde runs --spider {spider}` and the {spider} DAG's log in Airflow"
         if last_ok is None:
             if has_runs:
@@ -263,7 +274,7 @@ def check_sources(conn, config: dict, days: float) -> list[Finding]:
                                    "start Airflow (`make up`) or trigger the DAG"))
         elif now - last_ok > limit:
             out.append(Finding(FAIL, "sources", f"{spider} has not succeeded for {_age(now - last_ok)} "
-                                                f"(limit {days:g} days; last run: {last[:160]})", see))
+                                                f"(limit {limits[spider]:g} days; last run: {last[:160]})", see))
         else:
             out.append(Finding(OK, "sources", f"{spider} succeeded {_age(now - last_ok)} ago"))
     return out
@@ -403,7 +414,8 @@ def check_certificates() -> list[Finding]:
 
 
 # -- the command -----------------------------------------------------------------------------
-def run_checks(days: float) -> list[Finding]:
+def run_checks(days: float | None) -> list[Finding]:
+    """``days``: one limit for every source (--days, PDE_DOCTOR_DAYS); None: each spider's alert_after_days."""
     findings, conn = check_database()
     try:
         config = load_config()
@@ -418,7 +430,7 @@ def run_checks(days: float) -> list[Finding]:
     if conn is not None:
         findings += check_backup(conn)
         findings += check_sources(conn, config, days)
-        findings += check_waiting(conn, days)
+        findings += check_waiting(conn, days if days is not None else DEFAULT_AFTER_DAYS)
         data_url = os.environ.get("DATABASE_URL") or EmbeddedPostgres.default().url
         conn.close()
     else:
@@ -432,7 +444,8 @@ def run_checks(days: float) -> list[Finding]:
 
 
 def cmd_doctor(args) -> int:
-    days = args.days if args.days is not None else float(os.environ.get("PDE_DOCTOR_DAYS", "3"))
+    days = args.days if args.days is not None else (float(os.environ["PDE_DOCTOR_DAYS"])
+                                                    if os.environ.get("PDE_DOCTOR_DAYS") else None)
     findings = run_checks(days)
     if args.json:
         print(json.dumps([f.__dict__ for f in findings], indent=1))
@@ -451,7 +464,8 @@ def register(subparsers) -> None:
     """Adds `pde doctor` to pde's CLI."""
     d = subparsers.add_parser("doctor", help="check the installation; each problem says what to do (exit 1 if any)")
     d.add_argument("--days", type=float, help="a scheduled spider that has not succeeded for this many days "
-                                              "needs you (default 3, $PDE_DOCTOR_DAYS)")
+                                              "needs you (default: its alert_after_days in dags/crawls.yaml, 3 "
+                                              "if unset; $PDE_DOCTOR_DAYS); also the quarantine window")
     d.add_argument("--json", action="store_true", help="the findings as JSON")
     d.set_defaults(func=cmd_doctor)
 

@@ -4,15 +4,20 @@
     of(items, PlayerStats)                                            # the items of one class
     crawl_cassette(FIXTURES / "zillow_listings" / "search.json", pg_url)  # real `scrapy crawl`, replayed
     rows(pg_url, "SELECT ...") / count(pg_url, "housing.listings") / last_run(pg_url)
+    api(base, "POST", "/auth/token", {...}) / until("the DAG run", lambda: ...)   # a REST service, polled
     free_ports_on("127.0.0.2", 2) / trusting_home(ca, dir)   # the HTTPS proxy's ports; a browser that trusts its CA
 """
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import socket
 import subprocess
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import psycopg2
@@ -127,3 +132,29 @@ def trusting_home(ca: Path, home: Path) -> dict:
     subprocess.run(["certutil", "-d", f"sql:{nssdb}", "-A", "-t", "C,,", "-n", "pde local CA", "-i", str(ca)],
                    check=True, capture_output=True)
     return {**os.environ, "HOME": str(home)}
+
+
+def api(base: str, method: str, path: str, body=None, token: str | None = None, timeout: float = 30):
+    """One JSON request to a REST API (Airflow's); returns the decoded answer, raises HTTPError."""
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    req = urllib.request.Request(base + path, method=method, headers=headers,
+                                 data=json.dumps(body).encode() if body is not None else None)
+    with urllib.request.urlopen(req, timeout=timeout) as r:
+        return json.loads(r.read() or b"null")
+
+
+def until(what: str, fn, timeout: float = 150, every: float = 1.0):
+    """Poll ``fn`` until it returns something true (connection errors count as not yet); fails naming ``what``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            value = fn()
+            if value:
+                return value
+        except (urllib.error.URLError, OSError, KeyError):
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(every)

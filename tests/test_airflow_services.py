@@ -16,7 +16,6 @@ import os
 import stat
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 import uuid
@@ -26,6 +25,7 @@ import pytest
 
 from pde.services import airflow as service
 from tests.conftest import ROOT, _admin
+from tests.helpers import api, until
 
 CODE = "pde-live-" + uuid.uuid4().hex  # a credential that must never reach a log file
 
@@ -139,28 +139,11 @@ downstream:
 """
 
 
-def _api(method, path, body=None, token=None, timeout=30):
-    headers = {"Content-Type": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    req = urllib.request.Request(service.base_url() + path, method=method, headers=headers,
-                                 data=json.dumps(body).encode() if body is not None else None)
-    with urllib.request.urlopen(req, timeout=timeout) as r:
-        return json.loads(r.read() or b"null")
 
 
-def _until(what, fn, timeout=150, every=1.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            value = fn()
-            if value:
-                return value
-        except (urllib.error.URLError, OSError, KeyError):
-            pass
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(every)
+def _api(*args, **kwargs):
+    """Airflow's REST API of the service under test."""
+    return api(service.base_url(), *args, **kwargs)
 
 
 def _listening(port: int) -> list[str]:
@@ -234,11 +217,11 @@ def test_up_runs_a_crawl_dag_and_what_depends_on_it_then_down_stops_everything(l
     assert denied.value.code == 401
     token = _api("POST", "/auth/token", {"username": "admin", "password": password})["access_token"]
 
-    dag = _until("the DAG to be parsed", lambda: _api("GET", "/api/v2/dags/selftest_things", token=token))
+    dag = until("the DAG to be parsed", lambda: _api("GET", "/api/v2/dags/selftest_things", token=token))
     assert dag["is_paused"] is False and set(t["name"] for t in dag["tags"]) == {"selftest", "crawl"}
     run = _api("POST", "/api/v2/dags/selftest_things/dagRuns", {"logical_date": None}, token)
     path = f"/api/v2/dags/selftest_things/dagRuns/{run['dag_run_id']}"
-    done = _until("the crawl DAG run", lambda: (r := _api("GET", path, token=token))["state"] in ("success",
+    done = until("the crawl DAG run", lambda: (r := _api("GET", path, token=token))["state"] in ("success",
                                                                                                   "failed") and r)
     tis = _api("GET", path + "/taskInstances", token=token)["task_instances"]
     assert done["state"] == "success", [(t["task_id"], t["state"]) for t in tis]
@@ -247,7 +230,7 @@ def test_up_runs_a_crawl_dag_and_what_depends_on_it_then_down_stops_everything(l
 
     events = _api("GET", "/api/v2/assets/events", token=token)["asset_events"]
     assert [(e["source_dag_id"], e["extra"]["inserted"]) for e in events] == [("selftest_things", 3)]
-    downstream = _until("the asset-triggered downstream run", lambda: [
+    downstream = until("the asset-triggered downstream run", lambda: [
         r for r in _api("GET", "/api/v2/dags/things_echo/dagRuns", token=token)["dag_runs"]
         if r["run_type"] == "asset_triggered" and r["state"] in ("success", "failed")])
     assert downstream[0]["state"] == "success"

@@ -24,15 +24,13 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 import uuid
 
 import psycopg2
 import pytest
 
 from tests.conftest import FIXTURES, ROOT, _admin
+from tests.helpers import api, until
 
 pytestmark = [pytest.mark.celery, pytest.mark.timeout(900)]
 
@@ -64,28 +62,6 @@ def _crawl(label: str, cassette, start_page: int, delay: float) -> str:
             f"AUTOTHROTTLE_ENABLED: false}}}}")
 
 
-def _api(base, method, path, body=None, token=None, timeout=30):
-    headers = {"Content-Type": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    req = urllib.request.Request(base + path, method=method, headers=headers,
-                                 data=json.dumps(body).encode() if body is not None else None)
-    with urllib.request.urlopen(req, timeout=timeout) as r:
-        return json.loads(r.read() or b"null")
-
-
-def _until(what, fn, timeout=240, every=1.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            value = fn()
-            if value:
-                return value
-        except (urllib.error.URLError, OSError, KeyError):
-            pass
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(every)
 
 
 class Cluster:
@@ -101,7 +77,7 @@ class Cluster:
         self.w2 = None
 
     def api(self, method, path, body=None):
-        return _api(self.base, method, path, body, self.token)
+        return api(self.base, method, path, body, self.token)
 
     def configure(self, things_crawls: str) -> None:
         """Rewrite dags/crawls.yaml's stand-in and have the dag-processor pick it up."""
@@ -114,7 +90,7 @@ class Cluster:
 
     def finished(self, dag_id: str, run_id: str, timeout=300) -> dict:
         path = f"/api/v2/dags/{dag_id}/dagRuns/{run_id}"
-        return _until(f"{dag_id} {run_id}", lambda: (r := self.api("GET", path))["state"] in ("success", "failed")
+        return until(f"{dag_id} {run_id}", lambda: (r := self.api("GET", path))["state"] in ("success", "failed")
                       and r, timeout=timeout)
 
     def task_instances(self, dag_id: str, run_id: str) -> list[dict]:
@@ -168,7 +144,7 @@ def cluster(pg_server, tmp_path_factory):
         assert up.returncode == 0, up.stdout[-2000:] + up.stderr[-3000:]
         assert "CeleryExecutor" in up.stdout, up.stdout
         password = json.loads(service.password_file().read_text())["admin"]
-        c.token = _api(c.base, "POST", "/auth/token", {"username": "admin", "password": password})["access_token"]
+        c.token = api(c.base, "POST", "/auth/token", {"username": "admin", "password": password})["access_token"]
         w2_env = service.airflow_env(data_url, service.metadata_url(data_url), base=env)
         w2_env["PDE_TEST_HOSTNAME"] = "w2"
         log = open(tmp / "w2.log", "ab")
@@ -214,7 +190,7 @@ def _crawl_tis(c, dag_id, run_id):
 
 def test_topology_is_up_on_loopback_with_two_workers(cluster):
     c = cluster
-    assert _until("both workers", lambda: _workers_online(c) >= {"w1@pde-test", "w2@pde-test"}, timeout=120)
+    assert until("both workers", lambda: _workers_online(c) >= {"w1@pde-test", "w2@pde-test"}, timeout=120)
     from tests.test_airflow_services import _listening
 
     assert _listening(int(c.env["PDE_REDIS_PORT"])) == ["0100007F"], "Redis must listen on 127.0.0.1 only"
@@ -226,7 +202,7 @@ def test_topology_is_up_on_loopback_with_two_workers(cluster):
 def test_several_crawl_dags_at_once_all_succeed_on_both_workers(cluster):
     c = cluster
     for dag in ("zillow_listings", "selftest_things"):
-        _until(f"{dag} to be parsed", lambda d=dag: c.api("GET", f"/api/v2/dags/{d}"))
+        until(f"{dag} to be parsed", lambda d=dag: c.api("GET", f"/api/v2/dags/{d}"), timeout=240)
     runs = {dag: c.trigger(dag) for dag in ("zillow_listings", "selftest_things")}
     hosts = []
     for dag, run_id in runs.items():
@@ -311,7 +287,7 @@ def test_a_worker_killed_mid_crawl_is_retried_on_the_other_and_nothing_is_lost(c
         conn.close()
         return row and (tis[0]["hostname"], *row)
 
-    victim, killed_run, crawl_pid = _until("the crawl to be running", running_crawl, timeout=240, every=0.5)
+    victim, killed_run, crawl_pid = until("the crawl to be running", running_crawl, timeout=240, every=0.5)
     # the "host" dies: its worker (with the task's supervisor) and the crawl it started
     worker_pid = c.w2.pid if victim == "w2" else c.service.pid("celery-worker")
     os.killpg(worker_pid, signal.SIGKILL)

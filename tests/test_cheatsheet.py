@@ -9,6 +9,7 @@ Expected values are read from the fixture files by the test, never from the shee
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
 import shutil
@@ -286,6 +287,207 @@ def test_the_league_scoring_drives_points_and_vor(databases):
     assert {p.name: p.projection for p in plain.players if p.name in expected} != got  # ESPN's own scoring
 
 
+# -- pde's own projections beside the consensus ------------------------------------------------------
+def qb_points() -> dict[str, float]:
+    """2025 PPR points of the 2026 sheet's QBs, from the fixture files: FantasyPros' four weeks, Josh Allen's
+    full PFR season (356.12 in 17 games, fantasy_2025_synthetic.htm), which beats them."""
+    qbs = {p["player_name"]: round(p["points"], 2)
+           for p in json.loads((FP / "player-points.json").read_text())["players"] if p.get("games")}
+    qbs["Josh Allen"] = 356.12
+    return qbs
+
+
+@pytest.fixture
+def copy_of_all(databases, pg_server):
+    """A private copy of the every-source database (projections written here stay out of the other tests)."""
+    name = "cs_" + uuid.uuid4().hex[:10]
+    source = databases["all"].rsplit("/", 1)[1]
+    admin = _admin(pg_server)
+    with admin.cursor() as cur:
+        cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (source,))
+        cur.execute(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
+    yield databases["all"].rsplit("/", 1)[0] + "/" + name
+    with admin.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.close()
+
+
+# the back-test the run reports (platform.model_runs.metrics), chosen here
+METRICS = {"backtest_n": 640, "backtest_seasons": [2019, 2020, 2021, 2022, 2023, 2024, 2025], "mae": 41.37,
+           "baseline_mae": 52.06, "beats_baseline": True, "consensus_n": 87, "consensus_mae": 38.21,
+           "mae_same_rows": 44.93, "mae_vs_consensus": 6.72, "scoring": "ppr"}
+
+
+def write_projections(url: str, chosen: dict[str, tuple[str, str, float]]) -> int:
+    """Write pde projections for 2026 PPR through the trainer's own writer; returns the run's id.
+
+    chosen: player_key -> (name, position, projected points); the keys are looked up by the caller."""
+    import pandas as pd
+
+    from pde.fantasy import projections
+    from pde.model_runs import ModelRun
+
+    proj = pd.DataFrame([{"player_key": key, "season": 2026, "scoring": "ppr", "player_name": name, "position": pos,
+                          "team": "NYJ", "projected_points": pts, "baseline_points": None, "consensus_points": None,
+                          "last_points": None, "last_games": None} for key, (name, pos, pts) in chosen.items()])
+    run = ModelRun(model="fantasy.projections", area="fantasy", rows=812, features=projections.NUMERIC,
+                   metrics=METRICS, message="chosen by the test")
+    with psycopg2.connect(url) as conn:
+        projections.write(conn, run, proj, "ppr")
+    return run.model_run_id
+
+
+def player_ids(url: str, *names: str) -> dict[str, int]:
+    with psycopg2.connect(url) as conn, conn.cursor() as cur:
+        cur.execute("SELECT full_name, player_id FROM fantasy.players WHERE full_name = ANY(%s)", (list(names),))
+        found = dict(cur.fetchall())
+    assert set(found) == set(names), found
+    return found
+
+
+@pytest.fixture
+def projected(copy_of_all):
+    """The copy with pde projections for five players: linked (fantasy.players ids), one by its FantasyPros id
+    ('<source>:<id>', through the sheet's own matching) and one nobody else knows."""
+    ids = player_ids(copy_of_all, "Saquon Barkley", "Josh Allen", "Joe Burrow")
+    hurts = next(p for p in json.loads((FP / "player-points.json").read_text())["players"]
+                 if p["player_name"] == "Jalen Hurts")
+    chosen = {str(ids["Saquon Barkley"]): ("Saquon Barkley", "RB", 180.5),
+              str(ids["Josh Allen"]): ("Josh Allen", "QB", 120.0),
+              str(ids["Joe Burrow"]): ("Joe Burrow", "QB", 300.0),
+              f"fantasypros:{hurts['player_id']}": ("Jalen Hurts", "QB", 410.25),
+              "pfr:OnlyPd00": ("Pde Only", "QB", 250.0)}
+    run_id = write_projections(copy_of_all, chosen)
+    return {"url": copy_of_all, "run_id": run_id, "points": {name: pts for name, _, pts in chosen.values()}}
+
+
+def test_pde_projection_shows_beside_the_consensus(projected, databases):
+    before = sheet_of(databases["all"], top=0)
+    sheet = sheet_of(projected["url"], top=0)
+    points = projected["points"]
+    # the consensus order and values are untouched; the pde column holds the run's numbers for the right players
+    assert [(p.name, p.vor) for p in sheet.players] == [(p.name, p.vor) for p in before.players]
+    assert {p.name: p.pde for p in sheet.players if p.pde is not None} == {
+        n: v for n, v in points.items() if n != "Pde Only"}  # on the sheet only when ranked by pde
+    assert sheet.value_by == "consensus" and sheet.pde_run.model_run_id == projected["run_id"]
+    line = sheet.pde_line()
+    for words in (f"model run #{projected['run_id']}", "on 812 player-seasons", "4 of 62 players here",
+                  "Back-test 2019-2025 (640 player-seasons): MAE 41.4 pts vs 52.1 for last season's points per game "
+                  "(beats it)", "vs FantasyPros consensus on 87 player-seasons: pde 44.9, consensus 38.2 "
+                  "(the consensus closer)"):
+        assert words in line, line
+    assert "Ranked by pde" not in line
+
+    html = cheatsheet.render_html(sheet)
+    assert f"model run #{projected['run_id']}" in html and '<td class="p">pde</td>' in html
+    for name, pts in points.items():
+        if name != "Pde Only":
+            assert re.search(rf">{re.escape(name)}</td>(<td[^>]*>[^<]*</td>){{2}}<td class=\"p\">{round(pts)}</td>",
+                             html), name
+    # a league's own scoring: the pde projection is still PPR (the league's format), and the line says so
+    league = json.loads((FIX / "sleeper_league" / "league.json").read_text())
+    in_league = sheet_of(projected["url"], league=league["league_id"], season=2026, top=0)
+    assert in_league.scoring == "ppr" and "PPR projection (points), not the league's scoring" in in_league.pde_line()
+    # another scoring has no pde projections: no column, no line
+    half = sheet_of(projected["url"], scoring="half", top=0)
+    assert half.pde_run is None and half.pde_line() == "" and 'class="p"' not in cheatsheet.render_html(half)
+
+
+def test_ranking_by_pde_orders_by_its_projection_and_falls_back_to_the_consensus(projected):
+    sheet = sheet_of(projected["url"], top=0, value_by="pde")
+    points = projected["points"]
+    assert sheet.value_by == "pde"
+    by_name = {p.name: p for p in sheet.players}
+    assert {n: p.pde for n, p in by_name.items() if p.pde is not None} == points
+    # QBs: pde's points where it has them, else last season's (no 2026 projections were crawled)
+    value = {**qb_points(), **{n: v for n, v in points.items() if n != "Saquon Barkley"}}
+    qbs = [p.name for p in sheet.players if p.position == "QB"]
+    expected = sorted(value, key=lambda n: -value[n])
+    assert qbs[:15] == expected[:15]
+    assert qbs[0] == "Jalen Hurts" and sheet.players[0].name == "Jalen Hurts"  # 410.25, the best VOR
+    replacement = sorted(value.values(), reverse=True)[11]
+    assert sheet.replacement["QB"].points == replacement
+    assert by_name["Joe Burrow"].vor == round(300.0 - replacement, 2) and by_name["Joe Burrow"].value_basis == "pde"
+    assert by_name["Lamar Jackson"].value_basis == "last" and by_name["Lamar Jackson"].pde is None
+    vors = [p.vor for p in sheet.players if p.vor is not None]
+    assert vors == sorted(vors, reverse=True)
+    assert sheet.players.index(by_name["Saquon Barkley"]) > 0  # ECR's first is first no more
+    assert by_name["Pde Only"].team == "NYJ" and by_name["Pde Only"].position == "QB"
+    # the legend says who falls back and how; the sheet's sources say what orders it
+    fallback = len(sheet.players) - len(points)
+    assert f"{fallback} players without one (pde \u2013) by the consensus projection, else last season's points" in (
+        sheet.pde_line())
+    assert sheet.sources[0] == "Order: pde's 2026 projection, by value over replacement"
+    assert "No tiers" not in "\n".join(sheet.missing)
+    html = cheatsheet.render_html(sheet)
+    assert "VOR = value over replacement by pde's projection" in html
+
+
+def test_no_pde_projections_leaves_the_sheet_as_it_was(copy_of_all, databases):
+    """The real trainer on the fixtures' one season: too few rows, so no projections, no column, no pde line."""
+    from pde.fantasy import projections
+
+    runs = projections.train(copy_of_all)
+    with psycopg2.connect(copy_of_all) as conn, conn.cursor() as cur:
+        cur.execute("SELECT status, message FROM platform.model_runs WHERE model = 'fantasy.projections'")
+        (status, message), = cur.fetchall()
+        cur.execute("SELECT count(*) FROM fantasy.projections")
+        assert cur.fetchone()[0] == 0
+    assert status == "too_few_rows" and runs[0].status == status
+    before = sheet_of(databases["all"], top=0)
+    for value_by in ("consensus", "pde"):
+        sheet = sheet_of(copy_of_all, top=0, value_by=value_by)
+        assert sheet.pde_run is None and sheet.value_by == "consensus"
+        assert [(p.name, p.vor, p.pde) for p in sheet.players] == [(p.name, p.vor, None) for p in before.players]
+        html = cheatsheet.render_html(sheet)
+        assert '<td class="p">' not in html and "model run" not in html and '<div class="pdeline">' not in html
+        if value_by == "consensus":  # the very same page as without a model
+            sheet.generated_at = before.generated_at
+            assert html.replace(f"{sheet.generated_at:%Y-%m-%d %H:%M}", "") == cheatsheet.render_html(
+                before).replace(f"{before.generated_at:%Y-%m-%d %H:%M}", "")
+    assert sheet.missing[0].startswith("No pde projections for 2026 in PPR: ordered by the consensus instead. "
+                                       "Train them with `pde model train fantasy`")
+    assert message.rstrip(".") in sheet.missing[0]
+    assert sheet.missing[1:] == before.missing
+
+
+def test_the_trust_line_says_what_cannot_be_measured():
+    run = cheatsheet.PdeRun(model_run_id=3, trained_at=datetime.datetime(2026, 8, 1), code_version=None, rows=40,
+                            metrics={"backtest_n": 0}, synthetic=True, message=None, projections=40)
+    assert run.trust() == "not back-tested (too few earlier seasons): no measure of its error yet"
+    run.metrics = {"backtest_n": 31, "backtest_seasons": [2024], "mae": 60.0, "baseline_mae": 55.5}
+    assert run.trust() == ("back-test 2024 (31 player-seasons): MAE 60.0 pts vs 55.5 for last season's points per "
+                           "game (does not beat it); vs FantasyPros consensus: cannot be measured yet (no crawled "
+                           "projection for a back-tested season)")
+    sheet = cheatsheet.Sheet(season=2026, scoring="half", players=[], total=0, pde_run=run)
+    assert "SYNTHETIC" in sheet.pde_line() and "2026 Half PPR projection" in sheet.pde_line()
+
+
+def test_the_command_ranks_by_pde_on_one_page(projected, tmp_path):
+    """`pde cheatsheet --value pde` as a subprocess: the pde column and the run in the printed PDF, one page."""
+    import os
+    import sys
+
+    needs_tools()
+    out, pdf = tmp_path / "sheet.html", tmp_path / "sheet.pdf"
+    env = {**os.environ, "DATABASE_URL": projected["url"], "PDE_HOME": str(tmp_path / "home"),
+           "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, "-m", "pde.cli", "cheatsheet", "--value", "pde", "--out", str(out),
+                           "--pdf", str(pdf)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180,
+                          check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr[-2000:]
+    assert f"pde = pde's own 2026 PPR projection (points): model run #{projected['run_id']}" in proc.stdout
+    assert "Ranked by pde" in proc.stdout
+    assert pages(pdf) == 1
+    text = pdf_text(pdf)
+    assert f"model run #{projected['run_id']}" in text and "MAE 41.4" in text
+    in_order(text, ["Jalen Hurts", "Joe Burrow", "Pde Only", "Josh Allen", "Lamar Jackson"])  # the QB column
+    for name, pts in projected["points"].items():  # name, team, (bye), pde, VOR
+        assert re.search(rf"{re.escape(name)}\s+[A-Z]{{2,3}}\s+(\d+\s+)?{round(pts)}\s+-?\d+\.\d\b", text), name
+    assert not re.search(r"Lamar Jackson\s+BAL\s+(\d+\s+)?\d+\s+-?\d+\.\d", text)  # no pde number: a dash
+    page_one_png(pdf, "cheatsheet-2026-ppr-by-pde")
+
+
 # -- no data, no browser, the command line ----------------------------------------------------------
 def test_an_empty_database_says_what_to_crawl(pg_conn):
     with pytest.raises(cheatsheet.CheatSheetError,
@@ -310,7 +512,9 @@ def test_arguments():
         "std", 2025, 50, {"RB": 24, "DEF": 10}, cheatsheet.cmd_cheatsheet)
     assert parser.parse_args(["cheatsheet"]).scoring is None  # the league's, else ppr
     assert parser.parse_args(["cheatsheet", "--league", "123"]).league == "123"
-    for bad in (["--scoring", "two"], ["--replacement", "OL=5"]):
+    assert parser.parse_args(["cheatsheet"]).value == "consensus"
+    assert parser.parse_args(["cheatsheet", "--value", "pde"]).value == "pde"
+    for bad in (["--scoring", "two"], ["--replacement", "OL=5"], ["--value", "espn"]):
         with pytest.raises(SystemExit):
             parser.parse_args(["cheatsheet", *bad])
 

@@ -47,12 +47,25 @@ def env_example() -> dict[str, str]:
 
 def test_services_are_all_there(compose):
     services = compose["services"]
-    assert set(services) == {"postgres", "airflow-init", *AIRFLOW, "superset", "redis", "airflow-worker"}
+    assert set(services) == {"postgres", "airflow-init", *AIRFLOW, "superset", "web", "redis", "airflow-worker"}
     assert services["airflow-api-server"]["command"] == ["airflow", "api-server"]
     assert services["airflow-dag-processor"]["command"] == ["airflow", "dag-processor"]
     assert services["airflow-triggerer"]["command"] == ["airflow", "triggerer"]
     assert services["airflow-scheduler"]["command"] == ["airflow", "scheduler"]
     assert services["airflow-worker"]["command"] == ["airflow", "celery", "worker"]
+
+
+def test_home_page_serves_from_the_airflow_image_and_shares_the_inbox(compose):
+    """The web service runs the command tests/test_inbox_web.py runs, with the pde state Airflow's inbox DAG reads."""
+    services = compose["services"]
+    web, scheduler = services["web"], services["airflow-scheduler"]
+    assert web["command"][:3] == ["pde", "web", "serve"] and web["image"] == scheduler["image"]
+    assert "--group web" in web["build"]["dockerfile_inline"]
+    home = scheduler["environment"]["PDE_HOME"]
+    assert f"pde-state:{home}" in web["volumes"] and f"pde-state:{home}" in scheduler["volumes"]
+    assert web["environment"]["PDE_HOME"] == home and "PDE_INBOX" not in scheduler["environment"]
+    assert web["environment"]["DATABASE_URL"] == scheduler["environment"]["DATABASE_URL"]
+    assert web["depends_on"]["airflow-init"]["condition"] == "service_completed_successfully"  # pde migrate ran
 
 
 def test_celery_profile_holds_redis_and_the_worker_only(compose):
@@ -225,7 +238,8 @@ def parse_with_compose_spec(doc: dict):
 def test_each_profile_parses_by_the_compose_specification(compose, profiles, executor):
     doc = project(compose, profiles, filled_env(AIRFLOW_EXECUTOR=executor))
     parsed = parse_with_compose_spec(doc)
-    expected = {"postgres", "airflow-init", *AIRFLOW, "superset"} | ({"redis", "airflow-worker"} if profiles else set())
+    expected = {"postgres", "airflow-init", *AIRFLOW, "superset", "web"}
+    expected |= {"redis", "airflow-worker"} if profiles else set()
     assert set(parsed.service_names()) == expected
     for name, service in doc["services"].items():  # Compose refuses a dependency on an inactive service
         assert set(service.get("depends_on") or {}) <= expected, name

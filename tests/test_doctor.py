@@ -96,8 +96,18 @@ def test_doctor_names_each_problem_with_what_to_do_then_passes_when_fixed(env, p
     assert any("database" in line and "reachable" in line for line in f["ok"])
     assert any("migrations" in line and "current" in line for line in f["ok"])
     assert f"{len(expected)} thing(s) need you." in out.stdout
-    # a longer limit forgives the 5-day-old success
+    # a longer limit forgives the 5-day-old success: for all (--days), or for that spider (alert_after_days)
     assert "zillow_listings has not succeeded" not in run_pde("doctor", "--days", "6", env=env).stdout
+    Path(env["PDE_CRAWLS_FILE"]).write_text(CRAWLS.replace("  zillow_listings:\n",
+                                                           "  zillow_listings:\n    alert_after_days: 7\n"))
+    per_spider = run_pde("doctor", env=env).stdout
+    assert "zillow_listings has not succeeded" not in per_spider
+    assert "zillow_listings succeeded 5 days ago" in per_spider
+    assert "ofx_statements has never succeeded" in per_spider  # the others keep the default
+    Path(env["PDE_CRAWLS_FILE"]).write_text(CRAWLS.replace("  zillow_listings:\n",
+                                                           "  zillow_listings:\n    alert_after_days: 4\n"))
+    assert "zillow_listings has not succeeded for 5 days (limit 4 days" in run_pde("doctor", env=env).stdout
+    Path(env["PDE_CRAWLS_FILE"]).write_text(CRAWLS)
 
     # the user does what the lines say
     for spider, cassette in (("zillow_listings", FIXTURES / "zillow_listings" / "search_04011.json"),

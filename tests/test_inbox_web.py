@@ -272,3 +272,61 @@ def test_home_page_in_chromium(site):
     for spider, run_id in _rows(site["data_url"], "SELECT spider, max(run_id) FROM platform.runs "
                                                   "WHERE status = 'succeeded' GROUP BY spider"):
         assert f"run {run_id}" in shown[spider]
+
+
+def test_web_serve_runs_in_the_foreground_as_the_container_does(site, tmp_path):
+    """docker-compose.yml's web service runs `pde web serve`: it must serve, log in, and stop on SIGTERM."""
+    import signal
+    import time
+
+    port = free_port()
+    env = {**site["env"], "PDE_HOME": str(tmp_path / "home")}  # no users yet: serve creates admin
+    proc = subprocess.Popen([str(ROOT / ".venv" / "bin" / "pde"), "web", "serve", "--port", str(port)], cwd=ROOT,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            assert proc.poll() is None, proc.stdout.read()
+            try:
+                if _get(_opener(), base + "/healthz") == (200, "ok"):
+                    break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, "pde web serve did not answer within 90 s"
+            time.sleep(0.3)
+        status, page = _get(_login(base, "admin", PASSWORD), base + "/")
+        assert status == 200 and 'id="freshness"' in page
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out = proc.communicate(timeout=30)[0]
+    # uvicorn shuts down cleanly, then re-raises the signal (so a supervisor sees "stopped by SIGTERM")
+    assert proc.returncode in (0, -signal.SIGTERM) and "Application shutdown complete" in out, out
+    assert f"Home page: http://127.0.0.1:{port}/" in out
+    assert "user admin, password in PDE_SUPERSET_ADMIN_PASSWORD" in out
+    help_ = run_pde("web", "serve", "--help")
+    assert help_.returncode == 0 and "--host" in help_.stdout and "foreground" in run_pde("web", "--help").stdout
+
+
+def test_pde_inbox_lists_and_crawls_without_airflow(pg_url, tmp_path):
+    """`pde inbox --now`: the inbox for a user who does not run Airflow; exit 1 names the file that failed."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    shutil.copy(OFX, inbox / "checking.ofx")
+    (inbox / "notes.txt").write_text("remember to call the bank\n")
+    env = {"PDE_HOME": str(tmp_path / "home"), "PDE_INBOX": str(inbox), "DATABASE_URL": pg_url}
+    waiting = run_pde("inbox", env=env)
+    assert waiting.returncode == 0 and "waiting: 2" in waiting.stdout and "  checking.ofx" in waiting.stdout
+    now = run_pde("inbox", "--now", env=env, timeout=300)
+    assert now.returncode == 1, now.stdout + now.stderr
+    stmttrn = len(re.findall(r"<STMTTRN>", OFX.read_text(), re.I))
+    assert re.search(rf"checking\.ofx: done\. Crawled by ofx_statements as run \d+: succeeded, .*"
+                     rf"finance\.transactions \+{stmttrn}\b", now.stdout), now.stdout
+    assert "notes.txt: failed. Not recognised" in now.stdout
+    assert _rows(pg_url, "SELECT count(*) FROM finance.transactions") == [(stmttrn,)]
+    shutil.copy(OFX, inbox / "again.ofx")
+    again = run_pde("inbox", "--now", env=env, timeout=300)
+    assert again.returncode == 0 and "again.ofx: duplicate" in again.stdout, again.stdout + again.stderr
+    assert _rows(pg_url, "SELECT count(*) FROM finance.transactions") == [(stmttrn,)]
+    after = run_pde("inbox", env=env).stdout
+    assert "waiting: 0" in after and "done: 2" in after and "failed: 1" in after and "notes.txt (" in after

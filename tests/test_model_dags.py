@@ -17,6 +17,7 @@ import uuid
 import psycopg2
 import pytest
 
+from pde.schedule.assets import table_asset
 from pde.schedule.config import ConfigError
 from pde.schedule.config import check_config as _check_config
 from tests.conftest import FIXTURES, ROOT, _admin, run_crawl
@@ -33,6 +34,7 @@ downstream:
     notebook: notebooks/housing.ipynb
     parameters: {seed: 4, kinds: [rent]}
     tags: [housing, models]
+    writes: [housing.value_estimates]
 """
 
 
@@ -65,7 +67,11 @@ def dag_run(pg_server, tmp_path_factory):
     (tmp / "stdout.log").write_text(proc.stdout + "\n--- stderr ---\n" + proc.stderr)
     assert proc.returncode == 0 and out.exists(), \
         f"the Airflow child failed ({tmp / 'stdout.log'}):\n{proc.stderr[-4000:]}"
-    yield json.loads(out.read_text()), proc.stdout + proc.stderr, data_url, tmp / "pde-home"
+    with psycopg2.connect(meta_url) as conn, conn.cursor() as cur:  # what the run told Airflow it changed
+        cur.execute("SELECT a.name FROM asset_event e JOIN asset a ON a.id = e.asset_id ORDER BY e.id")
+        events = [r[0] for r in cur.fetchall()]
+    conn.close()
+    yield json.loads(out.read_text()), proc.stdout + proc.stderr, data_url, tmp / "pde-home", events
     with admin.cursor() as cur:
         cur.execute(f'DROP DATABASE IF EXISTS "{data}" WITH (FORCE)')
         cur.execute(f'DROP DATABASE IF EXISTS "{meta}" WITH (FORCE)')
@@ -73,14 +79,32 @@ def dag_run(pg_server, tmp_path_factory):
 
 
 def test_project_model_dags_load_with_their_tasks(dag_run):
-    results, _, _, _ = dag_run
+    results, _, _, _, _ = dag_run
     project = results["project"]
     assert project["import_errors"] == {}
     assert {"housing_value", "fantasy_projections", "finance_spending"} <= set(project["dags"])
 
 
+def test_a_model_emits_the_table_it_rewrites_so_what_reads_it_runs_next(dag_run):
+    """writes: [housing.value_estimates] makes the run task an outlet; the successful run emitted it."""
+    results, _, _, _, events = dag_run
+    assert results["dags"]["housing_value"]["tasks"]["run"]["outlets"] == [
+        repr(table_asset("housing.value_estimates"))]
+    assert results["dags"]["housing_value"]["tasks"]["notebook"]["outlets"] == []
+    assert events == ["housing.value_estimates"]
+    assert "On success it emits housing.value_estimates." in results["dags"]["housing_value"]["doc_md"]
+
+
+def test_project_cheatsheet_runs_after_the_projections_are_trained():
+    from pde.schedule.config import load_config
+
+    downstream = load_config()["downstream"]
+    assert "fantasy.projections" in downstream["fantasy_projections"]["writes"]
+    assert "fantasy.projections" in downstream["fantasy_cheatsheet"]["when"]
+
+
 def test_housing_value_dag_trains_writes_and_keeps_the_notebook_report(dag_run):
-    results, log, data_url, home = dag_run
+    results, log, data_url, home, _ = dag_run
     dag = results["dags"]["housing_value"]
     assert set(dag["tasks"]) == {"run", "notebook"} and "models" in dag["tags"]
     run = results["runs"]["housing_value"]
@@ -114,8 +138,21 @@ def test_housing_value_dag_trains_writes_and_keeps_the_notebook_report(dag_run):
      "environment: one of crawl, notebook"),
     ({"when": ["housing.listings"], "notebook": "n.ipynb", "parameters": [1]}, "parameters: a mapping"),
     ({"when": ["housing.listings"]}, "needs when: [tables] and command: (or notebook:)"),
+    ({"when": ["housing.listings"], "command": "x", "writes": "housing.x"}, "writes: a list of the tables"),
 ])
 def test_downstream_notebook_mistakes_are_refused(block, message):
     with pytest.raises(ConfigError) as exc:
         _check_config({"downstream": {"x": block}}, "crawls.yaml")
     assert message in str(exc.value)
+
+
+def test_downstream_loops_through_writes_are_refused():
+    doc = {"downstream": {
+        "a": {"when": ["housing.listings"], "command": "x", "writes": ["housing.value_estimates"]},
+        "b": {"when": ["housing.value_estimates"], "command": "y", "writes": ["housing.deals_cache"]},
+        "c": {"when": ["housing.deals_cache"], "command": "z", "writes": ["housing.listings"]}}}
+    with pytest.raises(ConfigError) as exc:
+        _check_config(doc, "crawls.yaml")
+    assert "a -> b -> c -> a would start each other for ever" in str(exc.value)
+    doc["downstream"]["c"]["writes"] = ["housing.other"]
+    assert _check_config(doc, "crawls.yaml")["downstream"]["c"]["writes"] == ["housing.other"]

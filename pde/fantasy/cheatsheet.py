@@ -2,6 +2,7 @@
 
     pde cheatsheet                                   # PPR, the latest season with draft rankings
     pde cheatsheet --scoring half --season 2025 --top 150 --out sheet.html --pdf sheet.pdf
+    pde cheatsheet --value pde                       # ranked by pde's own projection
 
 Players come in consensus order: FantasyPros ECR for the chosen scoring, else the best other
 draft ranking crawled (FantasyPros in another scoring, then ESPN), players no list ranks come
@@ -13,6 +14,13 @@ It works from whatever was crawled and says on the sheet what was missing and wh
 fills it. Sources are joined through fantasy.players (``fantasy.match_players()`` is run
 first); a source player it has not linked is matched by normalised name and position (team
 defenses by team), and the sheet counts those.
+
+pde's own projection (fantasy.projections, `pde model train fantasy`), when trained for the season
+and scoring, prints in a "pde" column beside the value, with a line saying which training run it
+comes from and how its back-test compared with the naive baseline and the FantasyPros consensus.
+`--value pde` values and orders the players by it instead (tiers from its value gaps); players it
+has no projection for fall back as below, and the sheet says how many. Without pde projections the
+sheet is the same as ever.
 
 VOR = the projection, else last season's points, minus the replacement player's at the same
 position: the Nth best there, N from REPLACEMENT (a 12-team league starting QB, 2 RB, 2 WR, TE,
@@ -206,23 +214,44 @@ stat_best AS (  -- per person and kind: the fullest season (most games), then PF
 ),
 proj AS (SELECT * FROM stat_best WHERE kind = 'projection'),
 last AS (SELECT * FROM stat_best WHERE kind = 'actual'),
+pde AS (  -- pde's own projection (fantasy.projections, the latest run for the season and scoring), keyed as above:
+          -- player_key is a fantasy.players id, else '<source>:<source_player_id>' (a source player, through who)
+    SELECT DISTINCT ON (k.pkey) k.pkey, coalesce(w.player_id, k.player_id) AS player_id,
+           coalesce(w.by_name, k.player_id IS NULL) AS by_name, 'pde' AS source,
+           round(fp.projected_points::numeric, 2) AS points, fp.player_name, fp.position, fp.team
+      FROM fantasy.projections fp
+      LEFT JOIN who w ON fp.player_key !~ '^[0-9]+$$' AND w.source = split_part(fp.player_key, ':', 1)
+                     AND w.source_player_id = substr(fp.player_key, strpos(fp.player_key, ':') + 1)
+     CROSS JOIN LATERAL (
+           SELECT CASE WHEN fp.player_key ~ '^[0-9]+$$' THEN fp.player_key::bigint END AS player_id,
+                  CASE WHEN fp.player_key ~ '^[0-9]+$$' THEN 'p' || fp.player_key
+                       ELSE coalesce(w.pkey, 'x:' || fp.player_key) END AS pkey) k
+     WHERE fp.season = %(season)s AND fp.scoring = %(scoring)s
+       AND fp.model_run_id = (SELECT max(model_run_id) FROM fantasy.projections
+                               WHERE season = %(season)s AND scoring = %(scoring)s)
+     ORDER BY k.pkey, k.player_id IS NOT NULL DESC, fp.projected_points DESC
+),
 people AS (
     SELECT pkey, max(player_id) AS player_id, count(DISTINCT source) > 1 AND bool_or(by_name) AS combined_by_name
       FROM (SELECT pkey, player_id, by_name, rank_source AS source FROM ranked
             UNION ALL SELECT pkey, player_id, by_name, adp_source FROM adp
             UNION ALL SELECT pkey, player_id, by_name, source FROM proj
-            UNION ALL SELECT pkey, player_id, by_name, source FROM last) f
+            UNION ALL SELECT pkey, player_id, by_name, source FROM last
+            UNION ALL SELECT pkey, player_id, by_name, source FROM pde WHERE %(value_by)s::text = 'pde') f
      GROUP BY pkey
 ),
 sheet AS (
     SELECT pe.pkey, pe.player_id,
-           coalesce(p.full_name, r.player_name, a.player_name, pr.player_name, la.player_name) AS name,
-           coalesce(r.position, a.position, pr.position, la.position, p.position) AS position,
-           coalesce(p.team, r.team, a.team, pr.team, la.team) AS team,
+           coalesce(p.full_name, r.player_name, a.player_name, pr.player_name, la.player_name, pd.player_name) AS name,
+           coalesce(r.position, a.position, pr.position, la.position, p.position, pd.position) AS position,
+           coalesce(p.team, r.team, a.team, pr.team, la.team, pd.team) AS team,
            b.bye_week, r.priority, r.rank_source, r.rank_scoring, r.rank, r.tier, r.pos_rank AS source_pos_rank,
            a.adp, a.adp_source, la.points AS last_points, la.source AS last_source,
-           pr.points AS projection, pr.source AS proj_source, coalesce(pr.points, la.points) AS value,
-           CASE WHEN pr.points IS NOT NULL THEN 'projection' WHEN la.points IS NOT NULL THEN 'last' END AS value_basis,
+           pr.points AS projection, pr.source AS proj_source, pd.points AS pde,
+           CASE WHEN %(value_by)s::text = 'pde' THEN coalesce(pd.points, pr.points, la.points)
+                ELSE coalesce(pr.points, la.points) END AS value,
+           CASE WHEN %(value_by)s::text = 'pde' AND pd.points IS NOT NULL THEN 'pde'
+                WHEN pr.points IS NOT NULL THEN 'projection' WHEN la.points IS NOT NULL THEN 'last' END AS value_basis,
            pe.combined_by_name
       FROM people pe
       LEFT JOIN fantasy.players p ON p.player_id = pe.player_id
@@ -231,6 +260,7 @@ sheet AS (
       LEFT JOIN bye b USING (pkey)
       LEFT JOIN proj pr USING (pkey)
       LEFT JOIN last la USING (pkey)
+      LEFT JOIN pde pd USING (pkey)
 ),
 valued AS (
     SELECT s.*, row_number() OVER (PARTITION BY position ORDER BY value DESC NULLS LAST) AS value_rank
@@ -244,10 +274,14 @@ replacement AS (
 )
 SELECT v.*, v.value - rp.points AS vor, rp.points AS replacement_points, rp.needed AS replacement_rank,
        rp.valued AS valued_at_position,
-       row_number() OVER (PARTITION BY v.position ORDER BY v.priority NULLS LAST, v.rank,
-                          v.value - rp.points DESC NULLS LAST, v.value DESC NULLS LAST, v.name) AS sheet_pos_rank
+       row_number() OVER (PARTITION BY v.position ORDER BY by_value.vor DESC NULLS LAST, v.priority NULLS LAST,
+                          v.rank, v.value - rp.points DESC NULLS LAST, v.value DESC NULLS LAST, v.name)
+           AS sheet_pos_rank
   FROM valued v JOIN replacement rp USING (position)
- ORDER BY v.priority NULLS LAST, v.rank, vor DESC NULLS LAST, v.value DESC NULLS LAST, v.name
+ CROSS JOIN LATERAL (  -- ranking by pde's projection: by value over replacement first, the lists only after
+       SELECT CASE WHEN %(value_by)s::text = 'pde' THEN v.value - rp.points END AS vor) by_value
+ ORDER BY by_value.vor DESC NULLS LAST, v.priority NULLS LAST, v.rank, vor DESC NULLS LAST, v.value DESC NULLS LAST,
+          v.name
 """).substitute(STAT_ROWS=STAT_ROWS)
 
 LISTS_SQL = """
@@ -266,6 +300,21 @@ SELECT s.season, s.kind, s.source, count(*), count(s.points), max(s.last_seen_at
  GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
 """
 
+
+# The run behind pde's projections for the season and scoring (the rows the sheet joins), and what exists otherwise.
+PDE_RUN_SQL = """
+SELECT r.model_run_id, r.trained_at, r.code_version, r.rows, r.metrics, r.synthetic, r.message, count(*)
+  FROM fantasy.projections p JOIN platform.model_runs r USING (model_run_id)
+ WHERE p.season = %(season)s AND p.scoring = %(scoring)s
+   AND p.model_run_id = (SELECT max(model_run_id) FROM fantasy.projections
+                          WHERE season = %(season)s AND scoring = %(scoring)s)
+ GROUP BY r.model_run_id
+"""
+PDE_ELSE_SQL = """
+SELECT (SELECT string_agg(DISTINCT season || ' ' || scoring, ', ') FROM fantasy.projections),
+       (SELECT status || ': ' || coalesce(message, '') FROM platform.model_runs
+         WHERE model = 'fantasy.projections' ORDER BY trained_at DESC, model_run_id DESC LIMIT 1)
+"""
 
 DEFAULT_SEASON_SQL = """
 SELECT coalesce(
@@ -297,9 +346,44 @@ class Player:
     last_source: str | None
     projection: float | None
     proj_source: str | None
-    value_basis: str | None  # projection | last
+    value_basis: str | None  # pde | projection | last
     vor: float | None
     combined_by_name: bool
+    pde: float | None = None  # pde's own projection (fantasy.projections)
+
+
+@dataclass
+class PdeRun:
+    """The training run behind pde's projections on the sheet (platform.model_runs), to judge them by."""
+
+    model_run_id: int
+    trained_at: dt.datetime
+    code_version: str | None
+    rows: int
+    metrics: dict
+    synthetic: bool
+    message: str | None
+    projections: int  # rows in fantasy.projections for the season and scoring
+    on_sheet: int = 0  # of them, players on the sheet
+
+    def trust(self) -> str:
+        """The back-test in words: pde's error beside the naive baseline's and the consensus's."""
+        m = self.metrics
+        if not m.get("backtest_n") or m.get("mae") is None:
+            return "not back-tested (too few earlier seasons): no measure of its error yet"
+        seasons = m.get("backtest_seasons") or []
+        span = f"{min(seasons)}-{max(seasons)}" if len(seasons) > 1 else f"{seasons[0]}" if seasons else ""
+        text = (f"back-test{' ' + span if span else ''} ({_n(m['backtest_n'], 'player-season')}): "
+                f"MAE {m['mae']:.1f} pts vs {m['baseline_mae']:.1f} for last season's points per game"
+                + (" (beats it)" if m["mae"] < m["baseline_mae"] else " (does not beat it)"))
+        if m.get("consensus_mae") is not None and m.get("mae_same_rows") is not None:
+            better = "pde" if m["mae_same_rows"] < m["consensus_mae"] else "the consensus"
+            text += (f"; vs FantasyPros consensus on {_n(m['consensus_n'], 'player-season')}: "
+                     f"pde {m['mae_same_rows']:.1f}, consensus {m['consensus_mae']:.1f} ({better} closer)")
+        else:
+            text += ("; vs FantasyPros consensus: cannot be measured yet "
+                     "(no crawled projection for a back-tested season)")
+        return text
 
 
 @dataclass
@@ -325,12 +409,34 @@ class Sheet:
     replacement: dict[str, Replacement] = field(default_factory=dict)
     primary_list: str | None = None
     league: str | None = None  # the league whose scoring it uses
+    value_by: str = "consensus"  # consensus | pde: what values (and, for pde, orders) the players
+    pde_run: PdeRun | None = None  # when pde's projections exist for the season and scoring
     generated_at: dt.datetime = field(default_factory=lambda: dt.datetime.now().astimezone())
 
     @property
     def title(self) -> str:
         scoring = f"{self.league} scoring" if self.league else SCORINGS[self.scoring]
         return f"{self.season} draft cheat sheet: {scoring}"
+
+    def pde_line(self) -> str:
+        """What the pde column is, which run it comes from and how well that run back-tested; '' without one."""
+        run = self.pde_run
+        if run is None:
+            return ""
+        shown = len(self.players)
+        text = (f"pde = pde's own {self.season} {SCORINGS[self.scoring]} projection (points)"
+                + (", not the league's scoring" if self.league else "")
+                + (" [SYNTHETIC training data: says nothing about real players]" if run.synthetic else "")
+                + f": model run #{run.model_run_id}, trained {run.trained_at:%Y-%m-%d}"
+                + (f", code {run.code_version}" if run.code_version else "")
+                + f", on {_n(run.rows, 'player-season')}; {run.on_sheet} of {_n(shown)} here have one. "
+                + run.trust()[0].upper() + run.trust()[1:] + ".")
+        if self.value_by == "pde":
+            fallback = shown - run.on_sheet
+            text += (" Ranked by pde: order, tiers and VOR from pde's projection"
+                     + (f"; {_n(fallback)} without one (pde \u2013) by the consensus projection, else last season's "
+                        "points." if fallback else "."))
+        return text
 
 
 def _num(x) -> float | None:
@@ -403,13 +509,22 @@ def find_league(conn, league_id: str, season: int | None = None) -> League:
                   fmt if fmt in SCORINGS else None)
 
 
+VALUE_BY = ("consensus", "pde")
+
+
 def build(conn, scoring: str | None = "ppr", season: int | None = None, top: int | None = None,
-          replacement: dict[str, int] | None = None, match: bool = True, league: str | None = None) -> Sheet:
+          replacement: dict[str, int] | None = None, match: bool = True, league: str | None = None,
+          value_by: str = "consensus") -> Sheet:
     """Read the sheet from the database: players in order, and what was found and missing.
 
     With a league (its id), its own scoring (points per stat) gives the points, projections and VOR,
     its teams times its starting spots the replacement levels, and its format picks the ranking list.
+    pde's own projections (fantasy.projections), when trained for the season and scoring, are shown
+    beside the rest; with value_by="pde" they value and order the players (the draft lists then order only
+    players without points, and break ties).
     """
+    if value_by not in VALUE_BY:
+        raise ValueError(f"value_by is one of {', '.join(VALUE_BY)}, not {value_by!r}")
     lg = find_league(conn, league, season) if league else None
     scoring = normalize_scoring(scoring or (lg.scoring_format if lg else None) or "ppr")
     replacement = {**REPLACEMENT, **(lg.replacement if lg else {}), **(replacement or {})}
@@ -418,6 +533,8 @@ def build(conn, scoring: str | None = "ppr", season: int | None = None, top: int
     season = season or default_season(conn)
     params = {"season": season, "scoring": scoring, "replacement": json.dumps(replacement),
               "league": lg.league_id if lg else None, "weights": json.dumps(lg.weights if lg else {})}
+    pde_run, no_pde = pde_projections(conn, season, scoring)
+    params["value_by"] = value_by if pde_run else "consensus"
     with conn.cursor() as cur:
         cur.execute(SHEET_SQL, params)
         cols = [c.name for c in cur.description]
@@ -428,16 +545,18 @@ def build(conn, scoring: str | None = "ppr", season: int | None = None, top: int
         stats = cur.fetchall()
     conn.rollback()  # read only; ends the transaction
 
-    primary = rows[0]["priority"] if rows else None  # rows come best list first
+    primary = min((r["priority"] for r in rows if r["priority"] is not None), default=None)  # the best list
+    by_list = params["value_by"] == "consensus"  # ranked by pde: the list's tiers and position ranks do not apply
     players = [
         Player(order=i, name=r["name"], position=r["position"], team=r["team"], bye=r["bye_week"],
                rank=r["rank"], rank_list=f"{r['rank_source']}/{r['rank_scoring']}" if r["rank_source"] else None,
-               primary=r["priority"] is not None and r["priority"] == primary, tier=r["tier"],
-               pos_rank=(r["source_pos_rank"] if r["priority"] == primary and r["source_pos_rank"]
+               primary=r["priority"] is not None and r["priority"] == primary, tier=r["tier"] if by_list else None,
+               pos_rank=(r["source_pos_rank"] if by_list and r["priority"] == primary and r["source_pos_rank"]
                          else r["sheet_pos_rank"]),
                adp=_num(r["adp"]), adp_source=r["adp_source"], last_points=_num(r["last_points"]),
                last_source=r["last_source"], projection=_num(r["projection"]), proj_source=r["proj_source"],
-               value_basis=r["value_basis"], vor=_num(r["vor"]), combined_by_name=bool(r["combined_by_name"]))
+               value_basis=r["value_basis"], vor=_num(r["vor"]), combined_by_name=bool(r["combined_by_name"]),
+               pde=_num(r["pde"]))
         for i, r in enumerate(rows, 1)
     ]
     repl = {}
@@ -446,9 +565,34 @@ def build(conn, scoring: str | None = "ppr", season: int | None = None, top: int
                                                    _num(r["replacement_points"])))
     sheet = Sheet(season=season, scoring=scoring, players=pick_top(players, top), total=len(players),
                   replacement={p: repl[p] for p in POSITIONS if p in repl},
-                  league=f"{lg.name or 'league ' + lg.league_id} ({lg.source} {lg.league_id})" if lg else None)
+                  league=f"{lg.name or 'league ' + lg.league_id} ({lg.source} {lg.league_id})" if lg else None,
+                  value_by=params["value_by"], pde_run=pde_run)
+    if pde_run:
+        pde_run.on_sheet = sum(1 for p in sheet.players if p.pde is not None)
     _describe(sheet, rows, lists, stats)
+    if value_by == "pde" and not pde_run:
+        sheet.missing.insert(0, no_pde)
     return sheet
+
+
+def pde_projections(conn, season: int, scoring: str) -> tuple[PdeRun | None, str]:
+    """The run behind pde's projections for the season and scoring; else why there are none, in words."""
+    with conn.cursor() as cur:
+        cur.execute(PDE_RUN_SQL, {"season": season, "scoring": scoring})
+        row = cur.fetchone()
+        if row:
+            return PdeRun(*row[:4], metrics=row[4] or {}, synthetic=bool(row[5]), message=row[6],
+                          projections=row[7]), ""
+        cur.execute(PDE_ELSE_SQL)
+        others, last_run = cur.fetchone()
+    train = "`pde model train fantasy`" if scoring == "ppr" else f"`python -m pde.fantasy.projections {scoring}`"
+    why = (f"No pde projections for {season} in {SCORINGS[scoring]}: ordered by the consensus instead. "
+           f"Train them with {train} (it needs 30 player-seasons with the season before crawled)")
+    if others:
+        why += f"; fantasy.projections holds {others}"
+    if last_run:
+        why += f"; the last training run: {last_run.strip().rstrip('.')}"
+    return None, why + "."
 
 
 #: each position's share of a sheet's players (top 200: QB 24, RB 60, WR 66, TE 24, K 12, DEF 14)
@@ -477,6 +621,9 @@ def _describe(sheet: Sheet, rows: list[dict], lists: list[tuple], stats: list[tu
     """Fill sheet.sources and sheet.missing from what the query found."""
     season, scoring, flag = sheet.season, sheet.scoring, SCORING_FLAG[sheet.scoring]
     src, miss = sheet.sources, sheet.missing
+    by_pde = sheet.value_by == "pde"
+    if by_pde:
+        src.append(f"Order: pde's {season} projection, by value over replacement")
 
     def when(published, seen=None) -> str:
         return f", updated {published:%Y-%m-%d}" if published else f", crawled {seen:%Y-%m-%d}" if seen else ""
@@ -486,7 +633,7 @@ def _describe(sheet: Sheet, rows: list[dict], lists: list[tuple], stats: list[tu
     counts = {(s, sc): (n, pub, seen) for s, sc, n, pub, seen in lists}
     for i, (_, source, sc) in enumerate(used):
         n, pub, seen = counts[(source, sc)]
-        role = "Order" if i == 0 else "Then, for players it does not rank"
+        role = ("Then" if by_pde else "Order") if i == 0 else "Then, for players it does not rank"
         src.append(f"{role}: {_list_label(source, sc)}, {season} draft, {_n(n)}{when(pub, seen)}")
     if used:
         sheet.primary_list = _list_label(used[0][1], used[0][2])
@@ -494,10 +641,11 @@ def _describe(sheet: Sheet, rows: list[dict], lists: list[tuple], stats: list[tu
         miss.append(f"No {season} draft rankings: players are ordered by value over replacement. Crawl "
                     f"`scrapy crawl fantasypros_rankings -a season={season} -a scoring={flag}` (FantasyPros ECR).")
     elif used[0][1:] != ("fantasypros", scoring):
-        miss.append(f"No FantasyPros {SCORINGS[scoring]} ECR for {season}: ordered by {_list_label(*used[0][1:])} "
+        miss.append(f"No FantasyPros {SCORINGS[scoring]} ECR for {season}: "
+                    f"{'then' if by_pde else 'ordered'} by {_list_label(*used[0][1:])} "
                     f"instead. Crawl `scrapy crawl fantasypros_rankings -a season={season} -a scoring={flag}`.")
     ranked = [r for r in rows if r["priority"]]
-    if ranked and not any(r["tier"] for r in ranked):
+    if ranked and not by_pde and not any(r["tier"] for r in ranked):
         miss.append("No tiers: only the FantasyPros cheat-sheet page gives them "
                     f"(`scrapy crawl fantasypros_rankings -a scoring={flag} -a sources=cheatsheet`).")
     if rows and not any(r["bye_week"] for r in rows):
@@ -537,7 +685,8 @@ def _describe(sheet: Sheet, rows: list[dict], lists: list[tuple], stats: list[tu
     else:
         miss.append(f"No {season} season projections: the FantasyPros API projections (week 0, FANTASYPROS_API_KEY) "
                     f"or ESPN league projections were not crawled"
-                    + ("; VOR uses last season's points." if by_kind["actual"] else "."))
+                    + (("; without a pde projection, VOR uses last season's points." if by_pde else
+                        "; VOR uses last season's points.") if by_kind["actual"] else "."))
     if not any(r["vor"] is not None for r in rows):
         miss.append("No value over replacement: it needs projections or last season's points.")
     no_points = [rp.position for rp in sheet.replacement.values() if rp.points is None]
@@ -559,6 +708,7 @@ def _describe(sheet: Sheet, rows: list[dict], lists: list[tuple], stats: list[tu
 # a tick box per player to cross off the drafted, tier breaks, bye weeks, and a two-line header.
 COLUMNS_PER_PAGE = 5
 ROWS_PER_COLUMN = 53  # rows of ROW_MM within the page's height below the header
+PDE_LINE_ROWS = 2  # rows the pde line (two lines of small print above the notes) takes from each column
 
 PAGE = string.Template("""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -577,6 +727,8 @@ h1 { font-size: 10pt; margin: 0; white-space: nowrap; flex: none; margin-right: 
 .notes { font-size: 5.4pt; color: #444; height: 5.6mm; overflow: hidden; width: 100%; margin: 0.6mm 0 0.8mm;
          line-height: 1.25; }
 .notes b { color: #111; } .notes .miss { color: #9a5800; }
+.pdeline { font-size: 5.4pt; color: #222; height: 4.8mm; overflow: hidden; line-height: 1.25; margin-top: 0.5mm; }
+td.p { width: 5.6mm; text-align: right; color: #333; font-style: italic; }
 .cols { display: flex; gap: 1.6mm; }
 .col { flex: 1 1 0; min-width: 0; }
 table { width: 100%; border-collapse: collapse; table-layout: fixed; }
@@ -585,7 +737,7 @@ td { height: 3.45mm; padding: 0 0.5mm; white-space: nowrap; overflow: hidden; te
 td.box { width: 3mm; padding: 0; } td.box span { display: inline-block; width: 2.3mm; height: 2.3mm;
      border: 0.6px solid #333; vertical-align: middle; }
 td.n { width: 4.6mm; text-align: right; color: #555; } td.name { font-weight: 600; }
-td.name.long { font-size: 5.4pt; letter-spacing: -0.05pt; }
+td.name.long { font-size: 5.4pt; letter-spacing: -0.05pt; } table.pde td.name.long { font-size: 5.1pt; }
 td.tm { width: 6mm; color: #333; } td.bye { width: 4.2mm; text-align: right; color: #333; }
 td.v { width: 7.2mm; text-align: right; font-weight: 700; } td.neg { color: #999; font-weight: 400; }
 tr.head td { font-weight: 700; color: #fff; border-bottom: none; font-size: 6.4pt; overflow: visible;
@@ -633,7 +785,7 @@ def assign_tiers(players: list[Player]) -> tuple[dict[int, int], bool]:
     return tiers, True
 
 
-def layout(sheet: Sheet) -> tuple[list[list[list[tuple]]], bool]:
+def layout(sheet: Sheet, rows_per_column: int = ROWS_PER_COLUMN) -> tuple[list[list[list[tuple]]], bool]:
     """Pages of columns of rows: ("head", pos), ("tier", n) or ("player", Player), position by position.
 
     A position starts a new column unless at least 8 rows (or all of it) fit under the one before.
@@ -655,13 +807,13 @@ def layout(sheet: Sheet) -> tuple[list[list[list[tuple]]], bool]:
         blocks.append(rows)
     columns: list[list[tuple]] = [[]]
     for rows in blocks:
-        room = ROWS_PER_COLUMN - len(columns[-1])
+        room = rows_per_column - len(columns[-1])
         if columns[-1] and room < min(len(rows), 8) + 1:
             columns.append([])
         elif columns[-1]:
             columns[-1].append(("gap", None))
         for row in rows:
-            if len(columns[-1]) >= ROWS_PER_COLUMN:
+            if len(columns[-1]) >= rows_per_column:
                 columns.append([("head", rows[0][1] + " (cont.)")] if row[0] != "head" else [])
             columns[-1].append(row)
     pages = [columns[i:i + COLUMNS_PER_PAGE] for i in range(0, len(columns), COLUMNS_PER_PAGE)]
@@ -671,16 +823,25 @@ def layout(sheet: Sheet) -> tuple[list[list[list[tuple]]], bool]:
 # fixed widths for tick box, order, (name), team, bye, value: a fixed-layout table takes them from here
 COLGROUP = ('<colgroup><col style="width:3mm"><col style="width:5.6mm"><col><col style="width:6.4mm">'
             '<col style="width:5mm"><col style="width:8mm"></colgroup>')
+# with pde's projection before the value: the others a little narrower, to leave the names room
+COLGROUP_PDE = ('<colgroup><col style="width:3mm"><col style="width:5.2mm"><col><col style="width:5.4mm">'
+                '<col style="width:4.8mm"><col style="width:5.6mm"><col style="width:7.4mm"></colgroup>')
 
 
 def render_html(sheet: Sheet, page_size: str = "A4") -> str:
     e = html.escape
-    pages, computed = layout(sheet)
+    pde_line = sheet.pde_line()
+    pages, computed = layout(sheet, ROWS_PER_COLUMN - (PDE_LINE_ROWS if pde_line else 0))
+    span, colgroup = (7, COLGROUP_PDE) if pde_line else (6, COLGROUP)
+    long_name = 15 if pde_line else 19
+    table_class = ' class="pde"' if pde_line else ""  # names longer than this print smaller (the pde column takes room)
+    pde_head = '<td class="p">pde</td>' if pde_line else ""
     value_label = "VOR" if any(p.vor is not None for p in sheet.players) else "Rank"
     shown = len(sheet.players)
     count = _n(shown) + (f" (top {shown} of {sheet.total})" if shown < sheet.total else "")
     meta = (f"{count} &middot; # = overall order &middot; {value_label}"
             + (" = value over replacement" if value_label == "VOR" else "")
+            + (" by pde's projection" if value_label == "VOR" and sheet.value_by == "pde" else "")
             + (" &middot; tiers from value gaps" if computed and value_label == "VOR" else "")
             + f" &middot; generated {sheet.generated_at:%Y-%m-%d %H:%M} by pde")
     repl = ", ".join(f"{rp.position}{rp.needed} {_fmt(rp.points)}" + ("*" if rp.estimated else "")
@@ -700,25 +861,28 @@ def render_html(sheet: Sheet, page_size: str = "A4") -> str:
                 if kind == "head":
                     trs.append(f'<tr class="head {e(item.split()[0])}"><td colspan="3" class="h">{e(item)}</td>'
                                '<td class="tm">Tm</td>'
-                               f'<td class="bye">Bye</td><td class="v">{value_label}</td></tr>')
+                               f'<td class="bye">Bye</td>{pde_head}<td class="v">{value_label}</td></tr>')
                 elif kind == "tier":
-                    trs.append(f'<tr class="tier"><td colspan="6">Tier {item}</td></tr>')
+                    trs.append(f'<tr class="tier"><td colspan="{span}">Tier {item}</td></tr>')
                 elif kind == "gap":
-                    trs.append('<tr class="gap"><td colspan="6"></td></tr>')
+                    trs.append(f'<tr class="gap"><td colspan="{span}"></td></tr>')
                 else:
                     p = item
                     value = p.vor if value_label == "VOR" else p.rank
                     neg = " neg" if value_label == "VOR" and p.vor is not None and p.vor < 0 else ""
                     shown_value = _fmt(value) if value_label == "VOR" else (str(value) if value is not None else "")
+                    pde_cell = f'<td class="p">{_fmt(p.pde, 0)}</td>' if pde_line else ""
                     trs.append(f'<tr><td class="box"><span></span></td><td class="n">{p.order}</td>'
-                               f'<td class="name{" long" if len(p.name) > 19 else ""}">{e(p.name)}</td><td '
+                               f'<td class="name{" long" if len(p.name) > long_name else ""}">{e(p.name)}</td><td '
                                f'class="tm">{e(p.team or "")}</td>'
-                               f'<td class="bye">{p.bye or ""}</td><td class="v{neg}">{shown_value}</td></tr>')
-            cols.append(f'<div class="col {e(pos)}"><table>{COLGROUP}{"".join(trs)}</table></div>')
+                               f'<td class="bye">{p.bye or ""}</td>{pde_cell}'
+                               f'<td class="v{neg}">{shown_value}</td></tr>')
+            cols.append(f'<div class="col {e(pos)}"><table{table_class}>{colgroup}{"".join(trs)}</table></div>')
         cols += ['<div class="col"></div>'] * (COLUMNS_PER_PAGE - len(columns))
         head = (f'<header><h1>{e(sheet.title)}</h1><div class="meta">{meta}'
                 + (f" &middot; page {n}/{len(pages)}" if len(pages) > 1 else "") + "</div></header>")
-        out.append(f'<div class="page">{head}<div class="notes">{notes}</div>'
+        pde_div = f'<div class="pdeline"><b>pde</b>{e(pde_line.removeprefix("pde"))}</div>' if pde_line else ""
+        out.append(f'<div class="page">{head}{pde_div}<div class="notes">{notes}</div>'
                    f'<div class="cols">{"".join(cols)}</div></div>')
     if not sheet.players:
         out.append(f'<div class="page"><header><h1>{e(sheet.title)}</h1></header>'
@@ -770,7 +934,8 @@ def cmd_cheatsheet(args) -> int:
     try:
         migrate(conn, log=lambda m: None)  # a fresh database has no fantasy schema yet
         sheet = build(conn, scoring=args.scoring, season=args.season, top=args.top,
-                      replacement=args.replacement, match=not args.no_match, league=args.league)
+                      replacement=args.replacement, match=not args.no_match, league=args.league,
+                      value_by=args.value)
     except CheatSheetError as exc:
         print(f"pde cheatsheet: {exc}")
         return 1
@@ -788,6 +953,8 @@ def cmd_cheatsheet(args) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
     print(f"{sheet.title}: {len(sheet.players)} of {sheet.total} players -> {out}")
+    if sheet.pde_run:
+        print(f"  {sheet.pde_line()}")
     for line in sheet.missing:
         print(f"  missing: {line}")
     if not args.no_pdf:
@@ -822,6 +989,10 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--replacement", type=_replacement_arg, metavar="POS=N,...",
                    help="replacement rank per position for VOR (default "
                         + ",".join(f"{k}={v}" for k, v in REPLACEMENT.items()) + ": 12 teams)")
+    p.add_argument("--value", choices=VALUE_BY, default="consensus",
+                   help="what values and orders the players: consensus (the draft lists, then VOR on the FantasyPros "
+                        "or ESPN projection, else last season's points; default) or pde (VOR on pde's own projection, "
+                        "`pde model train fantasy`; players without one fall back as consensus does)")
     p.add_argument("--no-match", action="store_true",
                    help="do not run fantasy.match_players() first (it links newly crawled players; safe to repeat)")
     p.set_defaults(func=cmd_cheatsheet)

@@ -28,12 +28,11 @@ import logging
 from dataclasses import dataclass
 
 from pde.db import connect
-from pde.schedule.config import START_DATE, load_config, normalise_secrets, spider_config
+from pde.schedule.config import DEFAULT_AFTER_DAYS, START_DATE, load_config, normalise_secrets, spider_config
 from pde.schedule.tasks import _mask, data_database_url, resolve_secrets, runtime_overlay
 
 log = logging.getLogger(__name__)
 
-DEFAULT_AFTER_DAYS = 3
 HEALTH_DAG = "pde_health"
 
 ADVICE = {

@@ -24,6 +24,9 @@ DEFAULT_SCHEDULE = "0 3 * * *"
 START_DATE = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
 
 #: what every spider gets unless dags/crawls.yaml says otherwise
+#: "has not succeeded for N days": the pde_health DAG alerts, `pde doctor` warns (per spider: alert_after_days)
+DEFAULT_AFTER_DAYS = 3
+
 DEFAULTS: dict[str, Any] = {
     "retries": 2,
     "retry_delay_minutes": 10,
@@ -36,13 +39,13 @@ DEFAULTS: dict[str, Any] = {
     "secrets": {},
     "quality": {},
     "alerts": {},  # names of secrets holding Apprise URLs (pde.schedule.alerts)
-    "alert_after_days": 3,
+    "alert_after_days": DEFAULT_AFTER_DAYS,
     "alert_digest": False,  # under defaults: the pde_health DAG also sends a daily summary
 }
 SPIDER_KEYS = set(DEFAULTS) | {"schedule", "paused", "crawls"}
 CRAWL_KEYS = {"label", "args", "settings", "env", "secrets", "quality"}
 DOWNSTREAM_KEYS = {"when", "condition", "command", "tags", "env", "secrets", "timeout_minutes", "paused",
-                   "environment", "notebook", "parameters"}
+                   "environment", "notebook", "parameters", "writes"}
 ENVIRONMENTS = ("crawl", "notebook")
 #: keys only read when the DAG file is parsed (the Variable cannot change them)
 PARSE_TIME_KEYS = {"schedule", "paused", "retries", "retry_delay_minutes", "max_retry_delay_minutes",
@@ -99,7 +102,29 @@ def check_config(doc: Any, where: str) -> dict[str, Any]:
                               f"not {block['environment']!r}")
         if not isinstance(block.get("parameters") or {}, dict):
             raise ConfigError(f"{where} downstream.{name}.parameters: a mapping of notebook parameters")
+        writes = block.get("writes") or []
+        if not isinstance(writes, list) or not all(isinstance(t, str) and t.count(".") == 1 for t in writes):
+            raise ConfigError(f"{where} downstream.{name}.writes: a list of the tables it rewrites, as schema.table")
+    _check_no_cycle(doc["downstream"], where)
     return doc
+
+
+def _check_no_cycle(downstream: dict[str, Any], where: str) -> None:
+    """``writes:`` of one entry may start another (its ``when:``); a loop would run forever, so refuse it."""
+    starts = {name: [other for other, b in downstream.items()
+                     if set(b.get("when") or []) & set(block.get("writes") or [])]
+              for name, block in downstream.items()}
+
+    def visit(name: str, path: list[str]) -> None:
+        if name in path:
+            loop = " -> ".join([*path[path.index(name):], name])
+            raise ConfigError(f"{where} downstream: {loop} would start each other for ever (writes: of one is in "
+                              f"when: of the next); drop a table from one writes: or when:")
+        for nxt in starts[name]:
+            visit(nxt, [*path, name])
+
+    for name in downstream:
+        visit(name, [])
 
 
 def _check_spider_block(block: Any, where: str) -> None:

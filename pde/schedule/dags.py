@@ -223,14 +223,17 @@ def build_downstream_dag(name: str, block: dict[str, Any], config: dict[str, Any
         is_paused_upon_creation=bool(block.get("paused", False)),
         doc_md=f"Runs {what} in the project after a crawl wrote to {', '.join(block['when'])} ({condition}). "
                f"Defined in dags/crawls.yaml, downstream.{name}."
+               + (f" On success it emits {', '.join(block['writes'])}." if block.get("writes") else "")
                + (f" The executed notebook is kept as HTML in $PDE_HOME/reports/{Path(block['notebook']).stem}.html "
                   "(path in the task log)." if block.get("notebook") else ""),
     ) as dag:
         timeout = dt.timedelta(minutes=float(block.get("timeout_minutes", 60)))
+        # the tables it rewrites (writes:) are assets too: DAGs whose when: names them run after it
+        writes = [table_asset(t) for t in block.get("writes") or []]
         tasks = []
         if block.get("command"):
 
-            @task(task_id="run", execution_timeout=timeout)
+            @task(task_id="run", execution_timeout=timeout, outlets=writes)
             def run() -> None:
                 command = block["command"]
                 argv = shlex.split(command) if isinstance(command, str) else list(command)
@@ -239,7 +242,7 @@ def build_downstream_dag(name: str, block: dict[str, Any], config: dict[str, Any
             tasks.append(run())
         if block.get("notebook"):
 
-            @task(task_id="notebook", execution_timeout=timeout)
+            @task(task_id="notebook", execution_timeout=timeout, outlets=[] if block.get("command") else writes)
             def notebook() -> str:
                 return run_downstream(name, block, notebook_command(block), f"notebook {block['notebook']}")
 

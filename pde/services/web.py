@@ -4,6 +4,7 @@ are the ``web`` dependency group, synced there), so crawls never load them.
     pde up web                 start it (plain `pde up` / make up too); prints the URL and the login
     pde down web               stop it (plain `pde down` too)
     pde web adduser NAME [--role viewer|admin]   add a user (password from PDE_WEB_PASSWORD or a prompt)
+    pde web serve [--host H] [--port P]           in the foreground (docker-compose.yml's web service)
 
 Port: ``PDE_WEB_PORT`` (default 8000). State (pid, log, users, session key) in ``$PDE_HOME/web``.
 The first start creates the user ``admin`` with Superset's admin password (PDE_SUPERSET_ADMIN_PASSWORD or
@@ -86,8 +87,7 @@ class Web:
             if probe.connect_ex((self.host, self.port)) == 0:
                 raise WebError(f"port {self.port} on {self.host} is taken by another program; "
                                f"set PDE_WEB_PORT to a free port")
-        cmd = [airflow_python(), "-m", "uvicorn", "pde.web.app:create_app", "--factory", "--host", self.host,
-               "--port", str(self.port), "--no-server-header", "--log-level", "info"]
+        cmd = uvicorn_command(self.host, self.port)
         env = {**os.environ, "DATABASE_URL": database_url, "PDE_HOME": str(pde_home())}
         log = self.logfile.open("ab")
         proc = self._proc = subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
@@ -130,6 +130,11 @@ class Web:
         return True
 
 
+def uvicorn_command(host: str, port: int) -> list[str]:
+    return [airflow_python(), "-m", "uvicorn", "pde.web.app:create_app", "--factory", "--host", host,
+            "--port", str(port), "--no-server-header", "--log-level", "info"]
+
+
 def first_admin() -> str | None:
     """With no users yet: the user ``admin`` with Superset's admin password. Returns where that password is."""
     if users.load():
@@ -156,6 +161,29 @@ def up() -> int:
     if where:
         print(f"  user admin, password in {where} (the same as Superset's); more: `pde web adduser NAME`")
     return 0
+
+
+def serve(args) -> int:
+    """In the foreground, for a container (docker-compose.yml's ``web``) or a service manager; Ctrl-C stops it."""
+    url = start_database()
+    conn = connect(url)
+    try:
+        migrate(conn, log=lambda m: None)
+    finally:
+        conn.close()
+    where = first_admin()
+    print(f"Home page: http://{args.host}:{args.port}/ (Ctrl-C stops it)"
+          + (f"; user admin, password in {where}" if where else ""), flush=True)
+    cmd = uvicorn_command(args.host, args.port)
+    os.execve(cmd[0], cmd, {**os.environ, "DATABASE_URL": url, "PDE_HOME": str(pde_home())})
+
+
+def _serve_args(p) -> None:
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to bind (default 127.0.0.1; 0.0.0.0 only inside a container whose port is "
+                        "published on loopback, or behind the HTTPS proxy)")
+    p.add_argument("--port", type=int, default=int(os.environ.get("PDE_WEB_PORT") or DEFAULT_PORT),
+                   help="port (default PDE_WEB_PORT or 8000)")
 
 
 def down() -> int:
@@ -191,11 +219,12 @@ def _adduser_args(p) -> None:
 
 
 def register(subparsers) -> None:
-    """Adds `pde web adduser|up|down|status`."""
+    """Adds `pde web adduser|up|down|status|serve`."""
     register_actions(subparsers, "web", "the home page: up, down, status, adduser NAME", {
         "up": Action(lambda args: up(), "serve the home page on 127.0.0.1 (PDE_WEB_PORT, 8000)"),
         "down": Action(lambda args: down(), "stop it"),
         "status": Action(lambda args: status(), "is it running"),
+        "serve": Action(serve, "serve in the foreground (containers, service managers)", _serve_args),
         "adduser": Action(adduser, "add or replace a user (password from PDE_WEB_PASSWORD or a prompt)",
                           _adduser_args),
     }, errors=(WebError, users.UserError))
