@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import http.cookiejar
+import json
 import os
 import re
 import shutil
@@ -362,3 +363,16 @@ def test_plain_pde_up_starts_the_proxy_only_with_pde_listen(monkeypatch):
     assert "proxy" not in services.default_up()
     monkeypatch.setenv("PDE_LISTEN", "0.0.0.0")
     assert services.default_up()[-1] == "proxy"
+
+
+@needs_caddy
+def test_doctor_says_whether_the_proxy_serves_pde_listen(front, tmp_path):
+    def https_findings(env) -> list[dict]:
+        proc = run_pde("doctor", "--json", env=env, timeout=180)
+        return [f for f in json.loads(proc.stdout) if f["area"] == "https"]
+
+    (running,) = https_findings(front["env"])
+    assert running["status"] == "ok" and f"home page {front['url']}/" in running["text"], running
+    (stopped,) = https_findings({**front["env"], "PDE_HOME": str(tmp_path / "home"), "PDE_LISTEN": OTHER})
+    assert stopped["status"] == "FAIL" and "not running" in stopped["text"] and "pde up proxy" in stopped["todo"]
+    assert https_findings(_clean_env(**{k: v for k, v in front["env"].items() if k != "PDE_LISTEN"})) == []
