@@ -230,10 +230,18 @@ def test_operations_only_with_their_setting_and_only_for_the_home_pages_admins(f
     env = _clean_env(PDE_HOME=str(tmp_path / "home"), PDE_LISTEN=OTHER, PDE_PROXY_PORT=str(base),
                      PDE_PROXY_OPERATIONS="1", PDE_WEB_PORT=front["env"]["PDE_WEB_PORT"],
                      PDE_AIRFLOW_PORT=front["env"]["PDE_WEB_PORT"], PDE_JUPYTER_PORT=str(free_port()))
-    up = run_pde("up", "proxy", env=env, timeout=120)
+    without = run_pde("up", "proxy", env={**env, "PDE_PROXY_OPERATIONS": ""}, timeout=120)
     try:
+        assert without.returncode == 0 and "starting the HTTPS proxy" in without.stdout, without.stderr
+        with socket.socket() as s:
+            assert s.connect_ex((OTHER, base + 2)) != 0  # Airflow's HTTPS port: nothing listens
+        up = run_pde("up", "proxy", env=env, timeout=120)
         assert up.returncode == 0, up.stdout + up.stderr
+        assert "restarting (its settings changed)" in up.stdout
         assert f"Airflow     https://{OTHER}:{base + 2}/" in up.stdout
+        again = run_pde("up", "proxy", env=env, timeout=120)
+        assert again.returncode == 0 and "starting" not in again.stdout
+        assert f"JupyterLab  https://{OTHER}:{base + 3}/" in again.stdout
         ca = tmp_path / "home" / "proxy" / "data" / "pki" / "authorities" / "local" / "root.crt"
         home, airflow, jupyter = (f"https://{OTHER}:{base + i}" for i in (0, 2, 3))
         no_redirect = type("NoRedirect", (urllib.request.HTTPRedirectHandler,),

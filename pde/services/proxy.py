@@ -241,8 +241,9 @@ class Proxy:
 
     def start(self, timeout: float = 30) -> None:
         caddy = self.check()
-        if self.pid() and self.listening():
+        if self.current():
             return
+        self.stop()  # running with other settings (a changed PDE_PROXY_*): start again with these
         self.check_ports()
         self.home.mkdir(parents=True, exist_ok=True)
         os.chmod(self.home, 0o700)
@@ -265,6 +266,14 @@ class Proxy:
                 raise ProxyError(f"caddy did not listen on {self.address} within {timeout:.0f} s; log "
                                  f"{self.logfile}:\n{self.log_tail()}")
             time.sleep(0.1)
+
+    def current(self) -> bool:
+        """Running, listening, and with the configuration these settings give."""
+        try:
+            same = self.caddyfile.read_text() == self.render()
+        except FileNotFoundError:
+            return False
+        return same and self.pid() is not None and self.listening()
 
     def certificates_ready(self) -> bool:
         """With the local CA: its root and one certificate per host name are on disk (Caddy issues them at start)."""
@@ -307,16 +316,11 @@ def fingerprint(path: Path) -> str:
 # -- commands -----------------------------------------------------------------------------------
 def up() -> int:
     svc = Proxy.default()
-    try:
-        svc.check()
-    except ProxyError as exc:
-        raise RuntimeError(str(exc)) from exc  # pde up prints a service's RuntimeError and exits 2
-    if not (svc.pid() and svc.listening()):
-        print(f"starting the HTTPS proxy (Caddy) on {svc.address} (log {svc.logfile})", flush=True)
-        try:
-            svc.start()
-        except ProxyError as exc:
-            raise RuntimeError(str(exc)) from exc
+    svc.check()  # a ProxyError is a RuntimeError: `pde up` prints it and exits 2
+    if not svc.current():
+        verb = "restarting (its settings changed)" if svc.pid() else "starting"
+        print(f"{verb} the HTTPS proxy (Caddy) on {svc.address} (log {svc.logfile})", flush=True)
+        svc.start()
     print(f"On your home network, over HTTPS only ({'your certificate' if svc.cert else 'pde local CA'}):")
     for title, url in svc.urls():
         print(f"  {title:<11} {url}")
@@ -337,12 +341,16 @@ def down() -> int:
 def status() -> int:
     svc = Proxy.default()
     pid = svc.pid()
-    if pid is None and not svc.address:
-        print("HTTPS proxy: off (PDE_LISTEN is not set: the services are on 127.0.0.1 only)")
+    if not svc.address:
+        if pid is None:
+            print("HTTPS proxy: off (PDE_LISTEN is not set: the services are on 127.0.0.1 only)")
+        else:
+            print(f"HTTPS proxy: running (pid {pid}), started with a PDE_LISTEN this environment does not set; "
+                  f"its configuration: {svc.caddyfile}")
         return 0
-    ok = pid is not None and bool(svc.address) and svc.listening()
-    where = ", ".join(f"{title} {url}" for title, url in svc.urls()) if svc.address else ""
-    print(f"HTTPS proxy: {'running' if ok else 'stopped'}" + (f" (pid {pid}: {where})" if pid and where else ""))
+    ok = pid is not None and svc.listening()
+    where = ", ".join(f"{title} {url}" for title, url in svc.urls())
+    print(f"HTTPS proxy: {'running' if ok else 'stopped'}" + (f" (pid {pid}: {where})" if pid else ""))
     return 0 if ok else 3
 
 
@@ -367,7 +375,7 @@ def register(subparsers) -> None:
         "down": Action(lambda args: down(), "stop it"),
         "status": Action(lambda args: status(), "is it running, and where"),
         "ca": Action(ca_command, "where the root certificate is and its SHA-256 fingerprint"),
-    }, errors=(ProxyError, RuntimeError))
+    }, errors=(ProxyError,))
 
 
 if __name__ == "__main__":
