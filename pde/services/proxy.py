@@ -62,6 +62,11 @@ def caddy_binary() -> str | None:
     return shutil.which("caddy")
 
 
+def _quoted(path: str | Path) -> str:
+    """A path as one Caddyfile token, spaces and all."""
+    return '"' + str(path).replace('"', '\\"') + '"'
+
+
 def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
@@ -184,7 +189,7 @@ class Proxy:
     # -- the configuration ---------------------------------------------------------------------
     def render(self) -> str:
         """The Caddyfile: global options that keep Caddy inside $PDE_HOME/proxy, then one site per service."""
-        lines = ["{", "\tadmin off", f"\tstorage file_system {self.data_dir}",
+        lines = ["{", "\tadmin off", f"\tstorage file_system {_quoted(self.data_dir)}",
                  "\tskip_install_trust", "\tauto_https disable_redirects",
                  "\tservers {\n\t\tprotocols h1 h2\n\t}"]
         if not self.cert:  # the local CA, named so a device's certificate list says whose it is
@@ -194,7 +199,7 @@ class Proxy:
         ports = " ".join(f"{name}={port}" for name, _, port in self.sites())
         for name, _, port in self.sites():
             if self.cert:
-                addresses, tls = f"https://:{port}", f"tls {self.cert} {self.key}"
+                addresses, tls = f"https://:{port}", f"tls {_quoted(self.cert)} {_quoted(self.key)}"
             else:
                 addresses = ", ".join(f"https://{_url_host(h)}:{port}" for h in self.host_names())
                 tls = "tls internal"
@@ -208,7 +213,7 @@ class Proxy:
             if name == "web":
                 proxy.append(f'\t\theader_up X-Pde-Proxy "{ports}"')  # the page links the proxied services
             else:
-                # their cookies were set for plain HTTP on loopback; over HTTPS they must never leave it
+                # they set their cookies for plain HTTP on loopback; sent over HTTPS, they must never go back over HTTP
                 proxy.append('\t\theader_down Set-Cookie "(?i)^(.*?)(;\\s*secure)?$" "$1; Secure"')
             if name == "jupyter":  # it accepts only local Host/Origin headers; the admin gate guards it here
                 proxy += ["\t\theader_up Host {upstream_hostport}", "\t\theader_up Origin http://{upstream_hostport}"]
