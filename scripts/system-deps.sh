@@ -14,8 +14,11 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/n
 command -v psql >/dev/null 2>&1 || need_apt+=(postgresql-client)
 # Celery's broker for `pde up --celery` and tests/test_celery.py (pde starts its own; no system service needed)
 command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
-# the HTTPS proxy for the partner's browser (PDE_LISTEN, pde/services/proxy.py, tests/test_proxy.py)
-command -v caddy >/dev/null 2>&1 || need_apt+=(caddy)
+# the HTTPS proxy for the partner's browser (PDE_LISTEN, pde/services/proxy.py, tests/test_proxy.py);
+# PDE_WITH_PROXY=0 skips it on a machine that never serves the home network
+if [ "${PDE_WITH_PROXY:-1}" = 1 ]; then
+  command -v caddy >/dev/null 2>&1 || need_apt+=(caddy)
+fi
 if [ "${PDE_WITH_BROWSER:-1}" = 1 ]; then
   command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
   command -v pdftoppm >/dev/null 2>&1 || need_apt+=(poppler-utils)

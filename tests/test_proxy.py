@@ -37,8 +37,6 @@ ADDRESS, OTHER = "127.0.0.2", "127.0.0.3"
 PASSWORD = "admin-pass-" + uuid.uuid4().hex[:8]
 VIEWER, VIEWER_PASSWORD = "partner", "viewer-pass-" + uuid.uuid4().hex[:6]
 ARTIFACTS = ROOT / "test-artifacts"
-needs_caddy = pytest.mark.skipif(shutil.which("caddy") is None,
-                                 reason="caddy is not installed (scripts/system-deps.sh installs it)")
 
 
 def _clean_env(**extra) -> dict:
@@ -100,7 +98,6 @@ def _openssl_fingerprint(path) -> str:
     return out.strip().split("=", 1)[1]
 
 
-@needs_caddy
 def test_certificate_verifies_against_pde_ca_and_not_without_it(front):
     assert f"home page   {front['url']}/" in front["up"]
     assert "Airflow and JupyterLab stay on this machine" in front["up"]
@@ -130,7 +127,6 @@ def test_certificate_verifies_against_pde_ca_and_not_without_it(front):
     assert st.returncode == 0 and "HTTPS proxy: running (pid" in st.stdout and front["url"] in st.stdout, st.stdout
 
 
-@needs_caddy
 def test_pages_through_the_proxy_link_https_and_set_secure_cookies(front):
     admin = _https_opener(front["ca"])
     status, page, headers = _fetch(admin, front["url"] + "/login", {"username": "admin", "password": PASSWORD})
@@ -165,7 +161,6 @@ def test_pages_through_the_proxy_link_https_and_set_secure_cookies(front):
     assert f'href="http://127.0.0.1:{front["env"]["PDE_SUPERSET_PORT"]}/superset/dashboard/' in local_page
 
 
-@needs_caddy
 def test_nothing_answers_plain_http_on_the_network_address(front):
     refused = []
     for port in (80, 443, int(front["env"]["PDE_WEB_PORT"]), int(front["env"]["PDE_SUPERSET_PORT"]), 8080, 8888,
@@ -184,7 +179,6 @@ def test_nothing_answers_plain_http_on_the_network_address(front):
         assert r.read() == b"ok"
 
 
-@needs_caddy
 @pytest.mark.browser
 def test_viewer_logs_in_over_https_in_chromium(front):
     from pde.services.browser import ChromiumMissing, chromium, new_page
@@ -223,7 +217,6 @@ def test_viewer_logs_in_over_https_in_chromium(front):
     assert export == "cheat sheet" and url.startswith("https://")
 
 
-@needs_caddy
 def test_operations_only_with_their_setting_and_only_for_the_home_pages_admins(front, tmp_path):
     """PDE_PROXY_OPERATIONS=1 on a second address; Airflow's upstream is the home page, so a pass shows its answer."""
     base = free_ports_on(OTHER, 4)
@@ -269,7 +262,6 @@ def test_operations_only_with_their_setting_and_only_for_the_home_pages_admins(f
         assert s.connect_ex((OTHER, base)) != 0
 
 
-@needs_caddy
 @pytest.mark.browser
 def test_admin_opens_jupyterlab_through_the_proxy_in_chromium(front, tmp_path):
     """JupyterLab accepts only local Host/Origin headers; behind the proxy its UI loads and lists the notebooks."""
@@ -311,7 +303,6 @@ def test_admin_opens_jupyterlab_through_the_proxy_in_chromium(front, tmp_path):
     assert {"housing.ipynb", "finance.ipynb", "fantasy.ipynb"} <= set(listed.split()), listed
 
 
-@needs_caddy
 def test_the_users_own_certificate(front, tmp_path):
     cert, key = tmp_path / "mine.crt", tmp_path / "mine.key"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30", "-subj",
@@ -349,7 +340,7 @@ def test_refusals_say_what_to_do(tmp_path):
     assert off.returncode == 0 and "HTTPS proxy: off" in off.stdout
 
     if shutil.which("caddy") is None:
-        pytest.skip("caddy is not installed: the other refusals come after finding it")
+        pytest.fail("caddy is not installed: run scripts/system-deps.sh (apt-get install caddy)", pytrace=False)
     cert = tmp_path / "mine.crt"
     cert.write_text("-----BEGIN CERTIFICATE-----\n")
     no_key = run_pde("up", "proxy", env=_clean_env(PDE_HOME=home, PDE_LISTEN=OTHER, PDE_TLS_CERT=str(cert)))
@@ -373,7 +364,6 @@ def test_plain_pde_up_starts_the_proxy_only_with_pde_listen(monkeypatch):
     assert services.default_up()[-1] == "proxy"
 
 
-@needs_caddy
 def test_doctor_says_whether_the_proxy_serves_pde_listen(front, tmp_path):
     def https_findings(env) -> list[dict]:
         proc = run_pde("doctor", "--json", env=env, timeout=180)
