@@ -21,6 +21,7 @@ help:
 	@echo "make bench    run the benchmarks, write benchmarks/results.json"
 	@echo "make db-info  connection details for psql/DBeaver"
 	@echo "make up       start Airflow (127.0.0.1:8080), Superset (:8088) and the home page (:8000); prints URLs and logins"
+	@echo "              with PDE_LISTEN=<address>: also the HTTPS proxy for the home network (Caddy; docs/proxy.md)"
 	@echo "make notebook start JupyterLab (127.0.0.1:8888, PDE_JUPYTER_PORT) with notebooks/; prints the URL"
 	@echo "make models   train the models (house value, fantasy projections, spending) on your data"
 	@echo "make down     stop everything make up and make notebook started"

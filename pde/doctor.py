@@ -33,6 +33,7 @@ from pde.migrate import discover
 from pde.schedule.config import DEFAULT_AFTER_DAYS, ConfigError, load_config, normalise_secrets, spider_config
 from pde.services import airflow
 from pde.services.airflow import metadata_url
+from pde.services.proxy import Proxy
 from pde.services.superset import DEFAULT_PORT, Superset
 from pipelines.spool import fallback_dir, read, spool_dir, spool_files
 
@@ -163,7 +164,18 @@ def check_services() -> list[Finding]:
                            f"see {svc.logfile}, then `pde down superset && pde up superset`"))
     else:
         out.append(Finding(OK, "services", f"Superset is running: {svc.base_url}"))
-    return out
+    return out + check_proxy()
+
+
+def check_proxy() -> list[Finding]:
+    """Only when PDE_LISTEN asks for the home network: is the HTTPS proxy serving it."""
+    proxy = Proxy.default()
+    if not proxy.address:
+        return []
+    if proxy.pid() is None or not proxy.listening():
+        return [Finding(FAIL, "https", f"PDE_LISTEN={proxy.address} but the HTTPS proxy is not running: the partner's "
+                                       f"browser cannot reach pde", f"`pde up proxy` (log {proxy.logfile})")]
+    return [Finding(OK, "https", "HTTPS proxy: " + ", ".join(f"{t} {u}" for t, u in proxy.urls()))]
 
 
 # -- disk ------------------------------------------------------------------------------------

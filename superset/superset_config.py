@@ -33,11 +33,17 @@ CACHE_CONFIG = {
     "CACHE_DEFAULT_TIMEOUT": 600,
 }
 
-# Served on 127.0.0.1 only, over plain HTTP. The Content Security Policy keeps the
-# browser to this server and OpenStreetMap's tiles (the map); it also stops the
-# usage pixel Superset's front-end loads from a third party.
+# Served on 127.0.0.1 only, over plain HTTP; the home network reaches it only through pde's
+# HTTPS proxy (Caddy, pde/services/proxy.py), which sends X-Forwarded-Proto/Host/For and marks
+# the session cookie Secure on the way out. ProxyFix makes Superset believe those headers (one
+# proxy hop), so its redirects stay on https://<address>:<port> and the CSRF check of a login
+# over HTTPS compares the Referer with the host the browser used. Only local processes can
+# reach this port, so only they could send such headers. The Content Security Policy keeps the
+# browser to this server and OpenStreetMap's tiles (the map); it also stops the usage pixel
+# Superset's front-end loads from a third party.
 SESSION_COOKIE_SECURE = False
-ENABLE_PROXY_FIX = False
+ENABLE_PROXY_FIX = True
+PROXY_FIX_CONFIG = {"x_for": 1, "x_proto": 1, "x_host": 1, "x_port": 1, "x_prefix": 1}
 TALISMAN_ENABLED = True
 TALISMAN_CONFIG = {
     "content_security_policy": {

@@ -5,11 +5,16 @@
     crawl_cassette(FIXTURES / "zillow_listings" / "search.json", pg_url)  # real `scrapy crawl`, replayed
     rows(pg_url, "SELECT ...") / count(pg_url, "housing.listings") / last_run(pg_url)
     api(base, "POST", "/auth/token", {...}) / until("the DAG run", lambda: ...)   # a REST service, polled
+    free_ports_on("127.0.0.2", 2) / trusting_home(ca, dir)   # the HTTPS proxy's ports; a browser that trusts its CA
 """
 
 from __future__ import annotations
 
 import json
+import os
+import random
+import socket
+import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -102,6 +107,31 @@ def last_run(url: str, spider: str | None = None) -> dict:
         row = cur.fetchone()
     conn.close()
     return dict(zip(names, row, strict=True)) if row else {}
+
+
+def free_ports_on(address: str, count: int, start: int = 20000, stop: int = 40000) -> int:
+    """The first of ``count`` consecutive TCP ports free on ``address`` (the HTTPS proxy uses one per service)."""
+    for _ in range(200):
+        base = random.randrange(start, stop - count)
+        try:
+            for port in range(base, base + count):
+                with socket.socket() as s:
+                    s.bind((address, port))
+        except OSError:
+            continue
+        return base
+    raise RuntimeError(f"no {count} consecutive free ports on {address}")
+
+
+def trusting_home(ca: Path, home: Path) -> dict:
+    """An environment whose HOME has an NSS database trusting ``ca``: Chromium on Linux trusts what it lists
+    (what the partner's Linux desktop does with `certutil`). Returns the browser's environment."""
+    nssdb = home / ".pki" / "nssdb"
+    nssdb.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["certutil", "-d", f"sql:{nssdb}", "-N", "--empty-password"], check=True, capture_output=True)
+    subprocess.run(["certutil", "-d", f"sql:{nssdb}", "-A", "-t", "C,,", "-n", "pde local CA", "-i", str(ca)],
+                   check=True, capture_output=True)
+    return {**os.environ, "HOME": str(home)}
 
 
 def api(base: str, method: str, path: str, body=None, token: str | None = None, timeout: float = 30):

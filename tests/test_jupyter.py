@@ -89,5 +89,6 @@ def test_bare_pde_up_leaves_jupyterlab_alone_and_bare_pde_down_stops_it_too():
     parser = argparse.ArgumentParser(prog="pde")
     services.register(parser.add_subparsers(dest="command", required=True))
     assert services._names(parser.parse_args(["up"]), services.DEFAULT_UP) == ["airflow", "superset", "web"]
-    assert services._names(parser.parse_args(["down"])) == ["airflow", "superset", "jupyter", "web"]
+    # bare `pde down` stops the HTTPS proxy too (it is stopped first: `down` goes in reverse)
+    assert services._names(parser.parse_args(["down"])) == ["airflow", "superset", "jupyter", "web", "proxy"]
     assert parser.parse_args(["notebook"]).func is not None

@@ -16,7 +16,9 @@ and imports the bundle built from superset/assets. Then:
   screenshots go to test-artifacts/superset-<dashboard>.png;
 - (browser) a native filter set through the URL reaches every chart's query;
 - (browser) the partner's viewer account sees the dashboards but cannot edit
-  them or open SQL Lab.
+  them or open SQL Lab;
+- (browser) the viewer logs in over HTTPS through pde's proxy (Caddy on a second
+  loopback address, Chromium trusting pde's local CA) and the dashboard draws.
 
 About two minutes, most of it Superset's first-run set-up.
 """
@@ -36,10 +38,12 @@ from pde import cassettes
 from pde.db import free_port
 from pde.services import browser as chromium
 from pde.services import superset as svc_mod
+from pde.services.proxy import Proxy
 from pde.services.superset import READER_ROLE, Superset
 from scrapers.fantasy.espn_league import league_url
 from tests.conftest import FIXTURES, ROOT, _admin, run_crawl
 from tests.dashboards import browser_login, render_dashboard
+from tests.helpers import free_ports_on, trusting_home
 
 ARTIFACTS = ROOT / "test-artifacts"
 DASHBOARDS = {"house-hunt": "House hunt", "pipeline-health": "Pipeline health",
@@ -496,3 +500,38 @@ def test_house_hunt_filters_apply_to_every_chart(live, browser):
     assert len(applied) == len(holders), applied
     assert all("beds" in cols for cols in applied.values()), applied
     page.context.close()
+
+
+@pytest.mark.browser
+def test_viewer_over_https_through_the_proxy(live, browser, tmp_path):
+    """The partner's browser: Superset's login, its CSRF check and redirects work over HTTPS behind Caddy."""
+    if shutil.which("caddy") is None:
+        pytest.fail("caddy is not installed: run scripts/system-deps.sh (apt-get install caddy)", pytrace=False)
+    address = "127.0.0.2"
+    base = free_ports_on(address, 2)
+    proxy = Proxy(home=tmp_path / "proxy", address=address, port=base,
+                  upstreams={"web": free_port(), "superset": live.port, "airflow": 0, "jupyter": 0})
+    proxy.start()
+    url = f"https://{address}:{base + 1}"
+    password = live.create_viewer("partner_https", "partner-https-pw-1")
+    try:
+        # a second Chromium beside the module's: its HOME trusts pde's local CA, as the partner's desktop does
+        partner = chromium.launch(browser.browser_type, "the partner's browser",
+                                  env=trusting_home(proxy.root_cert, tmp_path / "home"), allow=(address,))
+        try:
+            page = chromium.new_page(partner)
+            browser_login(page, url, "partner_https", password)
+            result = render_dashboard(page, url, "house-hunt")
+            page.wait_for_timeout(1000)
+            page.screenshot(path=str(tmp_path / "superset-over-https.png"), full_page=True)
+            ARTIFACTS.mkdir(exist_ok=True)
+            shutil.copy(tmp_path / "superset-over-https.png", ARTIFACTS / "superset-viewer-over-https.png")
+            cookies = {c["name"]: c for c in page.context.cookies()}
+            landed = page.url
+        finally:
+            partner.close()
+    finally:
+        proxy.stop()
+    assert landed.startswith(url + "/superset/dashboard/"), landed  # redirects kept the scheme and port
+    assert result.errors == [] and len(result.charts) >= 5, result.charts
+    assert cookies["session"]["secure"] is True  # marked Secure by the proxy; on loopback it stays plain

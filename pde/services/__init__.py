@@ -1,4 +1,4 @@
-"""Long-running services pde starts on this machine: ``pde up [airflow|superset|jupyter|web]``, ``pde down``.
+"""Long-running services pde starts on this machine: ``pde up [airflow|superset|jupyter|web|proxy]``, ``pde down``.
 
 Each service is a module here with ``up()``, ``down()`` and ``status()``
 (exit codes); :func:`register` adds the ``pde up``, ``pde down`` and
@@ -21,9 +21,14 @@ from dataclasses import dataclass
 
 from pde.db import DatabaseError, EmbeddedPostgres, database_url, pde_home
 
-SERVICES = ("airflow", "superset", "jupyter", "web")
-#: what a bare `pde up` starts; JupyterLab starts on request (`pde notebook`), `pde down` stops it too
+SERVICES = ("airflow", "superset", "jupyter", "web", "proxy")
+#: what a bare `pde up` starts; JupyterLab starts on request (`pde notebook`), `pde down` stops it too;
+#: the HTTPS proxy only when PDE_LISTEN asks for the home network (pde/services/proxy.py)
 DEFAULT_UP = ("airflow", "superset", "web")
+
+
+def default_up() -> tuple[str, ...]:
+    return DEFAULT_UP + (("proxy",) if os.environ.get("PDE_LISTEN", "").strip() else ())
 
 
 def _module(name: str):
@@ -72,7 +77,7 @@ def _names(args, default: tuple[str, ...] | None = None) -> list[str]:
 
 
 def cmd_up(args) -> int:
-    names = _names(args, DEFAULT_UP)
+    names = _names(args, default_up())
     if getattr(args, "celery", False):
         os.environ["PDE_AIRFLOW_EXECUTOR"] = "celery"
     code = 0
@@ -105,9 +110,11 @@ def cmd_status(args) -> int:
 def register(subparsers) -> None:
     """Add ``up``, ``down`` and ``status`` to the ``pde`` command."""
     choices = list(SERVICES)
-    up = subparsers.add_parser("up", help="start services on 127.0.0.1 (default: " + ", ".join(DEFAULT_UP) + ")")
+    up = subparsers.add_parser("up", help="start services on 127.0.0.1 (default: " + ", ".join(DEFAULT_UP)
+                               + "; and the HTTPS proxy when PDE_LISTEN is set)")
     up.add_argument("services", nargs="*", metavar="SERVICE",
-                    help="any of: " + ", ".join(choices) + " (default: " + ", ".join(DEFAULT_UP) + ")")
+                    help="any of: " + ", ".join(choices) + " (default: " + ", ".join(DEFAULT_UP) + ", proxy with "
+                         "PDE_LISTEN)")
     up.add_argument("--celery", action="store_true",
                     help="Airflow's CeleryExecutor: also Redis and a worker here (= PDE_AIRFLOW_EXECUTOR=celery)")
     up.set_defaults(func=cmd_up)

@@ -19,6 +19,14 @@ from pde.envs import CHROMIUM, CHROMIUM_ARGS
 OFFLINE_ARGS = [*CHROMIUM_ARGS, "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1"]
 
 
+def offline_args(allow: tuple[str, ...] = ()) -> list[str]:
+    """The offline flags, with more hosts allowed (the HTTPS proxy test's second loopback address)."""
+    if not allow:
+        return OFFLINE_ARGS
+    return [*CHROMIUM_ARGS, "--host-resolver-rules=MAP * ~NOTFOUND, "
+            + ", ".join(f"EXCLUDE {h}" for h in ("localhost", "127.0.0.1", *allow))]
+
+
 class ChromiumMissing(RuntimeError):
     """Chromium is not installed where PDE_CHROMIUM (default /usr/bin/chromium) says."""
 
@@ -32,16 +40,25 @@ def missing_message(why: str = "pde drives a real browser") -> str | None:
             "or point PDE_CHROMIUM at a Chromium binary.")
 
 
-def launch(playwright, why: str = "pde drives a real browser"):
-    """Headless Chromium from a running ``sync_playwright()``; raises ChromiumMissing when it is not installed."""
+def launch(playwright, why: str = "pde drives a real browser", env: dict[str, str] | None = None,
+           allow: tuple[str, ...] = ()):
+    """Headless Chromium from a running ``sync_playwright()`` (or its ``browser_type``, to start a second browser
+    beside a running one); raises ChromiumMissing when it is not installed.
+
+    env: the browser's environment (e.g. a HOME whose NSS database trusts pde's local CA, as a Linux desktop does);
+    allow: more hosts it may reach besides this machine's 127.0.0.1.
+    """
     missing = missing_message(why)
     if missing:
         raise ChromiumMissing(missing)
-    return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=OFFLINE_ARGS)
+    browser_type = getattr(playwright, "chromium", playwright)
+    return browser_type.launch(executable_path=CHROMIUM, headless=True, args=offline_args(allow),
+                                      **({"env": env} if env is not None else {}))
 
 
 @contextmanager
-def chromium(why: str = "pde drives a real browser") -> Iterator:
+def chromium(why: str = "pde drives a real browser", env: dict[str, str] | None = None,
+             allow: tuple[str, ...] = ()) -> Iterator:
     """``with chromium() as browser:``: Playwright started, Chromium launched, both closed after."""
     missing = missing_message(why)
     if missing:
@@ -49,7 +66,7 @@ def chromium(why: str = "pde drives a real browser") -> Iterator:
     from playwright.sync_api import sync_playwright  # lazy: Playwright starts a driver; only the PDF and tests need it
 
     with sync_playwright() as pw:
-        browser = launch(pw, why)
+        browser = launch(pw, why, env, allow)
         try:
             yield browser
         finally:

@@ -6,6 +6,11 @@
     /quarantine/NAME  the quarantined rows of one source and why (admins)
     /upload           POST: files into the inbox (admins)
     /files/exports/NAME, /files/reports/NAME   the files themselves
+    /ca.crt           the HTTPS proxy's root certificate, for the partner's device to trust (no login)
+    /auth/operations  the proxy's gate to Airflow and JupyterLab (Caddy's forward_auth): admins pass
+
+Reached through the HTTPS proxy (pde/services/proxy.py; uvicorn takes the scheme from Caddy's
+X-Forwarded-Proto), the page links the proxied HTTPS ports and marks its cookie Secure.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from starlette.templating import Jinja2Templates
 
 from pde.db import PROJECT_ROOT, DatabaseError, database_url, pde_home
 from pde.schedule import inbox
+from pde.services.proxy import Proxy
 from pde.services.superset import _secret
 from pde.web import records, users
 
@@ -37,17 +43,36 @@ def _port(var: str, default: int) -> int:
     return int(os.environ.get(var) or default)
 
 
-def links() -> dict:
-    """Where the other services are (their own ports, on this machine's loopback by default)."""
-    superset = f"http://127.0.0.1:{_port('PDE_SUPERSET_PORT', 8088)}"
+def _proxied(request: Request | None) -> dict[str, str] | None:
+    """{service: base URL} when the request came through pde's HTTPS proxy (it names its ports), else None."""
+    if request is None or request.url.scheme != "https" or "x-pde-proxy" not in request.headers:
+        return None
+    host = request.url.hostname or ""
+    host = f"[{host}]" if ":" in host else host
+    out = {}
+    for item in request.headers["x-pde-proxy"].split():
+        name, _, port = item.partition("=")
+        if port.isdigit():
+            out[name] = f"https://{host}:{port}"
+    return out
+
+
+def links(request: Request | None = None) -> dict:
+    """Where the other services are: their own ports on this machine's loopback, or the proxy's HTTPS ports."""
+    proxied = _proxied(request)
+    local = {"superset": f"http://127.0.0.1:{_port('PDE_SUPERSET_PORT', 8088)}",
+             "airflow": f"http://127.0.0.1:{_port('PDE_AIRFLOW_PORT', 8080)}",
+             "jupyter": f"http://127.0.0.1:{_port('PDE_JUPYTER_PORT', 8888)}"}
+    if proxied is not None:  # Airflow and JupyterLab only when the proxy opens them (PDE_PROXY_OPERATIONS=1)
+        local = {name: proxied.get(name) for name in local}
+    superset = local["superset"] or ""
     dashboards = []
     for f in sorted((PROJECT_ROOT / "superset" / "assets" / "dashboards").glob("*.yaml")):
         doc = yaml.safe_load(f.read_text())
         title = doc.get("title") or doc.get("dashboard_title")
         dashboards.append((title, f"{superset}/superset/dashboard/{doc['slug']}/"))
-    return {"superset": superset, "dashboards": dashboards,
-            "airflow": f"http://127.0.0.1:{_port('PDE_AIRFLOW_PORT', 8080)}",
-            "jupyter": f"http://127.0.0.1:{_port('PDE_JUPYTER_PORT', 8888)}/lab"}
+    return {"superset": superset, "dashboards": dashboards, "airflow": local["airflow"],
+            "jupyter": local["jupyter"] and local["jupyter"] + "/lab", "proxied": proxied is not None}
 
 
 def _user(request: Request) -> tuple[str, str] | None:
@@ -67,7 +92,7 @@ async def home(request: Request) -> Response:
     user = _user(request)
     if user is None:
         return _login_first(request)
-    ctx = {"request": request, "user": user[0], "admin": user[1] == "admin", "links": links(),
+    ctx = {"request": request, "user": user[0], "admin": user[1] == "admin", "links": links(request),
            "exports": records.files(records.exports_dir()),
            "reports": records.files(records.reports_dir(), (".html", ".ipynb", ".pdf")),
            "message": request.query_params.get("message", "")}
@@ -163,13 +188,59 @@ async def healthz(request: Request) -> Response:
     return PlainTextResponse("ok")
 
 
+async def ca_certificate(request: Request) -> Response:
+    """The local CA's root certificate (public): a phone or laptop installs it to trust the HTTPS proxy."""
+    path = Proxy.default().root_cert
+    if os.environ.get("PDE_TLS_CERT") or not path.is_file():
+        return PlainTextResponse("This pde has no local CA certificate to install (it is not serving HTTPS through "
+                                 "its own CA, or uses your own certificate).", status_code=404)
+    return Response(path.read_bytes(), media_type="application/x-x509-ca-cert",
+                    headers={"Content-Disposition": 'attachment; filename="pde-local-ca.crt"'})
+
+
+async def operations_gate(request: Request) -> Response:
+    """Caddy asks here before it lets a request through to Airflow or JupyterLab (PDE_PROXY_OPERATIONS=1).
+
+    The home page's session cookie is sent to every port of the same host, so one admin login opens them;
+    Airflow's and JupyterLab's own logins still follow.
+    """
+    user = _user(request)
+    if user is not None and user[1] == "admin":
+        return PlainTextResponse("ok")
+    home = (_proxied(request) or {}).get("web")
+    if user is None and home:
+        return RedirectResponse(f"{home}/login?next=/", status_code=303)
+    return _forbidden()
+
+
+class SecureCookiesOverHttps:
+    """Marks every cookie Secure on requests that came over HTTPS (through the proxy); plain loopback is untouched."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope.get("scheme") != "https":
+            return await self.app(scope, receive, send)
+
+        async def send_secure(message):
+            if message["type"] == "http.response.start":
+                message["headers"] = [(k, v + b"; secure" if k.lower() == b"set-cookie" and b"secure" not in v.lower()
+                                       else v) for k, v in message.get("headers", [])]
+            await send(message)
+
+        return await self.app(scope, receive, send_secure)
+
+
 def create_app(db_url: str | None = None) -> Starlette:
     key = _secret(pde_home() / "web" / "session-key", "PDE_WEB_SECRET_KEY", nbytes=32)[0]
     app = Starlette(routes=[
         Route("/", home), Route("/login", login, methods=["GET", "POST"]), Route("/logout", logout),
         Route("/events", events), Route("/quarantine/{spider}", quarantine), Route("/upload", upload, methods=["POST"]),
-        Route("/files/{kind:str}/{name:str}", file), Route("/healthz", healthz),
-    ], middleware=[Middleware(SessionMiddleware, secret_key=key, session_cookie="pde_session", same_site="strict",
+        Route("/files/{kind:str}/{name:str}", file), Route("/healthz", healthz), Route("/ca.crt", ca_certificate),
+        Route("/auth/operations", operations_gate),
+    ], middleware=[Middleware(SecureCookiesOverHttps),
+                   Middleware(SessionMiddleware, secret_key=key, session_cookie="pde_session", same_site="strict",
                               https_only=os.environ.get("PDE_WEB_HTTPS") == "1", max_age=14 * 24 * 3600)])
     app.state.database_url = db_url or os.environ.get("DATABASE_URL") or database_url(start=False)
     return app
