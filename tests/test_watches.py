@@ -506,3 +506,18 @@ def test_pde_watches_dag_sends_once_and_the_link_opens_the_event_on_the_home_pag
             cur.execute(f'DROP DATABASE IF EXISTS "{data}" WITH (FORCE)')
             cur.execute(f'DROP DATABASE IF EXISTS "{meta}" WITH (FORCE)')
         admin.close()
+
+
+def test_links_go_where_people_open_the_home_page(monkeypatch):
+    """PDE_PUBLIC_URL, else the HTTPS proxy's home page when PDE_LISTEN is set, else the local page."""
+    from pde.schedule.watches import event_link
+
+    for name in ("PDE_PUBLIC_URL", "PDE_LISTEN", "PDE_PROXY_PORT", "PDE_PROXY_NAMES"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PDE_WEB_PORT", "8123")
+    assert event_link(7) == "http://127.0.0.1:8123/events#event-7"
+    monkeypatch.setenv("PDE_LISTEN", "192.168.1.20")
+    monkeypatch.setenv("PDE_PROXY_PORT", "9443")
+    assert event_link(7) == "https://192.168.1.20:9443/events#event-7"
+    monkeypatch.setenv("PDE_PUBLIC_URL", "https://pde.home.arpa:8443/")
+    assert event_link(7) == "https://pde.home.arpa:8443/events#event-7"

@@ -60,6 +60,7 @@ from pde.schedule.alerts import alert_urls
 from pde.schedule.assets import table_asset
 from pde.schedule.config import START_DATE, ConfigError, config_path, load_config, normalise_secrets, spider_config
 from pde.schedule.tasks import data_database_url, runtime_overlay
+from pde.services.proxy import home_url as proxy_home_url
 from pde.services.web import Web
 
 log = logging.getLogger(__name__)
@@ -520,8 +521,8 @@ def load_watches(config: dict | None = None, overlay: dict | None = None) -> lis
 
 # -- evaluating and sending ---------------------------------------------------------------------------
 def public_url() -> str:
-    """Where people open the home page: PDE_PUBLIC_URL (e.g. the HTTPS proxy's address), else the local one."""
-    return (os.environ.get("PDE_PUBLIC_URL") or Web.default().base_url).rstrip("/")
+    """Where people open the home page: PDE_PUBLIC_URL, else the HTTPS proxy's (PDE_LISTEN), else the local one."""
+    return (os.environ.get("PDE_PUBLIC_URL") or proxy_home_url() or Web.default().base_url).rstrip("/")
 
 
 def event_link(event_id: int, base: str | None = None) -> str:

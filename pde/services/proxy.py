@@ -311,6 +311,14 @@ class Proxy:
         return True
 
 
+def home_url() -> str | None:
+    """The home page's HTTPS address on the home network when PDE_LISTEN is set (what watch alerts link to)."""
+    if not listen_address():
+        return None
+    proxy = Proxy.default()
+    return f"https://{_url_host(proxy.public_host())}:{proxy.port}"
+
+
 def fingerprint(path: Path) -> str:
     """SHA-256 of the certificate (DER), as browsers and phones show it: AB:CD:..."""
     der = ssl.PEM_cert_to_DER_cert(path.read_text())
