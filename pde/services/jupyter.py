@@ -19,11 +19,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -32,6 +29,7 @@ from pathlib import Path
 from pde.db import PROJECT_ROOT, connect, pde_home
 from pde.migrate import migrate
 from pde.services import start_database
+from pde.services.process import Background
 from pde.services.superset import _secret
 
 VENV = ".venv-notebook"
@@ -71,17 +69,12 @@ def install(quiet: bool = False) -> Path:
     return venv
 
 
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (FileNotFoundError, IndexError):
-        return False
-
-
 @dataclass
-class Jupyter:
+class Jupyter(Background):
     """One JupyterLab server: its state folder and where it serves."""
+
+    title = "JupyterLab"
+    error = JupyterError
 
     home: Path
     port: int = DEFAULT_PORT
@@ -113,13 +106,6 @@ class Jupyter:
     def url(self) -> str:
         return f"{self.base_url}/lab?token={self.token()}"
 
-    def pid(self) -> int | None:
-        try:
-            pid = int(self.pidfile.read_text().strip())
-        except (FileNotFoundError, ValueError):
-            return None
-        return pid if _alive(pid) else None
-
     def healthy(self) -> bool:
         """The server answers its API with our token."""
         req = urllib.request.Request(f"{self.base_url}/api/status", headers={"Authorization": f"token {self.token()}"})
@@ -145,10 +131,7 @@ class Jupyter:
         self.home.mkdir(parents=True, exist_ok=True)
         os.chmod(self.home, 0o700)
 
-        with socket.socket() as probe:
-            if probe.connect_ex((self.host, self.port)) == 0:
-                raise JupyterError(f"port {self.port} on {self.host} is taken by another program; "
-                                   f"set PDE_JUPYTER_PORT to a free port")
+        self.refuse_taken_port(self.host, self.port, "PDE_JUPYTER_PORT")
         python = venv_dir() / "bin" / "python"
         if not python.exists():
             raise JupyterError(f"{python} is missing: run `make setup` (or `pde notebook`, which installs it)")
@@ -160,46 +143,9 @@ class Jupyter:
                "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
         if os.geteuid() == 0:
             cmd.append("--allow-root")  # containers and CI run as root; the server still binds loopback only
-        log = self.logfile.open("ab")
-        proc = self._proc = subprocess.Popen(cmd, env=self.env(database_url), stdout=log, stderr=subprocess.STDOUT,
-                                             stdin=subprocess.DEVNULL, cwd=self.root, start_new_session=True)
-        log.close()
-        self.pidfile.write_text(f"{proc.pid}\n")
-        deadline = time.monotonic() + timeout
-        while not self.healthy():
-            if proc.poll() is not None:
-                self.pidfile.unlink(missing_ok=True)
-                raise JupyterError(f"JupyterLab exited while starting (code {proc.returncode}); is port {self.port} "
-                                   f"taken? Set PDE_JUPYTER_PORT. Log {self.logfile}:\n{self.log_tail()}")
-            if time.monotonic() > deadline:
-                self.stop()
-                raise JupyterError(f"JupyterLab did not answer on {self.base_url} within {timeout:.0f} s; "
-                                   f"log {self.logfile}:\n{self.log_tail()}")
-            time.sleep(0.3)
-
-    def log_tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.logfile.read_text(errors="replace").splitlines()[-lines:])
-        except FileNotFoundError:
-            return "(no log)"
-
-    def stop(self, timeout: float = 20) -> bool:
-        pid = self.pid()
-        if pid is None:
-            self.pidfile.unlink(missing_ok=True)
-            return False
-        os.kill(pid, signal.SIGTERM)  # the server shuts its kernels down, then exits
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and _alive(pid):
-            proc = getattr(self, "_proc", None)
-            if proc is not None and proc.pid == pid:
-                proc.poll()
-            time.sleep(0.1)
-        if _alive(pid):
-            os.killpg(pid, signal.SIGKILL)
-        self.pidfile.unlink(missing_ok=True)
-        return True
-
+        proc = self.spawn(cmd, self.env(database_url), self.root)
+        self.wait_ready(proc, self.healthy, timeout, self.base_url, every=0.3,
+                        hint=f"; is port {self.port} taken? Set PDE_JUPYTER_PORT")
 
 def up() -> int:
     install()

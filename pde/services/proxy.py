@@ -25,18 +25,16 @@ import errno
 import hashlib
 import os
 import shutil
-import signal
 import socket
 import ssl
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pde.db import pde_home
 from pde.services import Action, register_actions
-from pde.services.superset import _alive
+from pde.services.process import Background
 
 DEFAULT_PORT = 8443
 #: the services behind the proxy, in port order from PDE_PROXY_PORT: (name, title, upstream port variable, default)
@@ -83,8 +81,11 @@ def _local_names() -> list[str]:
 
 
 @dataclass
-class Proxy:
+class Proxy(Background):
     """One Caddy: its state folder, the address it listens on, and what it forwards where."""
+
+    title = "caddy"
+    error = ProxyError
 
     home: Path
     address: str
@@ -227,13 +228,6 @@ class Proxy:
                 "XDG_CONFIG_HOME": str(self.home / "xdg-config"), "HOME": str(self.home)}
 
     # -- running ---------------------------------------------------------------------------------
-    def pid(self) -> int | None:
-        try:
-            pid = int(self.pidfile.read_text().strip())
-        except (FileNotFoundError, ValueError):
-            return None
-        return pid if _alive(pid) else None
-
     def listening(self) -> bool:
         """Every proxied port accepts connections on the address."""
         host = "127.0.0.1" if self.address == "0.0.0.0" else "::1" if self.address == "::" else self.address
@@ -255,22 +249,9 @@ class Proxy:
         self.caddyfile.write_text(self.render())
         os.chmod(self.caddyfile, 0o600)
         cmd = [caddy, "run", "--config", str(self.caddyfile), "--adapter", "caddyfile"]
-        log = self.logfile.open("ab")
-        proc = self._proc = subprocess.Popen(cmd, cwd=self.home, env=self.env(), stdout=log, stderr=subprocess.STDOUT,
-                                             stdin=subprocess.DEVNULL, start_new_session=True)
-        log.close()
-        self.pidfile.write_text(f"{proc.pid}\n")
-        deadline = time.monotonic() + timeout
-        while not (self.listening() and self.certificates_ready()):
-            if proc.poll() is not None:
-                self.pidfile.unlink(missing_ok=True)
-                raise ProxyError(f"caddy exited while starting (code {proc.returncode}); log {self.logfile}:\n"
-                                 f"{self.log_tail()}")
-            if time.monotonic() > deadline:
-                self.stop()
-                raise ProxyError(f"caddy did not listen on {self.address} within {timeout:.0f} s; log "
-                                 f"{self.logfile}:\n{self.log_tail()}")
-            time.sleep(0.1)
+        proc = self.spawn(cmd, self.env(), self.home)
+        self.wait_ready(proc, lambda: self.listening() and self.certificates_ready(), timeout, self.address,
+                        every=0.1)
 
     def current(self) -> bool:
         """Running, listening, and with the configuration these settings give."""
@@ -286,30 +267,6 @@ class Proxy:
             return True
         issued = list((self.data_dir / "certificates" / "local").glob("*/*.crt"))
         return self.root_cert.exists() and len(issued) >= len(self.host_names())
-
-    def log_tail(self, lines: int = 20) -> str:
-        try:
-            return "\n".join(self.logfile.read_text(errors="replace").splitlines()[-lines:])
-        except FileNotFoundError:
-            return "(no log)"
-
-    def stop(self, timeout: float = 15) -> bool:
-        pid = self.pid()
-        if pid is None:
-            self.pidfile.unlink(missing_ok=True)
-            return False
-        os.kill(pid, signal.SIGTERM)  # caddy finishes the requests in flight, then exits
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and _alive(pid):
-            proc = getattr(self, "_proc", None)
-            if proc is not None and proc.pid == pid:
-                proc.poll()
-            time.sleep(0.05)
-        if _alive(pid):
-            os.killpg(pid, signal.SIGKILL)
-        self.pidfile.unlink(missing_ok=True)
-        return True
-
 
 def home_url() -> str | None:
     """The home page's HTTPS address on the home network when PDE_LISTEN is set (what watch alerts link to)."""

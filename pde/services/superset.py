@@ -27,7 +27,6 @@ import os
 import random
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -48,6 +47,7 @@ from pde.db import (
 )
 from pde.migrate import migrate
 from pde.services import Action, register_actions, service_main
+from pde.services.process import Background
 
 log = logging.getLogger(__name__)
 SUPERSET_DIR = PROJECT_ROOT / "superset"
@@ -158,19 +158,13 @@ def _with_credentials(url: str, user: str, password: str, dbname: str | None = N
     return urlunsplit((scheme, netloc, "/" + (dbname or u.path.lstrip("/")), u.query, ""))
 
 
-def _alive(pid: int) -> bool:
-    """Running (a zombie that exited but was not reaped yet counts as gone)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (FileNotFoundError, IndexError):
-        return False
-
-
 # -- the service ------------------------------------------------------------------------
 @dataclass
-class Superset:
+class Superset(Background):
     """One Superset: its state folder, the data it reads and where it serves."""
+
+    title = "Superset"
+    error = SupersetError
 
     home: Path
     data_url: str
@@ -299,13 +293,6 @@ class Superset:
         return proc.stdout
 
     # -- serving ---------------------------------------------------------------------
-    def pid(self) -> int | None:
-        try:
-            pid = int(self.pidfile.read_text().strip())
-        except (FileNotFoundError, ValueError):
-            return None
-        return pid if _alive(pid) else None
-
     def healthy(self) -> bool:
         import requests  # lazy: every `pde` command loads this module; only Superset's API needs requests
 
@@ -319,47 +306,12 @@ class Superset:
             return
         if not hasattr(self, "_metadata_url"):
             self.prepare()
-        log = self.logfile.open("ab")
         cmd = [self._bin("gunicorn"), "-w", str(self.workers), "-k", "gthread", "--threads", "4",
                "-b", f"{self.host}:{self.port}", "--timeout", "120", "--graceful-timeout", "5",
                "--no-control-socket", "--pid", str(self.pidfile), "superset.app:create_app()"]
-        proc = self._proc = subprocess.Popen(cmd, env=self.env(), stdout=log, stderr=subprocess.STDOUT,
-                                             cwd=self.home, start_new_session=True)
-        log.close()
-        deadline = time.monotonic() + timeout
-        while not self.healthy():
-            if proc.poll() is not None:
-                raise SupersetError(f"Superset exited while starting (code {proc.returncode}); "
-                                    f"log {self.logfile}:\n{self.log_tail()}")
-            if time.monotonic() > deadline:
-                self.stop()
-                raise SupersetError(f"Superset did not answer on {self.base_url} within {timeout:.0f} s; "
-                                    f"log {self.logfile}:\n{self.log_tail()}")
-            time.sleep(0.5)
+        proc = self.spawn(cmd, self.env(), self.home, write_pid=False)  # gunicorn writes its own (--pid)
+        self.wait_ready(proc, self.healthy, timeout, self.base_url, every=0.5)
 
-    def log_tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.logfile.read_text(errors="replace").splitlines()[-lines:])
-        except FileNotFoundError:
-            return "(no log)"
-
-    def stop(self, timeout: float = 20) -> bool:
-        pid = self.pid()
-        if pid is None:
-            return False
-        os.kill(pid, signal.SIGTERM)  # gunicorn's master stops its workers gracefully
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and _alive(pid):
-            proc = getattr(self, "_proc", None)
-            if proc is not None and proc.pid == pid:
-                proc.poll()  # reap our own child, or it lingers as a zombie
-            time.sleep(0.1)
-        if _alive(pid):
-            os.killpg(pid, signal.SIGKILL)
-        self.pidfile.unlink(missing_ok=True)
-        return True
-
-    # -- talking to it ---------------------------------------------------------------
     def session(self, user: str | None = None, password: str | None = None):
         """A requests session logged in through the API (JWT), with a CSRF token for writes."""
         import requests  # lazy: every `pde` command loads this module; only Superset's API needs requests

@@ -15,11 +15,7 @@ from __future__ import annotations
 
 import getpass
 import os
-import signal
-import socket
-import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -29,7 +25,7 @@ from pde.db import PROJECT_ROOT, connect, pde_home
 from pde.envs import airflow_python
 from pde.migrate import migrate
 from pde.services import Action, register_actions, start_database
-from pde.services.jupyter import _alive
+from pde.services.process import Background
 from pde.services.superset import _secret
 from pde.web import users
 
@@ -41,8 +37,11 @@ class WebError(RuntimeError):
 
 
 @dataclass
-class Web:
+class Web(Background):
     """The home page server: its state folder and where it serves."""
+
+    title = "the home page"
+    error = WebError
 
     home: Path
     port: int = DEFAULT_PORT
@@ -64,13 +63,6 @@ class Web:
     def base_url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    def pid(self) -> int | None:
-        try:
-            pid = int(self.pidfile.read_text().strip())
-        except (FileNotFoundError, ValueError):
-            return None
-        return pid if _alive(pid) else None
-
     def healthy(self) -> bool:
         try:
             with urllib.request.urlopen(f"{self.base_url}/healthz", timeout=3) as r:
@@ -83,51 +75,10 @@ class Web:
             return
         self.home.mkdir(parents=True, exist_ok=True)
         os.chmod(self.home, 0o700)
-        with socket.socket() as probe:
-            if probe.connect_ex((self.host, self.port)) == 0:
-                raise WebError(f"port {self.port} on {self.host} is taken by another program; "
-                               f"set PDE_WEB_PORT to a free port")
-        cmd = uvicorn_command(self.host, self.port)
+        self.refuse_taken_port(self.host, self.port, "PDE_WEB_PORT")
         env = {**os.environ, "DATABASE_URL": database_url, "PDE_HOME": str(pde_home())}
-        log = self.logfile.open("ab")
-        proc = self._proc = subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                             stdin=subprocess.DEVNULL, start_new_session=True)
-        log.close()
-        self.pidfile.write_text(f"{proc.pid}\n")
-        deadline = time.monotonic() + timeout
-        while not self.healthy():
-            if proc.poll() is not None:
-                self.pidfile.unlink(missing_ok=True)
-                raise WebError(f"the home page exited while starting (code {proc.returncode}); "
-                               f"log {self.logfile}:\n{self.log_tail()}")
-            if time.monotonic() > deadline:
-                self.stop()
-                raise WebError(f"the home page did not answer on {self.base_url} within {timeout:.0f} s; "
-                               f"log {self.logfile}:\n{self.log_tail()}")
-            time.sleep(0.2)
-
-    def log_tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.logfile.read_text(errors="replace").splitlines()[-lines:])
-        except FileNotFoundError:
-            return "(no log)"
-
-    def stop(self, timeout: float = 15) -> bool:
-        pid = self.pid()
-        if pid is None:
-            self.pidfile.unlink(missing_ok=True)
-            return False
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and _alive(pid):
-            proc = getattr(self, "_proc", None)
-            if proc is not None and proc.pid == pid:
-                proc.poll()
-            time.sleep(0.1)
-        if _alive(pid):
-            os.killpg(pid, signal.SIGKILL)
-        self.pidfile.unlink(missing_ok=True)
-        return True
+        proc = self.spawn(uvicorn_command(self.host, self.port), env, PROJECT_ROOT)
+        self.wait_ready(proc, self.healthy, timeout, self.base_url)
 
 
 def uvicorn_command(host: str, port: int) -> list[str]:
