@@ -235,16 +235,15 @@ def test_dagbag_loads_one_dag_per_spider_with_schedule_tags_retries(airflow_runs
     assert results["dags"]["zillow_listings"]["tags"] == ["crawl", "housing"]
     assert results["dags"]["plaid_transactions"]["schedule"] == "0 */6 * * *"  # the spider's own attribute
     assert "housing.listings" in results["dags"]["housing_export"]["schedule"]
-    assert results["parse_s"] < 1.0, f"parsing dags/ took {results['parse_s']:.2f}s"
 
 
-def test_project_dags_parse_fast_without_importing_spiders(airflow_runs):
-    """The real dags/ with the real dags/crawls.yaml: no import errors, under 1 s, Scrapy never imported."""
+def test_project_dags_parse_without_importing_spiders(airflow_runs):
+    """The real dags/ with the real dags/crawls.yaml: no import errors, Scrapy never imported (what keeps parsing
+    fast; the time itself is a benchmark, benchmarks/airflow_parse.py, not a timed test)."""
     project = airflow_runs[0]["project"]
     assert project["import_errors"] == {}
     assert set(spider_registry()) <= set(project["dags"])
     assert project["imported"] == [], "parsing dags/ imported Scrapy or a spider module"
-    assert project["parse_s"] < 1.0, f"parsing dags/ took {project['parse_s']:.2f}s"
 
 
 # ---------------------------------------------------------------------------
