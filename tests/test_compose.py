@@ -74,7 +74,11 @@ def test_celery_profile_holds_redis_and_the_worker_only(compose):
     assert all(compose["services"][n]["profiles"] == ["celery"] for n in profiled)
     env = compose["services"]["airflow-worker"]["environment"]
     assert env["AIRFLOW__CELERY__BROKER_URL"] == "redis://redis:6379/0"
-    assert "celery" in compose["services"]["airflow-worker"]["build"]["dockerfile_inline"]
+    # the image installs from uv.lock only (the groups `make setup` syncs into .venv-airflow), Celery included
+    build = compose["services"]["airflow-worker"]["build"]["dockerfile_inline"]
+    assert "uv sync --frozen --no-dev --group airflow --group web" in build and "pip install" not in build
+    lock = (ROOT / "uv.lock").read_text()
+    assert 'name = "apache-airflow-providers-celery"' in lock and 'name = "redis"' in lock
 
 
 def test_images_are_pinned_and_builds_have_what_they_copy(compose):
