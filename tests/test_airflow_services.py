@@ -19,6 +19,7 @@ import sys
 import urllib.error
 import urllib.request
 import uuid
+from pathlib import Path
 
 import psycopg2
 import pytest
@@ -243,6 +244,8 @@ def test_up_runs_a_crawl_dag_and_what_depends_on_it_then_down_stops_everything(l
     leaked = [str(p) for p in logs.rglob("*") if p.is_file() and CODE in p.read_text(errors="replace")]
     assert leaked == [], "a credential reached a log file"
 
+    _airflow_through_the_https_proxy(env, password)
+
     down = subprocess.run([sys.executable, "-m", "pde.services.airflow", "down"], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120)
     assert down.returncode == 0 and "Airflow stopped" in down.stdout, down.stderr
@@ -252,3 +255,52 @@ def test_up_runs_a_crawl_dag_and_what_depends_on_it_then_down_stops_everything(l
     status = subprocess.run([sys.executable, "-m", "pde.services.airflow", "status"], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=60)
     assert status.returncode == 3 and "not (fully) running" in status.stdout
+
+
+def _airflow_through_the_https_proxy(env: dict, password: str) -> None:
+    """The user, on another device: the home page's admin opens Airflow through Caddy (PDE_PROXY_OPERATIONS=1),
+    logs in to Airflow there and sees the DAGs; its UI must work under the proxied HTTPS address."""
+    import shutil
+
+    from pde.db import free_port
+    from pde.services.browser import ChromiumMissing, chromium, new_page
+    from tests.conftest import run_pde
+    from tests.helpers import free_ports_on, trusting_home
+
+    address = "127.0.0.4"
+    base = free_ports_on(address, 4)
+    home_password = "home-admin-" + uuid.uuid4().hex[:8]
+    proxy_env = {**env, "PDE_LISTEN": address, "PDE_PROXY_PORT": str(base), "PDE_PROXY_OPERATIONS": "1",
+                 "PDE_WEB_PORT": str(free_port()), "PDE_JUPYTER_PORT": str(free_port()),
+                 "PDE_SUPERSET_ADMIN_PASSWORD": home_password}
+    shot = Path(env["PDE_HOME"]) / "airflow-through-proxy.png"
+    try:
+        up = run_pde("up", "web", "proxy", env=proxy_env, timeout=180)
+        assert up.returncode == 0, up.stdout + up.stderr
+        ca = Path(env["PDE_HOME"]) / "proxy" / "data" / "pki" / "authorities" / "local" / "root.crt"
+        airflow = f"https://{address}:{base + 2}"
+        with chromium("the user's browser on another device", env=trusting_home(ca, Path(env["PDE_HOME"]) / "desk"),
+                      allow=(address,)) as browser:
+            page = new_page(browser, 1300, 900)
+            page.goto(f"https://{address}:{base}/")
+            page.fill("#username", "admin")
+            page.fill("#password", home_password)
+            page.click("#login")
+            page.click("#operations a:text('Airflow')")
+            page.wait_for_url(f"{airflow}/**")
+            page.wait_for_selector("input[name=username]", timeout=60_000)  # Airflow's own login, proxied
+            page.fill("input[name=username]", "admin")
+            page.fill("input[name=password]", password)
+            page.keyboard.press("Enter")
+            page.wait_for_function("!location.pathname.includes('/login')", timeout=60_000)
+            page.goto(f"{airflow}/dags")
+            page.wait_for_selector("a:text-is('selftest_things')", timeout=60_000)  # the DAG list, logged in
+            assert page.url.startswith(f"{airflow}/dags"), page.url  # never sent to the plain 127.0.0.1 address
+            page.screenshot(path=str(shot))
+    except ChromiumMissing as exc:
+        pytest.fail(str(exc), pytrace=False)
+    finally:
+        run_pde("down", "proxy", "web", env=proxy_env, timeout=60)
+    artifacts = ROOT / "test-artifacts"
+    artifacts.mkdir(exist_ok=True)
+    shutil.copy(shot, artifacts / "proxy-airflow.png")
