@@ -19,7 +19,8 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from pde.db import DatabaseError, EmbeddedPostgres, database_url, pde_home
+from pde.db import DatabaseError, EmbeddedPostgres, connect, database_url, pde_home
+from pde.migrate import migrate
 
 SERVICES = ("airflow", "superset", "jupyter", "web", "proxy")
 #: what a bare `pde up` starts; JupyterLab starts on request (`pde notebook`), `pde down` stops it too;
@@ -58,6 +59,18 @@ def start_database() -> str:
     if not was_running:
         _marker().parent.mkdir(parents=True, exist_ok=True)
         _marker().write_text(f"{pg.port}\n")
+    return url
+
+
+def migrated_database() -> str:
+    """start_database(), then its schema brought up to date: the pages and notebooks read tables a fresh database
+    does not have yet."""
+    url = start_database()
+    conn = connect(url)
+    try:
+        migrate(conn, log=lambda m: None)
+    finally:
+        conn.close()
     return url
 
 

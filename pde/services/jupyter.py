@@ -26,9 +26,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from pde.db import PROJECT_ROOT, connect, pde_home
-from pde.migrate import migrate
-from pde.services import start_database
+from pde.db import PROJECT_ROOT, pde_home
+from pde.services import migrated_database
 from pde.services.process import Background
 from pde.services.superset import _secret
 
@@ -149,13 +148,7 @@ class Jupyter(Background):
 
 def up() -> int:
     install()
-    url = start_database()
-
-    conn = connect(url)
-    try:
-        migrate(conn, log=lambda m: None)
-    finally:
-        conn.close()
+    url = migrated_database()
     svc = Jupyter.default()
     if not (svc.pid() and svc.healthy()):
         print(f"starting JupyterLab on {svc.base_url} (log {svc.logfile})", flush=True)

@@ -21,10 +21,9 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from pde.db import PROJECT_ROOT, connect, pde_home
+from pde.db import PROJECT_ROOT, pde_home
 from pde.envs import airflow_python
-from pde.migrate import migrate
-from pde.services import Action, register_actions, start_database
+from pde.services import Action, migrated_database, register_actions
 from pde.services.process import Background
 from pde.services.superset import _secret
 from pde.web import users
@@ -97,12 +96,7 @@ def first_admin() -> str | None:
 
 
 def up() -> int:
-    url = start_database()
-    conn = connect(url)
-    try:
-        migrate(conn, log=lambda m: None)  # the page reads platform.runs; a fresh database has none yet
-    finally:
-        conn.close()
+    url = migrated_database()  # the page reads platform.runs; a fresh database has none yet
     svc = Web.default()
     where = first_admin()
     if not (svc.pid() and svc.healthy()):
@@ -116,12 +110,7 @@ def up() -> int:
 
 def serve(args) -> int:
     """In the foreground, for a container (docker-compose.yml's ``web``) or a service manager; Ctrl-C stops it."""
-    url = start_database()
-    conn = connect(url)
-    try:
-        migrate(conn, log=lambda m: None)
-    finally:
-        conn.close()
+    url = migrated_database()  # the page reads platform.runs; a fresh database has none yet
     where = first_admin()
     print(f"Home page: http://{args.host}:{args.port}/ (Ctrl-C stops it)"
           + (f"; user admin, password in {where}" if where else ""), flush=True)
