@@ -27,6 +27,7 @@ import pytest
 from pde import cassettes
 from pde.runs import crawl_command
 from tests.conftest import ROOT, TEST_SETTINGS, _admin, prepare_database, reachable, run_crawl
+from tests.helpers import free_ports_on
 from tests.test_machinery import _wait_for, rows, things_cassette
 
 IS_ROOT = os.geteuid() == 0
@@ -430,9 +431,13 @@ def test_make_up_down_up_from_the_makefile(tmp_path):
 
     home = reachable(Path(tempfile.mkdtemp(prefix="pde-test-make-")))  # the postgres user must reach it
     ports = {name: str(free_port()) for name in ("PDE_PG_PORT", "PDE_AIRFLOW_PORT", "PDE_SUPERSET_PORT",
-                                                 "PDE_AIRFLOW_LOG_PORT", "PDE_AIRFLOW_TRIGGER_LOG_PORT")}
+                                                 "PDE_AIRFLOW_LOG_PORT", "PDE_AIRFLOW_TRIGGER_LOG_PORT",
+                                                 "PDE_WEB_PORT")}
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "DATABASE_URL", "PDE_"))}
     env.update({"PDE_HOME": str(home), **ports})
+    # the partner's browser too: PDE_LISTEN makes `make up` start the HTTPS proxy, `make down` stop it
+    network, proxy_port = "127.0.0.5", free_ports_on("127.0.0.5", 2)
+    env.update({"PDE_LISTEN": network, "PDE_PROXY_PORT": str(proxy_port)})
 
     def make(target):
         return subprocess.run(["make", target], cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
@@ -441,11 +446,16 @@ def test_make_up_down_up_from_the_makefile(tmp_path):
         first = make("up")
         assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
         assert f"Airflow is running: http://127.0.0.1:{ports['PDE_AIRFLOW_PORT']}" in first.stdout
-        for name in ("PDE_AIRFLOW_PORT", "PDE_AIRFLOW_LOG_PORT", "PDE_AIRFLOW_TRIGGER_LOG_PORT", "PDE_SUPERSET_PORT"):
+        for name in ("PDE_AIRFLOW_PORT", "PDE_AIRFLOW_LOG_PORT", "PDE_AIRFLOW_TRIGGER_LOG_PORT", "PDE_SUPERSET_PORT",
+                     "PDE_WEB_PORT"):
             assert _listening(int(ports[name])) == ["0100007F"], f"{name} must listen on 127.0.0.1 only"
+        assert f"Home page: http://127.0.0.1:{ports['PDE_WEB_PORT']}/" in first.stdout
+        assert f"home page   https://{network}:{proxy_port}/" in first.stdout, first.stdout[-3000:]
+        assert _listening(proxy_port) == ["0500007F"], "the proxy listens on PDE_LISTEN only"
         down = make("down")
         assert down.returncode == 0, down.stdout + down.stderr
-        assert all(_listening(int(p)) == [] for p in ports.values()), "something still listens after make down"
+        assert all(_listening(int(p)) == [] for p in [*ports.values(), proxy_port]), \
+            "something still listens after make down"
         second = make("up")
         assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
         assert f"Airflow is running: http://127.0.0.1:{ports['PDE_AIRFLOW_PORT']}" in second.stdout
