@@ -122,7 +122,11 @@ def cmd_inbox(args) -> int:
 
     folder = inbox.inbox_dir()
     if args.now:
-        outcomes = inbox.process_inbox(folder)
+        try:
+            outcomes = inbox.process_inbox(folder)
+        except DatabaseError as exc:
+            print(f"pde: {exc}", file=sys.stderr)
+            return 2
         for o in outcomes:
             print(f"{o.name}: {o.state}. {o.note}")
         print(f"{len(outcomes)} file(s) in {folder}" if outcomes else f"nothing new in {folder}")

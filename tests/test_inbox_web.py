@@ -330,3 +330,18 @@ def test_pde_inbox_lists_and_crawls_without_airflow(pg_url, tmp_path):
     assert _rows(pg_url, "SELECT count(*) FROM finance.transactions") == [(stmttrn,)]
     after = run_pde("inbox", env=env).stdout
     assert "waiting: 0" in after and "done: 2" in after and "failed: 1" in after and "notes.txt (" in after
+
+
+def test_inbox_with_the_database_away_keeps_every_file_and_says_so(tmp_path):
+    """No file is to blame when PostgreSQL is unreachable: nothing moves to failed/, the command says what to do."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    shutil.copy(OFX, inbox / "checking.ofx")
+    shutil.copy(CSV, inbox / "capitalone.csv")
+    env = {"PDE_HOME": str(tmp_path / "home"), "PDE_INBOX": str(inbox),
+           "DATABASE_URL": f"postgresql://pde:inbox-secret-7@127.0.0.1:{free_port()}/pde"}
+    now = run_pde("inbox", "--now", env=env, timeout=120)
+    assert now.returncode == 2, now.stdout + now.stderr
+    assert "Cannot connect to PostgreSQL" in now.stderr and "2 file(s) in the inbox stay there" in now.stderr
+    assert "inbox-secret-7" not in now.stderr + now.stdout  # the password is masked
+    assert sorted(p.name for p in inbox.iterdir()) == ["capitalone.csv", "checking.ofx"]

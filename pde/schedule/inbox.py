@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from pde.db import connect, pde_home
+from pde.db import DatabaseError, connect, pde_home
 from pde.runs import format_counts, load_run
 
 log = logging.getLogger(__name__)
@@ -190,9 +190,22 @@ def _rows(run_id: int | None, spec: dict) -> str:
 
 
 def process_inbox(folder: Path | None = None, crawl=None) -> list[Outcome]:
-    """Every new file in the inbox, oldest name first; one file's failure never stops the others."""
+    """Every new file in the inbox, oldest name first; one file's failure never stops the others.
+
+    The database is checked first: when it cannot be reached, no file is the culprit, so none is moved to
+    failed/; they all stay in the inbox and the DatabaseError (which says what to do) is raised.
+    """
+    files = pending(folder)
+    if files:
+        from pde.schedule.tasks import data_database_url  # lazy: as in process_file
+
+        try:
+            connect(data_database_url()).close()
+        except DatabaseError as exc:
+            raise DatabaseError(f"{exc}\nThe {len(files)} file(s) in the inbox stay there and are crawled once the "
+                                f"database is back.") from exc
     outcomes = []
-    for path in pending(folder):
+    for path in files:
         outcome = process_file(path, crawl)
         log.info("%s: %s. %s", outcome.name, outcome.state, outcome.note)
         outcomes.append(outcome)
