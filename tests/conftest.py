@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -73,18 +74,39 @@ def _admin(pg):
     return conn
 
 
+@contextmanager
+def scratch_databases(pg, airflow: bool = False, prefix: str = "t_"):
+    """A fresh copy of the migrated database "pde" and, with ``airflow``, an empty one for Airflow's metadata,
+    on the test cluster; dropped afterwards even with connections left open. Yields the URL, or (data, meta)."""
+    base = pg.url.rsplit("/", 1)[0]
+    names = [prefix + uuid.uuid4().hex[:12]] + (["airflow_" + uuid.uuid4().hex[:10]] if airflow else [])
+    admin = _admin(pg)
+    try:
+        with admin.cursor() as cur:
+            cur.execute(f'CREATE DATABASE "{names[0]}" TEMPLATE "pde"')
+            for name in names[1:]:
+                cur.execute(f'CREATE DATABASE "{name}"')
+        urls = [f"{base}/{name}" for name in names]
+        yield tuple(urls) if airflow else urls[0]
+    finally:
+        with admin.cursor() as cur:
+            for name in names:
+                cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
 @pytest.fixture
 def pg_url(pg_server):
     """URL of a fresh database holding every migration, dropped after the test."""
-    name = "t_" + uuid.uuid4().hex[:12]
-    admin = _admin(pg_server)
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}" TEMPLATE "pde"')
-    url = pg_server.url.rsplit("/", 1)[0] + "/" + name
-    yield url
-    with admin.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.close()
+    with scratch_databases(pg_server) as url:
+        yield url
+
+
+@pytest.fixture
+def airflow_dbs(pg_server):
+    """(data URL, Airflow metadata URL): a fresh migrated data database and an empty one for Airflow."""
+    with scratch_databases(pg_server, airflow=True, prefix="d_") as urls:
+        yield urls
 
 
 @pytest.fixture

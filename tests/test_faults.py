@@ -521,23 +521,17 @@ class _Receiver:
 
 
 @pytest.mark.timeout(600)
-def test_alerts_reach_the_configured_channel_and_say_what_to_do(pg_server, tmp_path):
+def test_alerts_reach_the_configured_channel_and_say_what_to_do(airflow_dbs, tmp_path):
     import datetime as dt
     from urllib.parse import urlsplit
 
     from pde.services import airflow as service
 
-    admin = _admin(pg_server)
-    data, meta = "d_" + uuid.uuid4().hex[:10], "airflow_" + uuid.uuid4().hex[:10]
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{data}" TEMPLATE "pde"')
-        cur.execute(f'CREATE DATABASE "{meta}"')
-    base = pg_server.url.rsplit("/", 1)[0]
-    data_url = base + "/" + data
+    data_url, meta_url = airflow_dbs
     u = urlsplit(data_url)
     password = u.password
     # the crawl DAGs get the data database as a key=value DSN: its password must stay out of every log too
-    data_dsn = f"host={u.hostname} port={u.port} dbname={data} user={u.username} password={password}"
+    data_dsn = f"host={u.hostname} port={u.port} dbname={u.path[1:]} user={u.username} password={password}"
     five_days_ago = dt.datetime.now(dt.UTC) - dt.timedelta(days=5)
     with psycopg2.connect(data_url) as conn, conn.cursor() as cur:
         for spider in ("selftest_things", "sleeper_league"):
@@ -564,8 +558,7 @@ def test_alerts_reach_the_configured_channel_and_say_what_to_do(pg_server, tmp_p
                 "AIRFLOW_VAR_PDE_ALERT_URLS": f"json://pde:{alert_secret}@127.0.0.1:{receiver.port}/alerts"})
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("PDE_HOME", env["PDE_HOME"])
-        env = service.airflow_env(data_dsn, (base + "/" + meta).replace("postgresql://", "postgresql+psycopg2://"),
-                                  base=env)
+        env = service.airflow_env(data_dsn, meta_url.replace("postgresql://", "postgresql+psycopg2://"), base=env)
     out = tmp_path / "results.json"
     code = f"from tests.test_dags import _harness; _harness({str(tmp_path / 'scenarios.json')!r}, {str(out)!r})"
     try:
@@ -573,10 +566,6 @@ def test_alerts_reach_the_configured_channel_and_say_what_to_do(pg_server, tmp_p
                               timeout=500)
     finally:
         receiver.close()
-        with admin.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{data}" WITH (FORCE)')
-            cur.execute(f'DROP DATABASE IF EXISTS "{meta}" WITH (FORCE)')
-        admin.close()
     everything = proc.stdout + proc.stderr
     assert proc.returncode == 0 and out.exists(), everything[-4000:].replace(password, "<pw>")
     results = json.loads(out.read_text())

@@ -25,7 +25,7 @@ import pytest
 
 from pde.db import free_port
 from pde.schedule.inbox import NotRecognised, recognise
-from tests.conftest import FIXTURES, ROOT, _admin, run_pde
+from tests.conftest import FIXTURES, ROOT, run_pde, scratch_databases
 
 pytestmark = pytest.mark.timeout(900)
 OFX = FIXTURES / "ofx_statements" / "checking.ofx"
@@ -88,15 +88,13 @@ def _post_file(opener, url: str, name: str, data: bytes) -> tuple[int, str]:
 
 @pytest.fixture(scope="module")
 def site(pg_server, tmp_path_factory):
+    with scratch_databases(pg_server, airflow=True, prefix="d_") as (data_url, meta_url):
+        yield from _site(data_url, meta_url, tmp_path_factory)
+
+
+def _site(data_url: str, meta_url: str, tmp_path_factory):
     from pde.services import airflow as service
 
-    admin = _admin(pg_server)
-    data, meta = "d_" + uuid.uuid4().hex[:10], "airflow_" + uuid.uuid4().hex[:10]
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{data}" TEMPLATE "pde"')
-        cur.execute(f'CREATE DATABASE "{meta}"')
-    base_url = pg_server.url.rsplit("/", 1)[0]
-    data_url, meta_url = f"{base_url}/{data}", f"{base_url}/{meta}"
     tmp = tmp_path_factory.mktemp("front")
     home, inbox = tmp / "pde-home", tmp / "inbox"
     port = free_port()
@@ -127,10 +125,6 @@ def site(pg_server, tmp_path_factory):
                "tmp": tmp}
     finally:
         run_pde("down", "web", env=env, timeout=60)
-        with admin.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{data}" WITH (FORCE)')
-            cur.execute(f'DROP DATABASE IF EXISTS "{meta}" WITH (FORCE)')
-        admin.close()
 
 
 def _rows(url: str, sql: str, params=()):

@@ -12,7 +12,6 @@ import json
 import os
 import subprocess
 import sys
-import uuid
 
 import psycopg2
 import pytest
@@ -20,7 +19,7 @@ import pytest
 from pde.schedule.assets import table_asset
 from pde.schedule.config import ConfigError
 from pde.schedule.config import check_config as _check_config
-from tests.conftest import FIXTURES, ROOT, _admin, run_crawl
+from tests.conftest import FIXTURES, ROOT, run_crawl, scratch_databases
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -40,15 +39,13 @@ downstream:
 
 @pytest.fixture(scope="module")
 def dag_run(pg_server, tmp_path_factory):
+    with scratch_databases(pg_server, airflow=True, prefix="d_") as (data_url, meta_url):
+        yield _dag_run(data_url, meta_url, tmp_path_factory)
+
+
+def _dag_run(data_url: str, meta_url: str, tmp_path_factory):
     from pde.services import airflow as service
 
-    admin = _admin(pg_server)
-    data, meta = "d_" + uuid.uuid4().hex[:10], "airflow_" + uuid.uuid4().hex[:10]
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{data}" TEMPLATE "pde"')
-        cur.execute(f'CREATE DATABASE "{meta}"')
-    base = pg_server.url.rsplit("/", 1)[0]
-    data_url, meta_url = f"{base}/{data}", f"{base}/{meta}"
     crawl = run_crawl("zillow_listings", db=data_url, cassette=FIXTURES / "zillow_listings" / "search_04011.json",
                       args={"search": "04011", "status": "for_rent"})
     assert crawl.returncode == 0, crawl.stderr[-2000:]
@@ -71,11 +68,7 @@ def dag_run(pg_server, tmp_path_factory):
         cur.execute("SELECT a.name FROM asset_event e JOIN asset a ON a.id = e.asset_id ORDER BY e.id")
         events = [r[0] for r in cur.fetchall()]
     conn.close()
-    yield json.loads(out.read_text()), proc.stdout + proc.stderr, data_url, tmp / "pde-home", events
-    with admin.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{data}" WITH (FORCE)')
-        cur.execute(f'DROP DATABASE IF EXISTS "{meta}" WITH (FORCE)')
-    admin.close()
+    return json.loads(out.read_text()), proc.stdout + proc.stderr, data_url, tmp / "pde-home", events
 
 
 def test_project_model_dags_load_with_their_tasks(dag_run):

@@ -28,7 +28,7 @@ from pde.cassettes import metadata
 from pde.db import free_port
 from pde.schedule.config import ConfigError, check_config
 from pde.schedule.watches import KINDS, check_watches, env_urls, load_watches, run_watches
-from tests.conftest import FIXTURES, ROOT, _admin, run_crawl, run_pde
+from tests.conftest import FIXTURES, ROOT, run_crawl, run_pde
 from tests.test_inbox_web import _get, _login
 
 pytestmark = pytest.mark.timeout(600)
@@ -427,16 +427,10 @@ watches:
 
 
 @pytest.mark.timeout(900)
-def test_pde_watches_dag_sends_once_and_the_link_opens_the_event_on_the_home_page(pg_server, tmp_path):
+def test_pde_watches_dag_sends_once_and_the_link_opens_the_event_on_the_home_page(airflow_dbs, tmp_path):
     from pde.services import airflow as service
 
-    admin = _admin(pg_server)
-    data, meta = "d_" + uuid.uuid4().hex[:10], "airflow_" + uuid.uuid4().hex[:10]
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{data}" TEMPLATE "pde"')
-        cur.execute(f'CREATE DATABASE "{meta}"')
-    base = pg_server.url.rsplit("/", 1)[0]
-    data_url = f"{base}/{data}"
+    data_url, meta_url = airflow_dbs
     receiver = Receiver()
     secret_url = f"json://pde:s3cret-{uuid.uuid4().hex}@127.0.0.1:{receiver.port}/watch"
     config = tmp_path / "crawls.yaml"
@@ -462,7 +456,7 @@ def test_pde_watches_dag_sends_once_and_the_link_opens_the_event_on_the_home_pag
                     "PDE_PUBLIC_URL": f"http://127.0.0.1:{port}"})
         with pytest.MonkeyPatch.context() as mp:
             mp.setenv("PDE_HOME", env["PDE_HOME"])
-            env = service.airflow_env(data_url, f"{base}/{meta}".replace("postgresql://", "postgresql+psycopg2://"),
+            env = service.airflow_env(data_url, meta_url.replace("postgresql://", "postgresql+psycopg2://"),
                                       base=env)
         (tmp_path / "scenarios.json").write_text(json.dumps([{"name": "watches", "dag": "pde_watches"}]))
         out = tmp_path / "results.json"
@@ -502,10 +496,6 @@ def test_pde_watches_dag_sends_once_and_the_link_opens_the_event_on_the_home_pag
     finally:
         run_pde("down", "web", env=web_env, timeout=60)
         receiver.server.shutdown()
-        with admin.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{data}" WITH (FORCE)')
-            cur.execute(f'DROP DATABASE IF EXISTS "{meta}" WITH (FORCE)')
-        admin.close()
 
 
 def test_links_go_where_people_open_the_home_page(monkeypatch):
