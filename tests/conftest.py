@@ -75,15 +75,16 @@ def _admin(pg):
 
 
 @contextmanager
-def scratch_databases(pg, airflow: bool = False, prefix: str = "t_"):
-    """A fresh copy of the migrated database "pde" and, with ``airflow``, an empty one for Airflow's metadata,
-    on the test cluster; dropped afterwards even with connections left open. Yields the URL, or (data, meta)."""
+def scratch_databases(pg, airflow: bool = False, prefix: str = "t_", template: str | None = "pde"):
+    """A fresh copy of the migrated database "pde" (``template=None``: an empty one) and, with ``airflow``, an empty
+    one for Airflow's metadata, on the test cluster; dropped afterwards even with connections left open. Yields the
+    URL, or (data, meta)."""
     base = pg.url.rsplit("/", 1)[0]
     names = [prefix + uuid.uuid4().hex[:12]] + (["airflow_" + uuid.uuid4().hex[:10]] if airflow else [])
     admin = _admin(pg)
     try:
         with admin.cursor() as cur:
-            cur.execute(f'CREATE DATABASE "{names[0]}" TEMPLATE "pde"')
+            cur.execute(f'CREATE DATABASE "{names[0]}"' + (f' TEMPLATE "{template}"' if template else ""))
             for name in names[1:]:
                 cur.execute(f'CREATE DATABASE "{name}"')
         urls = [f"{base}/{name}" for name in names]

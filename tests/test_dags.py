@@ -32,7 +32,7 @@ from pde.schedule.config import (
     spider_config,
 )
 from pde.schedule.registry import spider_registry
-from tests.conftest import ROOT, _admin
+from tests.conftest import ROOT, scratch_databases
 
 ZILLOW = ROOT / "fixtures" / "zillow_listings"
 ZILLOW_ARGS = {"search": "04011", "status": "for_rent"}
@@ -131,27 +131,14 @@ def _harness(scenarios_file: str, out_file: str) -> None:
 @pytest.fixture(scope="module")
 def airflow_meta(pg_server):
     """A fresh database for Airflow's metadata on the test PostgreSQL server."""
-    name = "airflow_" + uuid.uuid4().hex[:10]
-    admin = _admin(pg_server)
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
-    url = pg_server.url.rsplit("/", 1)[0] + "/" + name
-    yield url
-    with admin.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.close()
+    with scratch_databases(pg_server, prefix="airflow_", template=None) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def data_url(pg_server):
-    name = "d_" + uuid.uuid4().hex[:12]
-    admin = _admin(pg_server)
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}" TEMPLATE "pde"')
-    yield pg_server.url.rsplit("/", 1)[0] + "/" + name
-    with admin.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.close()
+    with scratch_databases(pg_server, prefix="d_") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -11,14 +11,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import psycopg2
 import pytest
 
 from pde import cassettes
-from tests.conftest import FIXTURES, ROOT, _admin, run_crawl
+from tests.conftest import FIXTURES, ROOT, run_crawl, scratch_databases
 
 NOTEBOOK_PYTHON = ROOT / ".venv-notebook" / "bin" / "python"
 NOTEBOOKS = ("housing", "fantasy", "finance")
@@ -48,11 +47,11 @@ def executed(pg_server, tmp_path_factory):
     """{name: (CompletedProcess, executed notebook JSON, html text)} and the database URL."""
     if not NOTEBOOK_PYTHON.exists():
         pytest.fail(".venv-notebook is missing: run `make setup` (it syncs the notebook group)")
-    name = "nb_" + uuid.uuid4().hex[:10]
-    admin = _admin(pg_server)
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}" TEMPLATE "pde"')
-    url = pg_server.url.rsplit("/", 1)[0] + "/" + name
+    with scratch_databases(pg_server, prefix="nb_") as url:
+        yield _execute(url, tmp_path_factory), url
+
+
+def _execute(url: str, tmp_path_factory) -> dict:
     work = tmp_path_factory.mktemp("notebooks")
     outcomes = fill_with_fixtures(url)
     assert len(outcomes) >= 9 and set(outcomes.values()) == {0}, outcomes
@@ -67,11 +66,7 @@ def executed(pg_server, tmp_path_factory):
         return nb, (proc, book, html)
 
     with ThreadPoolExecutor(max_workers=3) as pool:
-        results = dict(pool.map(run, NOTEBOOKS))
-    yield results, url
-    with admin.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.close()
+        return dict(pool.map(run, NOTEBOOKS))
 
 
 def _outputs(book):

@@ -18,7 +18,7 @@ import psycopg2
 import pytest
 
 from pde import cassettes
-from tests.conftest import FIXTURES, run_crawl
+from tests.conftest import FIXTURES, run_crawl, scratch_databases
 
 FANTASY = ("espn_league", "sleeper_league", "pfr_stats", "fantasypros_rankings")
 SUFFIXES = {"jr", "sr", "ii", "iii", "iv", "v"}
@@ -67,24 +67,13 @@ def espn_team_one() -> dict:
 
 @pytest.fixture(scope="module")
 def crawled(pg_server, tmp_path_factory):
-    import uuid
-
-    from tests.conftest import _admin
-
-    name = "links_" + uuid.uuid4().hex[:8]
-    admin = _admin(pg_server)
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}" TEMPLATE "pde"')
-    url = pg_server.url.rsplit("/", 1)[0] + "/" + name
     team1 = espn_team_one()
     roster = json.loads((FIXTURES / "sleeper_league" / "rosters.json").read_text())[1]
     home = tmp_path_factory.mktemp("home")
-    crawl_all(url, env={"ESPN_SWID": team1["owners"][0].strip("{}").lower(),  # as a browser may show it
-                        "SLEEPER_USER_ID": roster["owner_id"], "PDE_HOME": str(home)})
-    yield url, team1, roster
-    with admin.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.close()
+    with scratch_databases(pg_server, prefix="links_") as url:
+        crawl_all(url, env={"ESPN_SWID": team1["owners"][0].strip("{}").lower(),  # as a browser may show it
+                            "SLEEPER_USER_ID": roster["owner_id"], "PDE_HOME": str(home)})
+        yield url, team1, roster
 
 
 def test_players_in_two_or_more_sources_are_linked(crawled):

@@ -29,7 +29,7 @@ import uuid
 import pytest
 
 from pde.db import free_port
-from tests.conftest import ROOT, _admin, run_pde
+from tests.conftest import ROOT, run_pde, scratch_databases
 from tests.helpers import free_ports_on, trusting_home
 
 pytestmark = pytest.mark.timeout(300)
@@ -49,15 +49,16 @@ def _clean_env(**extra) -> dict:
 def front(pg_server, tmp_path_factory):
     if shutil.which("caddy") is None:
         pytest.fail("caddy is not installed: run scripts/system-deps.sh (apt-get install caddy)", pytrace=False)
-    admin = _admin(pg_server)
-    data = "d_" + uuid.uuid4().hex[:10]
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{data}" TEMPLATE "pde"')
+    with scratch_databases(pg_server, prefix="d_") as data_url:
+        yield from _front(data_url, tmp_path_factory)
+
+
+def _front(data_url: str, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("proxy")
     home = tmp / "pde-home"
     base = free_ports_on(ADDRESS, 2)
     env = _clean_env(PDE_HOME=str(home), PDE_WEB_PORT=str(free_port()), PDE_SUPERSET_PORT=str(free_port()),
-                     DATABASE_URL=pg_server.url.rsplit("/", 1)[0] + "/" + data, PDE_SUPERSET_ADMIN_PASSWORD=PASSWORD,
+                     DATABASE_URL=data_url, PDE_SUPERSET_ADMIN_PASSWORD=PASSWORD,
                      PDE_LISTEN=ADDRESS, PDE_PROXY_PORT=str(base))
     try:
         up = run_pde("up", "web", "proxy", env=env, timeout=120)  # the first start makes the user admin
@@ -71,9 +72,6 @@ def front(pg_server, tmp_path_factory):
                                                        / "root.crt"}
     finally:
         run_pde("down", "proxy", "web", env=env, timeout=60)
-        with admin.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{data}" WITH (FORCE)')
-        admin.close()
 
 
 def _https_opener(cafile):
