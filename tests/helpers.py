@@ -10,11 +10,13 @@
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import random
 import socket
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -158,3 +160,44 @@ def until(what: str, fn, timeout: float = 150, every: float = 1.0):
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(every)
+
+
+class Receiver:
+    """A loopback HTTP server answering ``status`` and keeping every JSON body posted to it: what an Apprise
+    ``json://127.0.0.1:PORT/...`` channel sends (alerts and watches), with no network."""
+
+    def __init__(self):
+        self.status, self.received = 200, []
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                outer.received.append({"status": outer.status, "path": self.path,
+                                       "auth": self.headers.get("Authorization"), "json": json.loads(body or b"null")})
+                self.send_response(outer.status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *a):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_port
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"json://127.0.0.1:{self.port}/watch"
+
+    def delivered(self) -> list[dict]:
+        """(title, message) of every post answered 200."""
+        return [r["json"] for r in self.received if r["status"] == 200]
+
+    def take(self) -> list[dict]:
+        got, self.received[:] = self.delivered(), []
+        return got
+
+    def close(self) -> None:
+        self.server.shutdown()
+

@@ -27,7 +27,7 @@ import pytest
 from pde import cassettes
 from pde.runs import crawl_command
 from tests.conftest import ROOT, TEST_SETTINGS, _admin, prepare_database, reachable, run_crawl
-from tests.helpers import free_ports_on
+from tests.helpers import Receiver, free_ports_on
 from tests.test_machinery import _wait_for, rows, things_cassette
 
 IS_ROOT = os.geteuid() == 0
@@ -491,35 +491,6 @@ spiders:
 """
 
 
-class _Receiver:
-    """A loopback HTTP server keeping every JSON body posted to it (Apprise's json:// target)."""
-
-    def __init__(self):
-        import http.server
-        import threading
-
-        received = self.received = []
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                received.append({"path": self.path, "auth": self.headers.get("Authorization"),
-                                 "json": json.loads(body or b"null")})
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *a):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_port
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.server.shutdown()
-
-
 @pytest.mark.timeout(600)
 def test_alerts_reach_the_configured_channel_and_say_what_to_do(airflow_dbs, tmp_path):
     import datetime as dt
@@ -538,7 +509,7 @@ def test_alerts_reach_the_configured_channel_and_say_what_to_do(airflow_dbs, tmp
             cur.execute("INSERT INTO platform.runs (spider, args, host, pid, status, started_at, finished_at) "
                         "VALUES (%s, '{}', 'h', 1, 'succeeded', %s, %s)", (spider, five_days_ago, five_days_ago))
     conn.close()
-    receiver = _Receiver()
+    receiver = Receiver()
     alert_secret = "al3rt-" + uuid.uuid4().hex
     empty = things_cassette(tmp_path / "empty.json", {1: {"things": [], "next": None}})
     config = tmp_path / "crawls.yaml"

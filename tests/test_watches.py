@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import http.server
 import json
 import os
 import re
 import statistics
 import subprocess
 import sys
-import threading
 import uuid
 from decimal import Decimal
 
@@ -29,6 +27,7 @@ from pde.db import free_port
 from pde.schedule.config import ConfigError, check_config
 from pde.schedule.watches import KINDS, check_watches, env_urls, load_watches, run_watches
 from tests.conftest import FIXTURES, ROOT, run_crawl, run_pde
+from tests.helpers import Receiver
 from tests.test_inbox_web import _get, _login
 
 pytestmark = pytest.mark.timeout(600)
@@ -37,48 +36,13 @@ SLEEPER = FIXTURES / "sleeper_league"
 PUBLIC = "http://pde.home.test:8000"
 
 
-class Receiver:
-    """A loopback HTTP server answering ``status`` and keeping every JSON body posted to it (Apprise json://)."""
-
-    def __init__(self):
-        self.status, self.received = 200, []
-        outer = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                outer.received.append({"status": outer.status, "path": self.path, "json": json.loads(body or b"null")})
-                self.send_response(outer.status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *a):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_port
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"json://127.0.0.1:{self.port}/watch"
-
-    def delivered(self) -> list[dict]:
-        """(title, message) of every post answered 200."""
-        return [r["json"] for r in self.received if r["status"] == 200]
-
-    def take(self) -> list[dict]:
-        got, self.received[:] = self.delivered(), []
-        return got
-
-
 @pytest.fixture
 def receiver(monkeypatch):
     r = Receiver()
     monkeypatch.setenv("PDE_WATCH_URLS", r.url)
     monkeypatch.setenv("PDE_PUBLIC_URL", PUBLIC)
     yield r
-    r.server.shutdown()
+    r.close()
 
 
 def watch(**item) -> list:
@@ -495,7 +459,7 @@ def test_pde_watches_dag_sends_once_and_the_link_opens_the_event_on_the_home_pag
         assert "2 Mill St" in page and "baseline" in page
     finally:
         run_pde("down", "web", env=web_env, timeout=60)
-        receiver.server.shutdown()
+        receiver.close()
 
 
 def test_links_go_where_people_open_the_home_page(monkeypatch):
