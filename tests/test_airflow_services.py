@@ -293,9 +293,10 @@ def _airflow_through_the_https_proxy(env: dict, password: str) -> None:
             page.fill("input[name=password]", password)
             page.keyboard.press("Enter")
             page.wait_for_function("!location.pathname.includes('/login')", timeout=60_000)
+            assert page.url.startswith(airflow), page.url  # the login's redirect stays on the proxied address
             page.goto(f"{airflow}/dags")
             page.wait_for_selector("a:text-is('selftest_things')", timeout=60_000)  # the DAG list, logged in
-            assert page.url.startswith(f"{airflow}/dags"), page.url  # never sent to the plain 127.0.0.1 address
+            assert page.url.startswith(f"{airflow}/dags"), page.url
             page.screenshot(path=str(shot))
     except ChromiumMissing as exc:
         pytest.fail(str(exc), pytrace=False)

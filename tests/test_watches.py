@@ -362,12 +362,13 @@ def test_pde_watches_command_lists_dry_runs_sends_and_refuses_bad_config(pg_url,
     assert [m["title"] for m in receiver.take()] == ["pde: New listing: 11 Federal St for $1,800/mo"]
     assert receiver.url not in again.stdout + again.stderr + refused.stdout + refused.stderr
     lean = ROOT / ".venv" / "bin" / "python"  # `pde` as installed: the crawl environment, without apprise
-    if lean.exists():
-        _listing(pg_url, "990032", "13 Federal St", 1900, 2)
-        proc = subprocess.run([str(lean), "-m", "pde.cli", "watches", "--send", "--watch", "homes"], cwd=ROOT,
-                              env={**os.environ, **env}, capture_output=True, text=True, timeout=120)
-        assert proc.returncode == 0 and "sent: New listing: 13 Federal St" in proc.stdout, proc.stderr
-        assert [m["title"] for m in receiver.take()] == ["pde: New listing: 13 Federal St for $1,900/mo"]
+    if not lean.exists():
+        pytest.fail(".venv is missing: run `make setup`", pytrace=False)
+    _listing(pg_url, "990032", "13 Federal St", 1900, 2)
+    proc = subprocess.run([str(lean), "-m", "pde.cli", "watches", "--send", "--watch", "homes"], cwd=ROOT,
+                          env={**os.environ, **env}, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and "sent: New listing: 13 Federal St" in proc.stdout, proc.stderr
+    assert [m["title"] for m in receiver.take()] == ["pde: New listing: 13 Federal St for $1,900/mo"]
 
     unknown = run_pde("watches", "--watch", "flats", env=env)
     assert unknown.returncode == 2 and "no watch named flats; watches: homes" in unknown.stderr
