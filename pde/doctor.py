@@ -250,8 +250,8 @@ def source_limits(config: dict, days: float | None) -> dict[str, float]:
     ``alert_after_days`` from dags/crawls.yaml (the limit the pde_health DAG alerts on; default 3)."""
     if days is not None:
         return {s: days for s in scheduled_spiders(config)}
-    return {s: float(spider_config(s, config).get("alert_after_days") or DEFAULT_AFTER_DAYS)
-            for s in scheduled_spiders(config)}
+    days_of = {s: spider_config(s, config).get("alert_after_days") for s in scheduled_spiders(config)}
+    return {s: float(DEFAULT_AFTER_DAYS if d is None else d) for s, d in days_of.items()}
 
 
 def check_sources(conn, config: dict, days: float | None) -> list[Finding]:
@@ -284,7 +284,7 @@ def check_sources(conn, config: dict, days: float | None) -> list[Finding]:
             else:
                 out.append(Finding(NOTE, "sources", f"{spider} is scheduled but has not run yet",
                                    "start Airflow (`make up`) or trigger the DAG"))
-        elif now - last_ok > limit:
+        elif limits[spider] > 0 and now - last_ok > limit:  # 0: never stale (as for the pde_health alerts)
             out.append(Finding(FAIL, "sources", f"{spider} has not succeeded for {_age(now - last_ok)} "
                                                 f"(limit {limits[spider]:g} days; last run: {last[:160]})", see))
         else:

@@ -100,18 +100,22 @@ def send(alert: Alert, urls: list[str]) -> bool:
     if not urls:
         log.info("no alert channel configured for %s (alerts: in dags/crawls.yaml): %s", alert.spider, alert.title)
         return False
+    return notify(alert.title, alert.body, urls, alert.spider)
+
+
+def notify(title: str, body: str, urls: list[str], whose: str) -> bool:
+    """One message to every Apprise URL; never raises: what could not be sent is logged."""
     try:
         import apprise  # lazy: installed in Airflow's environment only (the airflow dependency group)
     except ImportError:
-        log.error("cannot send the alert %r: the apprise package is not installed in Airflow's environment",
-                  alert.title)
+        log.error("cannot send %r: the apprise package is not installed in Airflow's environment", title)
         return False
     sender = apprise.Apprise()
     bad = [i for i, url in enumerate(urls, 1) if not sender.add(url)]
     if bad:
-        log.error("alert channel(s) %s of %s are not valid Apprise URLs", bad, alert.spider)
-    ok = bool(len(sender)) and sender.notify(title=alert.title, body=alert.body)
-    (log.info if ok else log.error)("alert %s: %s", "sent" if ok else "NOT sent", alert.title)
+        log.error("alert channel(s) %s of %s are not valid Apprise URLs", bad, whose)
+    ok = bool(len(sender)) and sender.notify(title=title, body=body)
+    (log.info if ok else log.error)("alert %s: %s", "sent" if ok else "NOT sent", title)
     return bool(ok)
 
 
@@ -190,11 +194,11 @@ def check_health(config: dict | None = None) -> list[Alert]:
         conn.commit()
         cfgs = {s: spider_config(s, config, overlay) for s in spiders}
         quiet = quiet_sources(conn, {s: c.get("alert_after_days", DEFAULT_AFTER_DAYS) for s, c in cfgs.items()})
+        defaults = spider_config("", config, overlay)
+        if defaults.get("alert_digest"):
+            send_digest(conn, normalise_secrets(defaults.get("alerts")))
     finally:
         conn.close()
-    defaults = spider_config("", config, overlay)
-    if defaults.get("alert_digest"):
-        send_digest(spiders, normalise_secrets(defaults.get("alerts")))
     alerts = []
     for q in quiet:
         alert = quiet_alert(q)
@@ -221,21 +225,9 @@ def digest_text(conn, hours: int = 24) -> str:
                      f"last success {last_ok or 'never'}" for spider, n, ok, latest, last_ok in rows) or "no runs yet"
 
 
-def send_digest(spiders: list[str], alerts: dict[str, str]) -> bool:
-    conn = connect(data_database_url())
-    try:
-        text = digest_text(conn)
-    finally:
-        conn.close()
+def send_digest(conn, alerts: dict[str, str]) -> bool:
     urls = alert_urls(alerts, "digest")
-    if not urls:
-        return False
-    import apprise  # lazy: installed in Airflow's environment only
-
-    sender = apprise.Apprise()
-    for url in urls:
-        sender.add(url)
-    return bool(sender.notify(title="pde: daily digest", body=text))
+    return bool(urls) and notify("pde: daily digest", digest_text(conn), urls, "digest")
 
 
 def health_dags(config: dict | None = None) -> dict:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from pde.db import DatabaseError, connect, pde_home
 from pde.runs import format_counts, load_run
+from pde.schedule.config import START_DATE
 
 log = logging.getLogger(__name__)
 
@@ -132,8 +133,9 @@ def pending(folder: Path | None = None) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
 
 
-def process_file(path: Path, crawl=None) -> Outcome:
-    """Recognise, crawl and file away one inbox file. ``crawl(spec) -> dict`` is tasks.run_crawl by default."""
+def process_file(path: Path, crawl=None, installed: set[str] | None = None) -> Outcome:
+    """Recognise, crawl and file away one inbox file. ``crawl(spec) -> dict`` is tasks.run_crawl by default;
+    ``installed``: the spider names (read from source once per inbox run)."""
     from pde.schedule import registry, tasks  # lazy: the home page lists the inbox without loading the crawl runner
 
     crawl = crawl or tasks.run_crawl
@@ -152,7 +154,7 @@ def process_file(path: Path, crawl=None) -> Outcome:
         note = f"Not recognised: {exc}. {HINT}. Nothing was loaded; drop a file of one of those kinds."
         _file_away(path, "failed", note)
         return Outcome(path.name, "failed", note)
-    if spider not in registry.spider_registry():
+    if spider not in (installed if installed is not None else registry.spider_registry()):
         note = (f"This looks like a file for the {spider} spider, which is not installed in this pde. "
                 f"Nothing was loaded.")
         _file_away(path, "failed", note)
@@ -204,9 +206,12 @@ def process_inbox(folder: Path | None = None, crawl=None) -> list[Outcome]:
         except DatabaseError as exc:
             raise DatabaseError(f"{exc}\nThe {len(files)} file(s) in the inbox stay there and are crawled once the "
                                 f"database is back.") from exc
+    from pde.schedule.registry import spider_registry  # lazy: as in process_file
+
+    installed = set(spider_registry()) if files else set()
     outcomes = []
     for path in files:
-        outcome = process_file(path, crawl)
+        outcome = process_file(path, crawl, installed)
         log.info("%s: %s. %s", outcome.name, outcome.state, outcome.note)
         outcomes.append(outcome)
     return outcomes
@@ -245,7 +250,7 @@ def inbox_dag():
         dag_id="inbox",
         description="crawl the files dropped into PDE_INBOX (or uploaded on the home page) with the matching spider",
         schedule=dt.timedelta(minutes=SCHEDULE_MINUTES),
-        start_date=dt.datetime(2025, 1, 1, tzinfo=dt.UTC),
+        start_date=START_DATE,
         catchup=False,
         max_active_runs=1,
         tags=["platform", "inbox"],

@@ -23,6 +23,7 @@ from pde.schedule import quality
 from pde.schedule.assets import table_asset
 from pde.schedule.config import PROJECT_ROOT, VARIABLE, ConfigError, check_config
 from pde.secrets import SECRET_ENV, dsn_password, mask_dsn, scrub_query_secrets
+from pde.secrets import redact as redact_text
 
 log = logging.getLogger(__name__)
 
@@ -124,8 +125,7 @@ def _mask(value: str) -> None:
 
 def data_database_url(spec: dict | None = None) -> str:
     """The PostgreSQL the crawls write to: the crawl's env, DATABASE_URL, or the embedded one."""
-    url = ((spec or {}).get("env") or {}).get("DATABASE_URL") or os.environ.get("DATABASE_URL")
-    return url or database_url()
+    return ((spec or {}).get("env") or {}).get("DATABASE_URL") or database_url()
 
 
 def crawl_environment(spec: dict, secrets: dict[str, str]) -> dict[str, str]:
@@ -155,11 +155,8 @@ def sensitive_values(env: dict[str, str], secrets: dict[str, str]) -> list[str]:
 
 
 def _redact(line: str, values: list[str]) -> str:
-    """Known credential values, then any DSN password or secret-looking query value, masked."""
-    for v in values:
-        if v in line:
-            line = line.replace(v, "***")
-    return scrub_query_secrets(mask_dsn(line))
+    """Any DSN password, secret-looking query value and known credential value, masked (pde.secrets)."""
+    return redact_text(line, values, accounts=[])
 
 
 def run_streaming(argv: list[str], env: dict[str, str], tail_lines: int = 30,

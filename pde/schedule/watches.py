@@ -55,13 +55,10 @@ import psycopg2
 
 from pde.db import connect, database_url
 from pde.envs import airflow_python
-from pde.migrate import migrate
 from pde.schedule.alerts import alert_urls
 from pde.schedule.assets import table_asset
 from pde.schedule.config import START_DATE, ConfigError, config_path, load_config, normalise_secrets, spider_config
 from pde.schedule.tasks import data_database_url, runtime_overlay
-from pde.services.proxy import home_url as proxy_home_url
-from pde.services.web import Web
 
 log = logging.getLogger(__name__)
 
@@ -522,7 +519,10 @@ def load_watches(config: dict | None = None, overlay: dict | None = None) -> lis
 # -- evaluating and sending ---------------------------------------------------------------------------
 def public_url() -> str:
     """Where people open the home page: PDE_PUBLIC_URL, else the HTTPS proxy's (PDE_LISTEN), else the local one."""
-    return (os.environ.get("PDE_PUBLIC_URL") or proxy_home_url() or Web.default().base_url).rstrip("/")
+    from pde.services.proxy import home_url  # lazy: the services are for sending, not for parsing the DAG
+    from pde.services.web import Web  # lazy: as above
+
+    return (os.environ.get("PDE_PUBLIC_URL") or home_url() or Web.default().base_url).rstrip("/")
 
 
 def event_link(event_id: int, base: str | None = None) -> str:
@@ -699,6 +699,8 @@ def run_watches(watches: list[Watch], url: str, send: bool = True, only: list[st
                               f"{', '.join(w.name for w in watches) or 'none'} ({config_path()})")
         watches = [w for w in watches if w.name in only]
     base = public_url()
+    from pde.migrate import migrate  # lazy: only an evaluation migrates, parsing the DAG does not
+
     conn = connect(url)
     outcomes = []
     try:
@@ -793,7 +795,7 @@ def cmd_watches(args) -> int:
         if not watches:
             print(f"No watches in {config_path()}: add a watches: list (see the comment at its top).")
             return 0
-        outcomes = run_watches(watches, os.environ.get("DATABASE_URL") or database_url(), send=args.send,
+        outcomes = run_watches(watches, database_url(), send=args.send,
                                only=args.watch, channels=env_urls)
     except ConfigError as exc:
         print(f"pde watches: {exc}", file=sys.stderr)

@@ -495,7 +495,7 @@ def worker(hostname: str | None = None) -> int:
     if not celery():
         raise AirflowServiceError("a Celery worker needs PDE_AIRFLOW_EXECUTOR=celery (and PDE_CELERY_BROKER_URL "
                                   "on a machine other than the main one).")
-    data_url = os.environ.get("DATABASE_URL") or database_url()
+    data_url = database_url()
     env = airflow_env(data_url, metadata_url(data_url))
     return subprocess.call(worker_command(hostname), env=env, cwd=PROJECT_ROOT)
 
@@ -519,7 +519,7 @@ def status() -> int:
 
 def cli(args: list[str]) -> int:
     """Run the ``airflow`` command with this project's configuration."""
-    data_url = os.environ.get("DATABASE_URL") or database_url()
+    data_url = database_url()
     env = airflow_env(data_url, ensure_metadata_database(data_url))
     return subprocess.call([airflow_python(), "-m", "airflow", *args], env=env, cwd=PROJECT_ROOT)
 

@@ -29,7 +29,8 @@ from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
-from pde.db import PROJECT_ROOT, DatabaseError, database_url, pde_home
+from pde.db import PROJECT_ROOT, DatabaseError, database_url, exports_dir, pde_home
+from pde.reports import reports_dir
 from pde.schedule import inbox
 from pde.services.proxy import Proxy
 from pde.services.superset import _secret
@@ -93,8 +94,8 @@ async def home(request: Request) -> Response:
     if user is None:
         return _login_first(request)
     ctx = {"request": request, "user": user[0], "admin": user[1] == "admin", "links": links(request),
-           "exports": records.files(records.exports_dir()),
-           "reports": records.files(records.reports_dir(), (".html", ".ipynb", ".pdf")),
+           "exports": records.files(exports_dir()),
+           "reports": records.files(reports_dir(), (".html", ".ipynb", ".pdf")),
            "message": request.query_params.get("message", "")}
     if ctx["admin"]:
         try:
@@ -176,7 +177,7 @@ async def upload(request: Request) -> Response:
 async def file(request: Request) -> Response:
     if _user(request) is None:
         return _login_first(request)
-    folder = {"exports": records.exports_dir(), "reports": records.reports_dir()}.get(request.path_params["kind"])
+    folder = {"exports": exports_dir(), "reports": reports_dir()}.get(request.path_params["kind"])
     name = request.path_params["name"]
     path = (folder or Path("/nonexistent")) / name
     if folder is None or "/" in name or name.startswith(".") or not path.is_file():
@@ -242,5 +243,5 @@ def create_app(db_url: str | None = None) -> Starlette:
     ], middleware=[Middleware(SecureCookiesOverHttps),
                    Middleware(SessionMiddleware, secret_key=key, session_cookie="pde_session", same_site="strict",
                               https_only=os.environ.get("PDE_WEB_HTTPS") == "1", max_age=14 * 24 * 3600)])
-    app.state.database_url = db_url or os.environ.get("DATABASE_URL") or database_url(start=False)
+    app.state.database_url = db_url or database_url(start=False)
     return app

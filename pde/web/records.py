@@ -5,12 +5,11 @@ Every query runs in a read-only transaction: the home page never writes data.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from pde.db import connect, pde_home
+from pde.db import connect
 
 FRESHNESS_SQL = """
 WITH last_ok AS (
@@ -79,14 +78,6 @@ def watch_events(url: str, baseline: bool = False, limit: int = 300) -> list[dic
     names = ("id", "watch", "kind", "title", "body", "url", "status", "detected_at", "sent_at", "attempts",
              "last_error")
     return [dict(zip(names, r)) for r in rows]
-
-
-def exports_dir() -> Path:
-    return Path(os.environ.get("PDE_EXPORTS_DIR") or pde_home() / "exports")
-
-
-def reports_dir() -> Path:
-    return Path(os.environ.get("PDE_REPORTS_DIR") or pde_home() / "reports")
 
 
 def files(folder: Path, suffixes: tuple[str, ...] = ()) -> list[tuple[str, datetime, int]]:
