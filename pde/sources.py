@@ -37,7 +37,6 @@ class ArgError(ValueError):
 
 
 TYPES = ("str", "int", "float", "bool", "list", "date")
-TRUE, FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 _TYPE_WORDS = {"str": "text", "int": "a whole number", "float": "a number", "bool": "1 or 0 (true/false, yes/no)",
                "date": "a date YYYY-MM-DD"}
 _ITEM_WORDS = {"str": "values", "int": "whole numbers", "float": "numbers", "date": "dates YYYY-MM-DD"}
@@ -156,11 +155,9 @@ class Arg:
 
 
 def _bool(text: str) -> bool:
-    if text.lower() in TRUE:
-        return True
-    if text.lower() in FALSE:
-        return False
-    raise ValueError(text)
+    if not text:  # `-a details=` with nothing after it is a mistake, not "no"
+        raise ValueError(text)
+    return is_true(text)
 
 
 def to_text(arg: Arg, value: Any) -> str:
@@ -188,7 +185,7 @@ def declared_args(spidercls) -> dict[str, Arg]:
 
 
 def has_declaration(spidercls) -> bool:
-    return any(isinstance(a, Arg) for k in getattr(spidercls, "__mro__", ()) for a in vars(k).get("args", ()) or ())
+    return bool(declared_args(spidercls))
 
 
 def suggest(word: str, options) -> str:

@@ -202,10 +202,10 @@ class WrongDatabase(RuntimeError):
     pass
 
 
-def check_database(spool: SpoolFile, conn, force: bool = False) -> None:
-    """Refuse to load rows into a database other than the one they were crawled for."""
+def check_database(spool: SpoolFile, conn, force: bool = False, here: dict | None = None) -> None:
+    """Refuse to load rows into a database other than the one they were crawled for (``here``: its identity)."""
     meant = (spool.header or {}).get("database")
-    here = database_identity(conn)
+    here = here if here is not None else database_identity(conn)
     if force or meant == here:
         return
     if not meant:
@@ -219,10 +219,13 @@ def check_database(spool: SpoolFile, conn, force: bool = False) -> None:
         "and run `pde spool load` again; `--force` loads it here anyway.")
 
 
-def load_file(conn, path: Path, log=print, force: bool = False) -> dict[str, int]:
-    """Write one spool file to the database; delete it once everything readable is committed."""
-    spool = read(path)
-    check_database(spool, conn, force)
+def load_file(conn, path: Path, log=print, force: bool = False, spool: SpoolFile | None = None,
+              here: dict | None = None) -> dict[str, int]:
+    """Write one spool file to the database; delete it once everything readable is committed.
+
+    ``spool``: the file already read; ``here``: this database's identity (both worked out once by load_all)."""
+    spool = spool if spool is not None else read(path)
+    check_database(spool, conn, force, here)
     spider = (spool.header or {}).get("spider") or path.stem.split("-run")[0]
     groups: dict[tuple, list] = defaultdict(list)
     rejects, runs = [], []
@@ -235,9 +238,10 @@ def load_file(conn, path: Path, log=print, force: bool = False) -> dict[str, int
         else:
             runs.append(entry)
     done: dict[str, int] = {}
+    writers: dict[type, TableWriter] = {}  # one per record class: a writer checks its table when made
     for (record, run_id), rows in groups.items():
         cls = _record_class(record)
-        writer = TableWriter(cls)
+        writer = writers.get(cls) or writers.setdefault(cls, TableWriter(cls))
         for i in range(0, len(rows), 1000):
             counts = writer.write_batch(conn, [cls.from_json(r) for r in rows[i:i + 1000]], run_id)
             insert_quarantine(conn, [
@@ -284,11 +288,13 @@ def load_all(conn, log=print, force: bool = False) -> int:
     """Load every spool file; returns how many could not be loaded (or were loaded only in part)."""
     files = spool_files()
     problems = 0
+    here = None
     for path in files:
         try:
-            unreadable = len(read(path).unreadable)
-            load_file(conn, path, log, force)
-            problems += bool(unreadable)
+            here = here if here is not None else database_identity(conn)
+            spool = read(path)
+            load_file(conn, path, log, force, spool=spool, here=here)
+            problems += bool(spool.unreadable)
         except WrongDatabase as exc:
             conn.rollback()
             log(f"not loaded: {exc}")

@@ -771,7 +771,7 @@ def assign_tiers(players: list[Player]) -> tuple[dict[int, int], bool]:
     tiers: dict[int, int] = {}
     for pos in POSITIONS:
         group = [p for p in players if p.position == pos]
-        values = [p.vor if p.vor is not None else None for p in group]
+        values = [p.vor for p in group]
         if sum(v is not None for v in values) < 3:
             continue
         drops = [a - b for a, b in zip(values, values[1:], strict=False) if a is not None and b is not None and a >= b]

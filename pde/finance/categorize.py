@@ -171,8 +171,9 @@ def _user_accuracy(texts: list[str], labels: list[str], by_user: list[bool],
         if len({labels[i] for i in train}) < 2:
             return len(labels), 0, None
         model = build_model().fit([texts[i] for i in train], [labels[i] for i in train])
-        guesses = model.predict([texts[i] for i in sorted(held)])
-        right += sum(g == labels[i] for g, i in zip(guesses, sorted(held), strict=True))
+        tested = sorted(held)
+        guesses = model.predict([texts[i] for i in tested])
+        right += sum(g == labels[i] for g, i in zip(guesses, tested, strict=True))
         trained = max(trained, len(train))
     return trained, len(mine), right / len(mine)
 
